@@ -1,0 +1,140 @@
+// swift-tools-version: 6.1
+//
+// CoopLedger: a shared, verifiable ledger of the Chengdu–Chongqing joint cooperation items.
+//
+// Dependency direction (each line may only import what is above it):
+//
+//   CZeroMQ, CProtobufC        system libraries (libzmq3-dev, libprotobuf-c-dev)
+//   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
+//   CoopWire                   Swift messages <-> protobuf-c, JSON mapping; no I/O
+//   CoopZMQ                    safe libzmq wrapper
+//   CoopLedger                 catalog, roster, item life cycle, the view (no ZeroMQ)
+//   CoopLog                    append-only signed log store, recovery, audit (no ZeroMQ)
+//   CoopCLI                    the `coop` commands;  coop: its executable
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "CoopLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "coop", targets: ["coop"]),
+        .library(name: "CoopWire", targets: ["CoopWire"]),
+        .library(name: "CoopLedger", targets: ["CoopLedger"]),
+        .library(name: "CoopLog", targets: ["CoopLog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries.
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .target(
+            name: "CCoopProto",
+            dependencies: ["CProtobufC"],
+            cSettings: [.headerSearchPath("include")]
+        ),
+
+        // Wire plane: messages and codecs, no I/O.
+        .target(
+            name: "CoopWire",
+            dependencies: ["CCoopProto", "CProtobufC"],
+            swiftSettings: strictSwift
+        ),
+
+        // ZeroMQ.
+        .target(
+            name: "CoopZMQ",
+            dependencies: ["CZeroMQ"],
+            swiftSettings: strictSwift
+        ),
+
+        // Ledger plane.
+        .target(
+            name: "CoopLedger",
+            dependencies: [
+                "CoopWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "CoopLog",
+            dependencies: [
+                "CoopWire",
+                "CoopLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // The command-line tool.
+        .target(
+            name: "CoopCLI",
+            dependencies: [
+                "CoopWire",
+                "CoopZMQ",
+                "CoopLedger",
+                "CoopLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "coop",
+            dependencies: ["CoopCLI"],
+            swiftSettings: strictSwift
+        ),
+
+        // A child process for crash tests: appends under load and is killed with SIGKILL.
+        .executableTarget(
+            name: "coop-crash-child",
+            dependencies: ["CoopLog"],
+            path: "Tests/CrashChild",
+            swiftSettings: strictSwift
+        ),
+
+        // Tests.
+        .target(
+            name: "CoopTestKit",
+            dependencies: ["CoopWire", "CoopLedger"],
+            path: "Tests/CoopTestKit",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopWireTests",
+            dependencies: ["CoopWire", "CoopTestKit"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopLedgerTests",
+            dependencies: ["CoopLedger", "CoopWire", "CoopTestKit"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopLogTests",
+            dependencies: ["CoopLog", "CoopWire", "CoopLedger", "CoopTestKit", "coop-crash-child"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopCLITests",
+            dependencies: ["CoopCLI", "CoopTestKit"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

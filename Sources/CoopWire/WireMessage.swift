@@ -1,0 +1,48 @@
+/// A message of the CoopLedger schema (`proto/coop/v1`), as a Swift value.
+///
+/// Values are immutable data and `Sendable`; encoding and decoding are pure functions that any thread may
+/// call. Encoding goes through protobuf-c, so the bytes are what any protobuf implementation reads.
+public protocol WireMessage: Sendable, Hashable {
+    /// Full name of the message type, e.g. `coop.v1.SignedEntry`.
+    static var protoName: String { get }
+
+    /// A message with every field at its zero value.
+    init()
+
+    /// Decodes a message from its protobuf encoding.
+    ///
+    /// Unknown fields are skipped (forward compatibility); anything else that is not a valid encoding throws
+    /// a ``WireError`` naming the problem.
+    init(wireBytes: UnsafeRawBufferPointer) throws
+
+    /// The protobuf encoding (deterministic: fields in field-number order, as protobuf-c writes them).
+    func wireBytes() -> [UInt8]
+}
+
+extension WireMessage {
+    /// Decodes a message from its protobuf encoding.
+    public init(wireBytes bytes: [UInt8]) throws {
+        self = try bytes.withUnsafeBytes { try Self(wireBytes: $0) }
+    }
+
+    /// Decodes a message from a slice of an encoding.
+    public init(wireBytes bytes: ArraySlice<UInt8>) throws {
+        self = try bytes.withUnsafeBytes { try Self(wireBytes: $0) }
+    }
+}
+
+/// An enum of the CoopLedger schema.
+public protocol WireEnum: RawRepresentable, Sendable, Hashable, CaseIterable where RawValue == Int32 {
+    /// Full name of the enum type, e.g. `coop.v1.ItemStatus`.
+    static var protoName: String { get }
+    /// The value's name in the `.proto` file, e.g. `ITEM_STATUS_COMPLETED`.
+    var protoValueName: String { get }
+}
+
+extension WireEnum {
+    /// The value of that `.proto` name, or `nil`.
+    public init?(protoValueName name: String) {
+        guard let value = Self.allCases.first(where: { $0.protoValueName == name }) else { return nil }
+        self = value
+    }
+}
