@@ -97,7 +97,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "coop",
-            dependencies: ["CoopCLI"],
+            dependencies: ["CoopCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSwift
         ),
 
@@ -133,7 +133,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopCLITests",
-            dependencies: ["CoopCLI", "CoopTestKit"],
+            dependencies: ["CoopCLI", "CoopTestKit", "coop"],
+            exclude: ["Golden"],
             swiftSettings: strictSwift
         ),
     ]

@@ -138,8 +138,7 @@ private enum JSONFromC {
         }
     }
 
-    private static func value(_ at: UnsafeRawPointer, _ f: ProtobufCFieldDescriptor, path: String) throws -> JSONValue
-    {
+    private static func value(_ at: UnsafeRawPointer, _ f: ProtobufCFieldDescriptor, path: String) throws -> JSONValue {
         switch f.type {
         case PROTOBUF_C_TYPE_INT32, PROTOBUF_C_TYPE_SINT32, PROTOBUF_C_TYPE_SFIXED32:
             return .number(String(at.load(as: Int32.self)))
@@ -191,7 +190,11 @@ private enum JSONFromC {
 private struct CFromJSON {
     let arena: Arena
 
-    func message(_ json: JSONValue, _ d: MessageDescriptor, path: String) throws -> UnsafeMutablePointer<
+    func message(
+        _ json: JSONValue,
+        _ d: MessageDescriptor,
+        path: String
+    ) throws -> UnsafeMutablePointer<
         ProtobufCMessage
     > {
         let raw = arena.raw(Int(d.pointer.pointee.sizeof_message))
@@ -270,7 +273,12 @@ private struct CFromJSON {
         }
     }
 
-    private func store(_ json: JSONValue, _ f: ProtobufCFieldDescriptor, at: UnsafeMutableRawPointer, path: String)
+    private func store(
+        _ json: JSONValue,
+        _ f: ProtobufCFieldDescriptor,
+        at: UnsafeMutableRawPointer,
+        path: String
+    )
         throws
     {
         switch f.type {
@@ -283,7 +291,9 @@ private struct CFromJSON {
         case PROTOBUF_C_TYPE_UINT64, PROTOBUF_C_TYPE_FIXED64:
             at.storeBytes(of: try integer(json, UInt64.self, path: path), as: UInt64.self)
         case PROTOBUF_C_TYPE_BOOL:
-            guard case .bool(let b) = json else { throw mapping(path, "expected true or false, found \(json.kindName)") }
+            guard case .bool(let b) = json else {
+                throw mapping(path, "expected true or false, found \(json.kindName)")
+            }
             at.storeBytes(of: b ? 1 : 0, as: protobuf_c_boolean.self)
         case PROTOBUF_C_TYPE_FLOAT:
             at.storeBytes(of: Float(try floating(json, path: path)), as: Float.self)
@@ -335,7 +345,11 @@ private struct CFromJSON {
         throw mapping(path, "expected a number, found \(json.kindName)")
     }
 
-    private func enumeration(_ json: JSONValue, _ e: UnsafePointer<ProtobufCEnumDescriptor>, path: String) throws
+    private func enumeration(
+        _ json: JSONValue,
+        _ e: UnsafePointer<ProtobufCEnumDescriptor>,
+        path: String
+    ) throws
         -> Int32
     {
         let enumName = String(cString: e.pointee.name)

@@ -56,8 +56,9 @@ public struct ItemState: Sendable, Hashable {
     public var heads: [[UInt8]] = []
     /// Sides that have signed off the winning COMPLETED head.
     public var signedOff: [Side] = []
-    /// True when the winning head is COMPLETED but a required sign-off is
-    /// missing; status then shows the status before completion.
+    /// True when the winning head is COMPLETED but the item requires a sign-off
+    /// from each side and one is missing (the completing update counts for its
+    /// own side). Completion is then not in effect: status shows IN_PROGRESS.
     public var awaitingSignOff: Bool = false
     /// Number of entries about the item marked REJECTED_BY_POLICY.
     public var rejected: UInt32 = 0

@@ -523,3 +523,80 @@ extension Equivocation: WireMessage, CBacked {
         if let v = self.second { c.pointee.second = arena.message(v) }
     }
 }
+
+/// One record of a node's local log file (docs/LOG-FORMAT.md). Wraps what the
+/// node stored with a running hash over its own log, so that deleting,
+/// inserting or reordering records is detectable even where the per-origin
+/// chains cannot see it (the arrival order across origins is not signed).
+public struct LogRecord: Sendable, Hashable {
+    /// SHA-256(chain of the previous record || tag || id): tag 0x01 and the
+    /// entry id for an entry, tag 0x02 and SHA-256 of the Equivocation
+    /// encoding for evidence. The first record chains from 32 zero bytes.
+    public var chain: [UInt8] = []
+    /// The `record` oneof: at most one of its cases is set.
+    public var record: Record? = nil
+
+    /// The cases of the `record` oneof.
+    public enum Record: Sendable, Hashable {
+        /// An entry: the canonical encoding of a SignedEntry (field 1 then
+        /// field 2, nothing else). Its entry id is SHA-256 of these bytes.
+        case entry([UInt8])
+        /// Evidence of an equivocation the node detected or received.
+        case evidence(Equivocation)
+    }
+
+    /// Creates a message with every field at its zero value.
+    public init() {}
+
+    /// Creates a message; fields not given stay at their zero value.
+    public init(
+        chain: [UInt8] = [],
+        record: Record? = nil
+    ) {
+        self.chain = chain
+        self.record = record
+    }
+}
+
+extension LogRecord: WireMessage, CBacked {
+    public static let protoName = "coop.v1.LogRecord"
+    typealias CType = Coop__V1__LogRecord
+
+    static func cInit(_ c: UnsafeMutablePointer<Coop__V1__LogRecord>) { coop__v1__log_record__init(c) }
+    static func cPackedSize(_ c: UnsafePointer<Coop__V1__LogRecord>) -> Int { coop__v1__log_record__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<Coop__V1__LogRecord>, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        coop__v1__log_record__pack(c, out)
+    }
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Coop__V1__LogRecord>? {
+        coop__v1__log_record__unpack(nil, count, bytes)
+    }
+    static func cFree(_ c: UnsafeMutablePointer<Coop__V1__LogRecord>) { coop__v1__log_record__free_unpacked(c, nil) }
+
+    public init(wireBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try WireCodec.decode(Self.self, from: bytes)
+    }
+
+    public func wireBytes() -> [UInt8] { WireCodec.encode(self) }
+
+    init(c: UnsafePointer<Coop__V1__LogRecord>) throws {
+        self.chain = CConvert.bytes(c.pointee.chain)
+        switch c.pointee.record_case.rawValue {
+        case 1: self.record = .entry(CConvert.bytes(c.pointee.entry))
+        case 2: self.record = .evidence(try Equivocation(c: c.pointee.evidence!))
+        default: self.record = nil
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<Coop__V1__LogRecord>, arena: Arena) {
+        if !self.chain.isEmpty { c.pointee.chain = arena.bytes(self.chain) }
+        switch self.record {
+        case nil: break
+        case .entry(let v):
+            c.pointee.record_case = Coop__V1__LogRecord__RecordCase(rawValue: 1)
+            c.pointee.entry = arena.bytes(v)
+        case .evidence(let v):
+            c.pointee.record_case = Coop__V1__LogRecord__RecordCase(rawValue: 2)
+            c.pointee.evidence = arena.message(v)
+        }
+    }
+}

@@ -322,6 +322,51 @@ void   coop__v1__equivocation__free_unpacked
   assert(message->base.descriptor == &coop__v1__equivocation__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   coop__v1__log_record__init
+                     (Coop__V1__LogRecord         *message)
+{
+  static const Coop__V1__LogRecord init_value = COOP__V1__LOG_RECORD__INIT;
+  *message = init_value;
+}
+size_t coop__v1__log_record__get_packed_size
+                     (const Coop__V1__LogRecord *message)
+{
+  assert(message->base.descriptor == &coop__v1__log_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__log_record__pack
+                     (const Coop__V1__LogRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__log_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__log_record__pack_to_buffer
+                     (const Coop__V1__LogRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__log_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__LogRecord *
+       coop__v1__log_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__LogRecord *)
+     protobuf_c_message_unpack (&coop__v1__log_record__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__log_record__free_unpacked
+                     (Coop__V1__LogRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__log_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor coop__v1__hybrid_timestamp__field_descriptors[2] =
 {
   {
@@ -847,6 +892,70 @@ const ProtobufCMessageDescriptor coop__v1__equivocation__descriptor =
   coop__v1__equivocation__field_indices_by_name,
   1,  coop__v1__equivocation__number_ranges,
   (ProtobufCMessageInit) coop__v1__equivocation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor coop__v1__log_record__field_descriptors[3] =
+{
+  {
+    "entry",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Coop__V1__LogRecord, record_case),
+    offsetof(Coop__V1__LogRecord, entry),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__LogRecord, record_case),
+    offsetof(Coop__V1__LogRecord, evidence),
+    &coop__v1__equivocation__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chain",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__LogRecord, chain),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__log_record__field_indices_by_name[] = {
+  2,   /* field[2] = chain */
+  0,   /* field[0] = entry */
+  1,   /* field[1] = evidence */
+};
+static const ProtobufCIntRange coop__v1__log_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor coop__v1__log_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.LogRecord",
+  "LogRecord",
+  "Coop__V1__LogRecord",
+  "coop.v1",
+  sizeof(Coop__V1__LogRecord),
+  3,
+  coop__v1__log_record__field_descriptors,
+  coop__v1__log_record__field_indices_by_name,
+  1,  coop__v1__log_record__number_ranges,
+  (ProtobufCMessageInit) coop__v1__log_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue coop__v1__item_status__enum_values_by_number[8] =

@@ -115,8 +115,9 @@ struct  Coop__V1__ItemState
   size_t n_signed_off;
   Coop__V1__Side *signed_off;
   /*
-   * True when the winning head is COMPLETED but a required sign-off is
-   * missing; status then shows the status before completion.
+   * True when the winning head is COMPLETED but the item requires a sign-off
+   * from each side and one is missing (the completing update counts for its
+   * own side). Completion is then not in effect: status shows IN_PROGRESS.
    */
   protobuf_c_boolean awaiting_sign_off;
   /*

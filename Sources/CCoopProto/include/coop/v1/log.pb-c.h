@@ -22,6 +22,7 @@ typedef struct Coop__V1__SignOff Coop__V1__SignOff;
 typedef struct Coop__V1__EntryBody Coop__V1__EntryBody;
 typedef struct Coop__V1__SignedEntry Coop__V1__SignedEntry;
 typedef struct Coop__V1__Equivocation Coop__V1__Equivocation;
+typedef struct Coop__V1__LogRecord Coop__V1__LogRecord;
 
 
 /* --- enums --- */
@@ -272,6 +273,46 @@ struct  Coop__V1__Equivocation
     , NULL, NULL }
 
 
+typedef enum {
+  COOP__V1__LOG_RECORD__RECORD__NOT_SET = 0,
+  COOP__V1__LOG_RECORD__RECORD_ENTRY = 1,
+  COOP__V1__LOG_RECORD__RECORD_EVIDENCE = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(COOP__V1__LOG_RECORD__RECORD__CASE)
+} Coop__V1__LogRecord__RecordCase;
+
+/*
+ * One record of a node's local log file (docs/LOG-FORMAT.md). Wraps what the
+ * node stored with a running hash over its own log, so that deleting,
+ * inserting or reordering records is detectable even where the per-origin
+ * chains cannot see it (the arrival order across origins is not signed).
+ */
+struct  Coop__V1__LogRecord
+{
+  ProtobufCMessage base;
+  /*
+   * SHA-256(chain of the previous record || tag || id): tag 0x01 and the
+   * entry id for an entry, tag 0x02 and SHA-256 of the Equivocation
+   * encoding for evidence. The first record chains from 32 zero bytes.
+   */
+  ProtobufCBinaryData chain;
+  Coop__V1__LogRecord__RecordCase record_case;
+  union {
+    /*
+     * An entry: the canonical encoding of a SignedEntry (field 1 then
+     * field 2, nothing else). Its entry id is SHA-256 of these bytes.
+     */
+    ProtobufCBinaryData entry;
+    /*
+     * Evidence of an equivocation the node detected or received.
+     */
+    Coop__V1__Equivocation *evidence;
+  };
+};
+#define COOP__V1__LOG_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__log_record__descriptor) \
+    , {0,NULL}, COOP__V1__LOG_RECORD__RECORD__NOT_SET, {0} }
+
+
 /* Coop__V1__HybridTimestamp methods */
 void   coop__v1__hybrid_timestamp__init
                      (Coop__V1__HybridTimestamp         *message);
@@ -405,6 +446,25 @@ Coop__V1__Equivocation *
 void   coop__v1__equivocation__free_unpacked
                      (Coop__V1__Equivocation *message,
                       ProtobufCAllocator *allocator);
+/* Coop__V1__LogRecord methods */
+void   coop__v1__log_record__init
+                     (Coop__V1__LogRecord         *message);
+size_t coop__v1__log_record__get_packed_size
+                     (const Coop__V1__LogRecord   *message);
+size_t coop__v1__log_record__pack
+                     (const Coop__V1__LogRecord   *message,
+                      uint8_t             *out);
+size_t coop__v1__log_record__pack_to_buffer
+                     (const Coop__V1__LogRecord   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__LogRecord *
+       coop__v1__log_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__log_record__free_unpacked
+                     (Coop__V1__LogRecord *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Coop__V1__HybridTimestamp_Closure)
@@ -428,6 +488,9 @@ typedef void (*Coop__V1__SignedEntry_Closure)
 typedef void (*Coop__V1__Equivocation_Closure)
                  (const Coop__V1__Equivocation *message,
                   void *closure_data);
+typedef void (*Coop__V1__LogRecord_Closure)
+                 (const Coop__V1__LogRecord *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -442,6 +505,7 @@ extern const ProtobufCMessageDescriptor coop__v1__sign_off__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__entry_body__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__signed_entry__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__equivocation__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__log_record__descriptor;
 
 PROTOBUF_C__END_DECLS
 

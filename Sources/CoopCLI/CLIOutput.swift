@@ -1,0 +1,44 @@
+import ArgumentParser
+import CoopLedger
+import CoopWire
+import Foundation
+
+/// Writing to the terminal and failing with an exit code a person can act on.
+enum CLIOutput {
+    /// Exit code: the input or data is invalid, or a check failed.
+    static let invalid: Int32 = 1
+    /// Exit code: a file could not be read or written.
+    static let io: Int32 = 2
+
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func err(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func writeBytes(_ bytes: [UInt8]) {
+        FileHandle.standardOutput.write(Data(bytes))
+    }
+
+    /// Prints `error: message` to stderr and ends the command with `code`.
+    static func fail(_ message: String, code: Int32 = invalid) -> ExitCode {
+        err("error: " + message.replacingOccurrences(of: "\n", with: "\n  "))
+        return ExitCode(code)
+    }
+
+    /// The exit for an error thrown by a CoopLedger module.
+    static func fail(_ error: any Error) -> ExitCode {
+        switch error {
+        case let e as LedgerError: fail(e.message, code: e.code == .io ? io : invalid)
+        case let e as WireError: fail(e.message)
+        default: fail("\(error)")
+        }
+    }
+
+    /// All of standard input.
+    static func readStandardInput() -> [UInt8] {
+        [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+    }
+}

@@ -1,0 +1,184 @@
+public import CoopWire
+
+/// An authentic entry as the view sees it: its id and decoded body.
+public struct ViewEntry: Sendable {
+    public var id: EntryID
+    public var body: EntryBody
+
+    public init(id: EntryID, body: EntryBody) {
+        self.id = id
+        self.body = body
+    }
+}
+
+/// How the view treated one entry, and why.
+public struct Disposition: Sendable, Hashable {
+    public var kind: EntryDisposition
+    /// Empty when applied.
+    public var reason: String
+
+    public static let applied = Disposition(kind: .applied, reason: "")
+}
+
+/// The materialized state of the catalog's items: a fold over authentic entries.
+///
+/// The result depends only on the *set* of entries applied, never on their order (as long as it is a set:
+/// applying an entry twice is a no-op), so every node that holds the same entries shows the same ledger.
+/// Rules that depend on state (life-cycle transitions) are checked by writers only (`checkWrite`); every
+/// entry is judged on its content alone.
+///
+/// A value with no I/O; not shared (one owner mutates it).
+public struct LedgerView: Sendable {
+    public let catalog: CatalogBook
+    public let roster: RosterBook
+    /// Per origin, the first sequence number at which it equivocated: its entries from there on are set aside.
+    public let setAside: [String: UInt64]
+    private var items: [String: ItemFold] = [:]
+    private var seen: Set<EntryID> = []
+
+    /// An empty view (every item PLANNED).
+    public init(catalog: CatalogBook, roster: RosterBook, setAside: [String: UInt64] = [:]) {
+        self.catalog = catalog
+        self.roster = roster
+        self.setAside = setAside
+        for item in catalog.items {
+            items[item.id] = ItemFold()
+        }
+    }
+
+    /// Applies one authentic entry and says how it was treated. Applying an entry again changes nothing.
+    @discardableResult
+    public mutating func apply(_ entry: ViewEntry) -> Disposition {
+        let body = entry.body
+        let disposition = judge(body)
+        guard seen.insert(entry.id).inserted else { return disposition }
+        guard let itemID = Self.itemID(of: body), items[itemID] != nil else { return disposition }
+        switch disposition.kind {
+        case .setAside: items[itemID]!.setAside += 1
+        case .rejectedByPolicy: items[itemID]!.rejected += 1
+        default:
+            switch body.payload {
+            case .statusUpdate(let update):
+                let parents = body.parents.compactMap { EntryID(bytes: $0) }
+                items[itemID]!.add(
+                    Head(id: entry.id, origin: body.origin, timestamp: body.timestamp ?? .init(), update: update),
+                    parents: parents
+                )
+            case .comment:
+                items[itemID]!.comments += 1
+            case .signOff(let signOff):
+                if let target = EntryID(bytes: signOff.entryId) {
+                    items[itemID]!.signOffs[target, default: []].insert(body.origin)
+                }
+            case nil:
+                break
+            }
+        }
+        return disposition
+    }
+
+    /// How the view treats an entry: a pure function of the entry, the catalog, the roster and `setAside`.
+    public func judge(_ body: EntryBody) -> Disposition {
+        if let from = setAside[body.origin], body.sequence >= from {
+            return Disposition(
+                kind: .setAside,
+                reason: "\(body.origin) equivocated at sequence \(from); its entries from there on are set aside"
+            )
+        }
+        if let problem = policyProblem(body) {
+            return Disposition(kind: .rejectedByPolicy, reason: problem)
+        }
+        return .applied
+    }
+
+    /// The item an entry is about, or `nil`.
+    public static func itemID(of body: EntryBody) -> String? {
+        switch body.payload {
+        case .statusUpdate(let u): u.itemId
+        case .comment(let c): c.itemId
+        case .signOff(let s): s.itemId
+        case nil: nil
+        }
+    }
+
+    /// Why the rules refuse this entry's content, or `nil`. Depends on the entry, the catalog and the roster
+    /// only.
+    public func policyProblem(_ body: EntryBody) -> String? {
+        guard let itemID = Self.itemID(of: body) else { return "the entry has no payload" }
+        guard let item = catalog.item(itemID) else { return "\(itemID) is not an item of the catalog" }
+        if !item.participants.contains(body.origin) {
+            return "\(body.origin) does not take part in \(itemID) (participants: "
+                + item.participants.joined(separator: ", ") + ")"
+        }
+        for (i, p) in body.parents.enumerated() {
+            if p.count != 32 { return "parent \(i) is not a 32-byte entry id" }
+            if i > 0 && !(body.parents[i - 1].lexicographicallyPrecedes(p)) {
+                return "parents are not sorted and unique"
+            }
+        }
+        switch body.payload {
+        case .statusUpdate(let update):
+            return Lifecycle.contentProblem(update)
+        case .comment(let comment):
+            if comment.text.isEmpty { return "the comment is empty" }
+            if comment.text.count > Lifecycle.maxTextLength {
+                return "the comment is longer than \(Lifecycle.maxTextLength) characters"
+            }
+            return nil
+        case .signOff(let signOff):
+            return signOff.entryId.count == 32 ? nil : "the sign-off does not name a 32-byte entry id"
+        case nil:
+            return "the entry has no payload"
+        }
+    }
+
+    /// The current heads of an item (sorted), for the parents of a new update.
+    public func heads(of itemID: String) -> [EntryID] {
+        items[itemID]?.heads.keys.sorted() ?? []
+    }
+
+    /// Whether `origin` may write `update` now: the entry's content rules plus the life-cycle transition from
+    /// this view's state. Throws a ``LedgerError`` naming the problem.
+    public func checkWrite(_ update: StatusUpdate, origin: String) throws {
+        let probe = EntryBody(origin: origin, sequence: 1, payload: .statusUpdate(update))
+        if let problem = policyProblem(probe) {
+            let code: LedgerError.Code =
+                catalog.item(update.itemId) == nil
+                ? .unknownItem : (problem.contains("does not take part") ? .notParticipant : .invalidArgument)
+            throw LedgerError(code: code, message: problem)
+        }
+        let current = state(of: update.itemId)?.status ?? .planned
+        if let problem = Lifecycle.transitionProblem(itemID: update.itemId, from: current, to: update.status) {
+            throw LedgerError(code: .invalidTransition, message: problem)
+        }
+    }
+
+    /// The state of one item, or `nil` for an id not in the catalog.
+    public func state(of itemID: String) -> ItemState? {
+        guard let item = catalog.item(itemID), let fold = items[itemID] else { return nil }
+        return fold.state(item: item, roster: roster)
+    }
+
+    /// Every item's state, in catalog order.
+    public var states: [ItemState] {
+        catalog.items.compactMap { state(of: $0.id) }
+    }
+
+    /// Number of distinct entries the view has been given.
+    public var entryCount: Int { seen.count }
+}
+
+/// A status update that is (or was) a head of its item.
+struct Head: Sendable {
+    var id: EntryID
+    var origin: String
+    var timestamp: HybridTimestamp
+    var update: StatusUpdate
+
+    /// The deterministic winner among concurrent heads: latest clock, then origin id, then entry id.
+    static func wins(_ a: Head, over b: Head) -> Bool {
+        if a.timestamp != b.timestamp { return a.timestamp > b.timestamp }
+        if a.origin != b.origin { return a.origin > b.origin }
+        return a.id > b.id
+    }
+}

@@ -1,3 +1,0 @@
-import CoopCLI
-
-await CoopCommand.main()

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Runs programs as real child processes and collects their output.
+public enum ChildProcess {
+    /// What a finished process left.
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: [UInt8]
+        public var stderr: String
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Runs `executable` with `arguments`, feeding `stdin`, and waits for it.
+    public static func run(
+        _ executable: String,
+        _ arguments: [String],
+        stdin: [UInt8] = [],
+        currentDirectory: String? = nil
+    ) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let input = Pipe()
+        let output = Pipe()
+        let error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let group = DispatchGroup()
+        nonisolated(unsafe) var out = Data()
+        nonisolated(unsafe) var err = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            out = output.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            err = error.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        input.fileHandleForWriting.write(Data(stdin))
+        try input.fileHandleForWriting.close()
+        group.wait()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            stdout: [UInt8](out),
+            stderr: String(decoding: err, as: UTF8.self)
+        )
+    }
+
+    /// The directory holding the built products (`coop`, test bundles): next to the running test binary.
+    public static var productsDirectory: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    }
+
+    /// Path of a built executable of this package, e.g. `coop`.
+    public static func product(_ name: String) throws -> String {
+        let candidates = [
+            "\(productsDirectory)/\(name)",
+            URL(fileURLWithPath: productsDirectory).deletingLastPathComponent().path + "/\(name)",
+        ]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw POSIXError(
+                .ENOENT,
+                userInfo: [NSLocalizedDescriptionKey: "\(name) not built; looked in \(candidates)"]
+            )
+        }
+        return found
+    }
+
+    /// The repository root (for `deploy/`, `proto/` and scripts).
+    public static func repositoryRoot(file: String = #filePath) -> String {
+        var url = URL(fileURLWithPath: file)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                return url.path
+            }
+        }
+        return FileManager.default.currentDirectoryPath
+    }
+}
