@@ -18,6 +18,11 @@ protocol CBacked: WireMessage {
 /// Encoding and decoding through protobuf-c.
 enum WireCodec {
     static func decode<M: CBacked>(_ type: M.Type, from bytes: UnsafeRawBufferPointer) throws -> M {
+        if let problem = WireDiagnostics.problem(messageName: M.protoName, bytes: bytes) {
+            let code: WireError.Code =
+                problem.hasSuffix("not valid UTF-8") ? .invalidUTF8 : .malformed
+            throw WireError(code: code, message: problem)
+        }
         var empty: UInt8 = 0
         let unpacked = withUnsafePointer(to: &empty) { emptyInput in
             M.cUnpack(bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyInput)

@@ -10,6 +10,9 @@ public enum ProtoJSON {
     /// The canonical JSON of `bytes` decoded as message type `messageName` (e.g. `coop.v1.SignedEntry`).
     public static func json(messageName: String, bytes: [UInt8]) throws -> JSONValue {
         let d = try MessageRegistry.descriptor(named: messageName)
+        if let problem = bytes.withUnsafeBytes({ WireDiagnostics.problem(messageName: messageName, bytes: $0) }) {
+            throw WireError(code: problem.hasSuffix("not valid UTF-8") ? .invalidUTF8 : .malformed, message: problem)
+        }
         let message: UnsafeMutablePointer<ProtobufCMessage>? = bytes.withUnsafeBufferPointer { b in
             var one: UInt8 = 0
             return withUnsafePointer(to: &one) { empty in
@@ -360,11 +363,9 @@ private struct CFromJSON {
                 .map { String(cString: $0.name) }.joined(separator: ", ")
             throw mapping(path, "\"\(s)\" is not a value of \(enumName) (one of: \(names))")
         case .number:
-            let v = try integer(json, Int32.self, path: path)
-            guard protobuf_c_enum_descriptor_get_value(e, v) != nil else {
-                throw mapping(path, "\(v) is not a value of \(enumName)")
-            }
-            return v
+            // Open (proto3) enums keep numbers they do not know, as protobuf's JSON parsers do; typed decoding
+            // refuses them later.
+            return try integer(json, Int32.self, path: path)
         default:
             throw mapping(path, "expected an enum value name, found \(json.kindName)")
         }

@@ -5,6 +5,15 @@ internal import CProtobufC
 /// protobuf-c only says "no" when unpacking fails; this walks the bytes with the type's descriptor to name
 /// the first problem: the field, its wire type and the byte offset.
 enum WireDiagnostics {
+    /// The first encoding problem protobuf-c would not report (a NUL inside a string, which protobuf-c's C
+    /// strings silently cut; a singular message field given twice, which protobuf-c does not merge), or a
+    /// structural problem; `nil` when the bytes are fine to unpack.
+    static func problem(messageName: String, bytes: UnsafeRawBufferPointer) -> String? {
+        guard let d = MessageRegistry.descriptors[messageName] else { return nil }
+        let b = UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        return walk(b, from: 0, to: b.count, descriptor: d, path: messageName, depth: 0)
+    }
+
     static func explain(messageName: String, bytes: UnsafeRawBufferPointer) -> WireError {
         let bytes = UnsafeBufferPointer(
             start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
@@ -66,6 +75,7 @@ enum WireDiagnostics {
     ) -> String? {
         guard depth < 64 else { return "\(path): nested more than 64 levels deep" }
         var i = start
+        var singularMessages: Set<UInt64> = []
         while i < end {
             let keyOffset = i
             guard let key = varint(b, &i, end: end) else {
@@ -109,6 +119,12 @@ enum WireDiagnostics {
                 let bodyStart = i
                 i += Int(length)
                 if let field {
+                    if field.pointee.type == PROTOBUF_C_TYPE_MESSAGE && field.pointee.label != PROTOBUF_C_LABEL_REPEATED
+                        && !singularMessages.insert(number).inserted
+                    {
+                        return "\(fieldName) at byte \(keyOffset): a singular message field given twice "
+                            + "(ambiguous: protobuf-c does not merge them)"
+                    }
                     if field.pointee.type == PROTOBUF_C_TYPE_MESSAGE,
                         let sub = field.pointee.descriptor?.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
                     {
@@ -126,6 +142,9 @@ enum WireDiagnostics {
                         let slice = UnsafeBufferPointer(rebasing: b[bodyStart..<i])
                         if String(validating: slice, as: UTF8.self) == nil {
                             return "\(fieldName) at byte \(bodyStart): string is not valid UTF-8"
+                        }
+                        if slice.contains(0) {
+                            return "\(fieldName) at byte \(bodyStart): string contains a NUL character"
                         }
                     }
                 }

@@ -16,6 +16,10 @@ public protocol WireMessage: Sendable, Hashable {
     init(wireBytes: UnsafeRawBufferPointer) throws
 
     /// The protobuf encoding (deterministic: fields in field-number order, as protobuf-c writes them).
+    ///
+    /// Strings must not contain NUL: protobuf-c ends strings there, so the encoding would hold only the text
+    /// before it. Callers that take text from people check it first (``WireText/problem(_:)``); decoding
+    /// refuses such strings.
     func wireBytes() -> [UInt8]
 }
 
@@ -44,5 +48,13 @@ extension WireEnum {
     public init?(protoValueName name: String) {
         guard let value = Self.allCases.first(where: { $0.protoValueName == name }) else { return nil }
         self = value
+    }
+}
+
+/// Rules for text that goes into string fields.
+public enum WireText {
+    /// Why `text` cannot be carried in a string field, or `nil`.
+    public static func problem(_ text: String) -> String? {
+        text.utf8.contains(0) ? "text contains a NUL character" : nil
     }
 }

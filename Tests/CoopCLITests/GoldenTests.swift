@@ -84,7 +84,10 @@ struct GoldenTests {
         let decoded = try Self.coop(["wire", "decode", "coop.v1.EntryBody", "--compact"], stdin: encoded.stdout)
         #expect(decoded.stdoutText == json + "\n")
         let hex = try Self.coop(["wire", "encode", "coop.v1.EntryBody", "--format", "hex"], stdin: Array(json.utf8))
-        let fromHex = try Self.coop(["wire", "decode", "coop.v1.EntryBody", "--format", "hex", "--compact"], stdin: hex.stdout)
+        let fromHex = try Self.coop(
+            ["wire", "decode", "coop.v1.EntryBody", "--format", "hex", "--compact"],
+            stdin: hex.stdout
+        )
         #expect(fromHex.stdoutText == json + "\n")
         let bad = try Self.coop(["wire", "decode", "coop.v1.EntryBody"], stdin: [0x0A, 0x05, 0x61])
         #expect(bad.status == 1)
@@ -98,7 +101,9 @@ struct GoldenTests {
     func wireList() throws {
         let result = try Self.coop(["wire", "list"])
         try compare(result.stdoutText, golden: "wire-list.txt")
-        #expect(result.stdoutText.contains("/coop.v1.Sync/Pull(coop.v1.PullRequest) returns (stream coop.v1.PullResponse)"))
+        #expect(
+            result.stdoutText.contains("/coop.v1.Sync/Pull(coop.v1.PullRequest) returns (stream coop.v1.PullResponse)")
+        )
     }
 
     @Test("--version names coop, the protocol and libzmq")

@@ -129,7 +129,10 @@ struct LedgerViewTests {
             try v.checkWrite(StatusUpdate(itemId: "CY-02", status: .inProgress, progress: 50), origin: "cq-shapingba")
         }
         #expect(error?.code == .invalidTransition)
-        #expect(error?.message == "CY-02: ITEM_STATUS_COMPLETED → ITEM_STATUS_IN_PROGRESS is not allowed; ITEM_STATUS_COMPLETED is final")
+        #expect(
+            error?.message
+                == "CY-02: ITEM_STATUS_COMPLETED → ITEM_STATUS_IN_PROGRESS is not allowed; ITEM_STATUS_COMPLETED is final"
+        )
         #expect(throws: Never.self) {
             try v.checkWrite(StatusUpdate(itemId: "CY-01", status: .assigned), origin: "cq-shapingba")
         }

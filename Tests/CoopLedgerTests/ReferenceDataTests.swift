@@ -83,7 +83,9 @@ struct ReferenceDataTests {
     @Test("a participant missing from the roster is named")
     func unknownParticipant() throws {
         let text = try catalogJSON().replacingOccurrences(of: "\"cd-wuhou\"", with: "\"cd-chenghua\"")
-        #expect(problems(text, roster: try Fixtures.roster()).contains("participant \"cd-chenghua\" is not in the roster"))
+        #expect(
+            problems(text, roster: try Fixtures.roster()).contains("participant \"cd-chenghua\" is not in the roster")
+        )
     }
 
     @Test("JSON syntax and mapping errors name the file and line")

@@ -505,21 +505,13 @@ struct InteropTests {
             "wire_interop.py write-edge-cases failed (\(result.status)):\n\(result.stderr)"
         )
 
-        // Cases where CoopWire reads the bytes differently from Python (and from the protobuf specification).
-        // Each is a CoopWire bug, reported, not fixed here; withKnownIssue keeps the run green and turns red once
-        // the bug is fixed, so the marker gets removed.
-        let knownBugs: [String: Testing.Comment] = [
-            // COOPWIRE BUG (string truncated at U+0000): Python encodes Comment.text "before\u{0}after"; CoopWire's
-            // typed decode and ProtoJSON.json both give "before" without an error (protobuf-c keeps strings as
-            // NUL-terminated C strings), and re-encoding drops "\u{0}after".
-            "string_with_nul": "CoopWire truncates strings at U+0000 when decoding",
-            // COOPWIRE BUG (no merge of repeated singular message fields): EntryBody bytes holding `timestamp`
-            // twice ({wall_ms: 1767225600000} then {logical: 2}) must read as the merge {wall_ms, logical: 2}
-            // (Python, C++); protobuf-c 1.4.1 keeps only the last occurrence: {logical: 2}.
-            "merge_singular_message": "CoopWire keeps only the last occurrence of a singular message field",
-            // COOPWIRE BUG (same, in a oneof): ClientFrame with `request` twice must merge to call_id 1, method
-            // and both metadata entries; CoopWire keeps only the second request.
-            "merge_oneof_same_case": "CoopWire keeps only the last occurrence of a oneof message field",
+        // Encodings that protobuf-c would read differently from Python (a NUL inside a string, which protobuf-c's C
+        // strings cut; a singular message field given twice, which protobuf-c does not merge). CoopWire refuses
+        // them with .malformed instead of misreading them: a signed body must mean the same to every reader.
+        let refused: [String: String] = [
+            "string_with_nul": "string contains a NUL character",
+            "merge_singular_message": "a singular message field given twice",
+            "merge_oneof_same_case": "a singular message field given twice",
         ]
 
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.url.path)
@@ -549,7 +541,23 @@ struct InteropTests {
                 } throws: { error in
                     (error as? WireError)?.code == .unknownEnumValue
                 }
-                #expect(throws: WireError.self) { try ProtoJSON.bytes(messageName: typeName, json: pythonJSON) }
+                // Like Python's json_format.Parse, ProtoJSON.bytes keeps the number of an open enum.
+                #expect(try ProtoJSON.bytes(messageName: typeName, json: pythonJSON) == canonical)
+                continue
+            }
+
+            if let reason = refused[name] {
+                for attempt in [
+                    { _ = try type.init(wireBytes: bytes) },
+                    { _ = try ProtoJSON.json(messageName: typeName, bytes: bytes) },
+                ] {
+                    #expect {
+                        try attempt()
+                    } throws: { error in
+                        let e = error as? WireError
+                        return e?.code == .malformed && e?.message.contains(reason) == true
+                    }
+                }
                 continue
             }
 
@@ -563,22 +571,20 @@ struct InteropTests {
                     "\(name): CoopWire re-encodes \(interopHex(message.wireBytes())), Python \(interopHex(canonical))"
                 )
             }
-            if let bug = knownBugs[name] {
-                withKnownIssue(bug) { try check() }
-            } else {
-                try check()
-            }
+            try check()
         }
-        for name in knownBugs.keys {
+        for name in refused.keys {
             #expect(names.contains(name), "edge case \(name) missing")
         }
 
-        // COOPWIRE BUG (the encoding direction of the U+0000 truncation): a Swift String holding U+0000 must
-        // encode completely (field 2 = "a\0b": 12 03 61 00 62); CoopWire's typed encoder writes "a" (12 01 61),
-        // so Python reads a different text than the Swift value held.
-        withKnownIssue("CoopWire truncates strings at U+0000 when encoding") {
-            let withNul = CoopWire.Comment(itemId: "x", text: "a\u{0}b")
-            #expect(withNul.wireBytes() == [0x0a, 0x01, 0x78, 0x12, 0x03, 0x61, 0x00, 0x62])
+        // Encoding cannot carry U+0000 (protobuf-c packs C strings): text from people is checked with WireText
+        // before it is encoded, and ProtoJSON.bytes refuses it.
+        #expect(WireText.problem("a\u{0}b") != nil)
+        #expect(throws: WireError.self) {
+            try ProtoJSON.bytes(
+                messageName: "coop.v1.Comment",
+                json: .object([JSONMember(key: "text", value: .string("a\u{0}b"))])
+            )
         }
     }
 

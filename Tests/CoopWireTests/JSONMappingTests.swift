@@ -51,7 +51,6 @@ struct JSONMappingTests {
             ),
             (#"{"progress": -1}"#, "is not an integer in the range of UInt32"),
             (#"{"status": "DONE"}"#, "\"DONE\" is not a value of coop.v1.ItemStatus"),
-            (#"{"status": 42}"#, "42 is not a value of coop.v1.ItemStatus"),
             (#"{"note": 7}"#, "coop.v1.StatusUpdate.note (line 1): expected a string, found a number"),
             (#"{"note": "a", "note": "b"}"#, "given twice"),
             (#"{"itemId": "x", "item_id": "y"}"#, "given twice"),
@@ -87,7 +86,7 @@ struct JSONMappingTests {
     @Test(
         "syntax errors give line and column",
         arguments: [
-            ("{\n  \"a\": [1, 2,]\n}", "line 2, column 15"),
+            ("{\n  \"a\": [1, 2,]\n}", "line 2, column 14"),
             ("{\"a\" 1}", "line 1, column 6: expected ':'"),
             ("\"abc", "unterminated string"),
             ("{} x", "unexpected text after the JSON value"),

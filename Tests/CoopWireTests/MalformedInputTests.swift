@@ -79,7 +79,24 @@ struct MalformedInputTests {
         let nested: [UInt8] = [0x52, 0x04, 0x22, 0x02, 0xC3, 0x28]
         let e2 = try #require(wireError(nested))
         #expect(e2.code == .invalidUTF8)
-        #expect(e2.message.contains("coop.v1.StatusUpdate.note"))
+        #expect(e2.message.contains("coop.v1.EntryBody.status_update.note at byte 4: string is not valid UTF-8"))
+    }
+
+    @Test("NUL inside a string is refused, not silently cut (protobuf-c strings end at NUL)")
+    func nulInString() throws {
+        let bytes: [UInt8] = [0x5A, 0x0C, 0x0A, 0x01, 0x78, 0x12, 0x07] + Array("abc".utf8) + [0] + Array("def".utf8)
+        let e = try #require(wireError(bytes))
+        #expect(e.code == .malformed)
+        #expect(e.message.contains("coop.v1.EntryBody.comment.text at byte 7: string contains a NUL character"))
+    }
+
+    @Test("a singular message field given twice is refused (protobuf-c would keep only the last)")
+    func duplicateMessageField() throws {
+        let ts1: [UInt8] = [0x22, 0x02, 0x08, 0x05]
+        let ts2: [UInt8] = [0x22, 0x02, 0x10, 0x02]
+        let e = try #require(wireError([0x0A, 0x01, 0x61] + ts1 + ts2))
+        #expect(e.code == .malformed)
+        #expect(e.message.contains("coop.v1.EntryBody.timestamp at byte 7: a singular message field given twice"))
     }
 
     @Test("unknown fields are skipped (forward compatibility)")

@@ -28,7 +28,7 @@ struct RoundTripTests {
     @Test("random messages survive JSON → binary → Swift → binary → JSON", arguments: names)
     func random(name: String) throws {
         let type = try #require(WireTypes.all[name])
-        var rng = SeededRandom(seed: 0xC00B_0001 &+ UInt64(name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
+        var rng = SeededRandom(seed: name.utf8.reduce(0xC00B_0001 as UInt64) { $0 &* 31 &+ UInt64($1) })
         for round in 0..<25 {
             let json = try RandomMessage.json(name, using: &rng, density: round == 0 ? 1.0 : 0.7)
             let bytes = try ProtoJSON.bytes(messageName: name, json: json)
