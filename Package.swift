@@ -101,6 +101,14 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // Benchmarks: `swift run -c release coop-bench` (prints figures and ratios; not a test).
+        .executableTarget(
+            name: "coop-bench",
+            dependencies: ["CoopLog", "CoopLedger", "CoopWire"],
+            path: "Benchmarks/CoopBench",
+            swiftSettings: strictSwift
+        ),
+
         // A child process for crash tests: appends under load and is killed with SIGKILL.
         .executableTarget(
             name: "coop-crash-child",

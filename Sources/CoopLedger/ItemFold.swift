@@ -5,8 +5,6 @@ import CoopWire
 /// becomes a head).
 struct ItemFold: Sendable {
     var heads: [EntryID: Head] = [:]
-    /// Ids of the item's status updates applied so far.
-    var seen: Set<EntryID> = []
     /// Ids cited as parents by applied updates but not applied (yet).
     var citedUnseen: Set<EntryID> = []
     /// Per completing update, the origins that signed it off.
@@ -15,8 +13,9 @@ struct ItemFold: Sendable {
     var setAside: UInt32 = 0
     var comments: UInt32 = 0
 
-    mutating func add(_ head: Head, parents: [EntryID]) {
-        guard seen.insert(head.id).inserted else { return }
+    /// Adds a status update the view has not seen before; `seen` holds every entry id the view was given
+    /// (including this one).
+    mutating func add(_ head: Head, parents: [EntryID], seen: Set<EntryID>) {
         for p in parents {
             if heads.removeValue(forKey: p) == nil && !seen.contains(p) {
                 citedUnseen.insert(p)

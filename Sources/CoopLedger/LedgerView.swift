@@ -33,8 +33,8 @@ public struct LedgerView: Sendable {
     public let roster: RosterBook
     /// Per origin, the first sequence number at which it equivocated: its entries from there on are set aside.
     public let setAside: [String: UInt64]
-    private var items: [String: ItemFold] = [:]
-    private var seen: Set<EntryID> = []
+    var items: [String: ItemFold] = [:]
+    var seen: Set<EntryID> = []
 
     /// An empty view (every item PLANNED).
     public init(catalog: CatalogBook, roster: RosterBook, setAside: [String: UInt64] = [:]) {
@@ -62,7 +62,8 @@ public struct LedgerView: Sendable {
                 let parents = body.parents.compactMap { EntryID(bytes: $0) }
                 items[itemID]!.add(
                     Head(id: entry.id, origin: body.origin, timestamp: body.timestamp ?? .init(), update: update),
-                    parents: parents
+                    parents: parents,
+                    seen: seen
                 )
             case .comment:
                 items[itemID]!.comments += 1

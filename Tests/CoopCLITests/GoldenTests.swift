@@ -35,6 +35,10 @@ struct GoldenTests {
             (["catalog", "list", "--help"], "catalog-list-help.txt"),
             (["wire", "encode", "--help"], "wire-encode-help.txt"),
             (["keygen", "--help"], "keygen-help.txt"),
+            (["audit", "--help"], "audit-help.txt"),
+            (["audit", "verify", "--help"], "audit-verify-help.txt"),
+            (["audit", "replay", "--help"], "audit-replay-help.txt"),
+            (["dev", "generate-log", "--help"], "generate-log-help.txt"),
         ]
     )
     func help(arguments: [String], golden: String) throws {

@@ -1,0 +1,58 @@
+import ArgumentParser
+import CoopLedger
+import CoopLog
+import CoopWire
+
+/// `coop dev …`: tools for development, benchmarks and training.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Development tools: generate data for benchmarks, docs and auditor training.",
+        subcommands: [GenerateLog.self]
+    )
+}
+
+struct GenerateLog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate-log",
+        abstract: "Write a valid data directory (log, catalog, roster) with N entries from the example nodes.",
+        discussion: """
+            The example nodes (keys from --keys) update the items they take part in through the life cycle, see \
+            each other's entries late (so concurrent updates occur), comment, and sign off joint completions. \
+            Deterministic for a --seed. `coop audit …` accepts DIR as it is.
+            """
+    )
+
+    @Argument(help: "The directory to create (must not hold a log yet).")
+    var directory: String
+
+    @Option(name: .long, help: "Number of entries.")
+    var entries: Int = 1000
+
+    @Option(name: .long, help: "Random seed.")
+    var seed: UInt64 = 1
+
+    @OptionGroup var files: ReferenceOptions
+
+    @Option(name: .long, help: "Directory with the nodes' private keys.")
+    var keys: String = "deploy/demo/keys"
+
+    func validate() throws {
+        guard entries >= 0 else { throw ValidationError("--entries must be 0 or more") }
+    }
+
+    func run() async throws {
+        do {
+            let roster = try RosterBook.load(path: files.roster ?? "deploy/roster.json")
+            let catalog = try CatalogBook.load(path: files.catalog, roster: roster)
+            let nodeKeys = try roster.peers.map { try NodeKeys.read(name: $0.id, from: keys) }
+            let bar = ProgressBar(label: "generating")
+            try await DemoLogGenerator(catalog: catalog, roster: roster, keys: nodeKeys, seed: seed)
+                .generate(into: directory, entries: entries) { bar.update(UInt64($0), of: UInt64(entries)) }
+            bar.finish()
+            CLIOutput.out("wrote \(entries) entries to \(directory)/log (with catalog.json and roster.json)")
+        } catch {
+            throw CLIOutput.fail(error)
+        }
+    }
+}

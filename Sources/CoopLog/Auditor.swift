@@ -1,0 +1,234 @@
+public import CoopLedger
+import CoopWire
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Offline verification of a node's log, independent of the daemon: framing and CRCs, the local chain, each
+/// entry's encoding, origin, sequence number, per-origin chain and Ed25519 signature, and equivocation evidence.
+///
+/// Reads a copy of a data directory through ``LogReader`` (no lock, no repair). Signatures are checked in
+/// batches on all cores. Thread-safe: a pure function of the files and the roster.
+public enum Auditor {
+    /// Entries whose signatures are checked together.
+    static let batchSize = 8192
+    /// Problems reported at most (the first is always the first bad entry).
+    public static let maxProblems = 50
+
+    /// Verifies the log in `directory` against `roster`. `progress` is called now and then with records done and
+    /// the total. Throws only when the directory cannot be read at all (no log folder).
+    public static func verify(
+        directory: String,
+        roster: RosterBook,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> AuditReport {
+        var report = AuditReport()
+        let reader: LogReader
+        do {
+            reader = try LogReader.open(directory: directory)
+        } catch let error as LogError where error.code == .corrupt {
+            report.problems.append(
+                AuditProblem(file: error.path ?? directory, offset: error.offset, reason: error.message)
+            )
+            return report
+        }
+        report.tornTail = reader.tornTail
+        var scan = Scan(roster: roster, reader: reader)
+        do {
+            try reader.forEachRecord { position, payload in
+                scan.record(position, payload)
+                if position.index % 4096 == 0 { progress?(position.index, reader.recordCount) }
+                if scan.batch.count >= batchSize { scan.flushSignatures() }
+            }
+        } catch let error as LogError {
+            scan.problems.append(
+                AuditProblem(file: error.path ?? reader.logDirectory, offset: error.offset, reason: error.message)
+            )
+        }
+        scan.flushSignatures()
+        progress?(reader.recordCount, reader.recordCount)
+        report.records = scan.records
+        report.entries = scan.entries
+        report.chainHead = scan.chain
+        report.equivocations = scan.equivocations
+        report.origins = scan.held.keys.sorted().map {
+            OriginDigest(origin: $0, sequence: UInt64(scan.held[$0]!.count), head: scan.held[$0]!.last?.bytes ?? [])
+        }
+        report.problems = Array(
+            scan.problems.sorted { ($0.position?.index ?? .max) < ($1.position?.index ?? .max) }.prefix(maxProblems)
+        )
+        return report
+    }
+
+    /// The sequential part of a verification: everything but the signatures, which go to `batch`.
+    private struct Scan {
+        let roster: RosterBook
+        let reader: LogReader
+        var records: UInt64 = 0
+        var entries: UInt64 = 0
+        var chain = RecordCodec.genesis
+        var held: [String: [EntryID]] = [:]
+        var equivocations: [AuditedEquivocation] = []
+        var problems: [AuditProblem] = []
+        var batch: [SignatureJob] = []
+
+        init(roster: RosterBook, reader: LogReader) {
+            self.roster = roster
+            self.reader = reader
+        }
+
+        mutating func problem(_ position: RecordPosition, _ reason: String, origin: String? = nil, sequence: UInt64? = nil) {
+            problems.append(
+                AuditProblem(
+                    position: position,
+                    file: reader.path(ofSegment: position.segment),
+                    offset: position.offset,
+                    origin: origin,
+                    sequence: sequence,
+                    reason: reason
+                )
+            )
+        }
+
+        mutating func record(_ position: RecordPosition, _ payload: UnsafeRawBufferPointer) {
+            records += 1
+            let decoded: DecodedRecord
+            do {
+                decoded = try RecordCodec.decode(payload, at: "record #\(position.index)")
+            } catch {
+                problem(position, "\(error)")
+                return
+            }
+            let expected = RecordCodec.chain(after: chain, decoded.content)
+            if expected != decoded.chain {
+                problem(
+                    position,
+                    "the local chain breaks here: a record before this one was removed, inserted or reordered "
+                        + "(or this record was altered)"
+                )
+            }
+            chain = decoded.chain
+            switch decoded.content {
+            case .entry(let bytes, let id):
+                entries += 1
+                entry(position, bytes: bytes, id: id)
+            case .evidence(let evidence):
+                self.evidence(position, evidence)
+            }
+        }
+
+        private mutating func entry(_ position: RecordPosition, bytes: [UInt8], id: EntryID) {
+            let signed: SignedEntry
+            let body: EntryBody
+            do {
+                signed = try SignedEntry(wireBytes: bytes)
+                body = try EntryBody(wireBytes: signed.body)
+            } catch {
+                problem(position, "the entry does not decode: \(error)")
+                return
+            }
+            let (origin, sequence) = (body.origin, body.sequence)
+            guard signed.wireBytes() == bytes, body.wireBytes() == signed.body else {
+                problem(position, "the entry is not in canonical encoding", origin: origin, sequence: sequence)
+                return
+            }
+            guard let member = roster.member(origin), member.role == .peer else {
+                problem(position, "origin \"\(origin)\" is not a peer in the roster", origin: origin, sequence: sequence)
+                return
+            }
+            var chainIDs = held[origin] ?? []
+            let expectedSequence = UInt64(chainIDs.count + 1)
+            if sequence != expectedSequence {
+                problem(
+                    position,
+                    "sequence number \(sequence) where \(expectedSequence) was expected (an entry of \(origin) is "
+                        + (sequence > expectedSequence ? "missing before it)" : "repeated or out of order)"),
+                    origin: origin,
+                    sequence: sequence
+                )
+            } else if sequence > 1 && body.previous != chainIDs.last?.bytes {
+                problem(
+                    position,
+                    "its previous hash is not the id of \(origin)#\(sequence - 1): the origin's chain breaks",
+                    origin: origin,
+                    sequence: sequence
+                )
+            } else if sequence == 1 && !body.previous.isEmpty {
+                problem(position, "a first entry with a previous hash", origin: origin, sequence: sequence)
+            }
+            if sequence == expectedSequence {
+                chainIDs.append(id)
+                held[origin] = chainIDs
+            }
+            batch.append(
+                SignatureJob(
+                    position: position,
+                    origin: origin,
+                    sequence: sequence,
+                    body: signed.body,
+                    signature: signed.signature,
+                    key: member.signingPublicKey
+                )
+            )
+        }
+
+        private mutating func evidence(_ position: RecordPosition, _ evidence: Equivocation) {
+            do {
+                let key = try EntryVerifier(roster: roster).verify(evidence)
+                equivocations.append(
+                    AuditedEquivocation(
+                        origin: key.origin,
+                        sequence: key.sequence,
+                        first: EntryID(of: evidence.first!),
+                        second: EntryID(of: evidence.second!),
+                        position: position
+                    )
+                )
+            } catch {
+                problem(position, "evidence that proves nothing: \(error.reason)")
+            }
+        }
+
+        /// Checks the batched signatures on every core.
+        mutating func flushSignatures() {
+            guard !batch.isEmpty else { return }
+            let jobs = batch
+            batch.removeAll(keepingCapacity: true)
+            let failed = Mutex<[Int]>([])
+            let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            let chunk = (jobs.count + workers - 1) / workers
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var bad: [Int] = []
+                var i = w * chunk
+                while i < min(jobs.count, (w + 1) * chunk) {
+                    let job = jobs[i]
+                    if job.signature.count != 64
+                        || !SignatureCheck.isValid(signature: job.signature, of: job.body, publicKey: job.key)
+                    {
+                        bad.append(i)
+                    }
+                    i += 1
+                }
+                if !bad.isEmpty { failed.withLock { $0 += bad } }
+            }
+            for i in failed.withLock({ $0 }).sorted() {
+                let job = jobs[i]
+                problem(
+                    job.position,
+                    "the signature does not verify with \(job.origin)'s roster key",
+                    origin: job.origin,
+                    sequence: job.sequence
+                )
+            }
+        }
+    }
+
+    struct SignatureJob: Sendable {
+        var position: RecordPosition
+        var origin: String
+        var sequence: UInt64
+        var body: [UInt8]
+        var signature: [UInt8]
+        var key: [UInt8]
+    }
+}

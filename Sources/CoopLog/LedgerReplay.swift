@@ -1,0 +1,185 @@
+public import CoopLedger
+public import CoopWire
+
+/// The ledger as a log says it was: the view at a log position or at a time, and the history of one item.
+///
+/// Reads through ``LogReader`` (offline, read-only). Signatures are not checked here (that is
+/// ``Auditor/verify(directory:roster:progress:)``'s job), so replay runs at decoding speed. Pure functions of
+/// the files, the catalog and the roster.
+public enum LedgerReplay {
+    /// Where to stop.
+    public enum Limit: Sendable {
+        /// The whole log.
+        case end
+        /// After the first `n` records (log position `n`).
+        case position(UInt64)
+        /// Entries whose hybrid clock time is at or before this many milliseconds since the epoch.
+        case time(wallMs: UInt64)
+    }
+
+    /// The view after replaying `directory`'s log up to `limit`. Evidence in the replayed part (for
+    /// `.position`) or in the whole log (otherwise) sets entries aside.
+    public static func view(
+        directory: String,
+        catalog: CatalogBook,
+        roster: RosterBook,
+        limit: Limit = .end
+    ) throws -> (view: LedgerView, records: UInt64) {
+        let reader = try LogReader.open(directory: directory)
+        let end: UInt64
+        if case .position(let n) = limit { end = min(n, reader.recordCount) } else { end = reader.recordCount }
+        let setAside = try evidence(reader, before: end)
+        var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
+        var count: UInt64 = 0
+        try forEachEntry(reader, before: end) { _, id, body in
+            count += 1
+            if case .time(let wallMs) = limit, (body.timestamp?.wallMs ?? 0) > wallMs { return }
+            view.apply(ViewEntry(id: id, body: body))
+        }
+        return (view, end)
+    }
+
+    /// One change to an item, as `coop audit history` shows it.
+    public struct Change: Sendable {
+        public var position: RecordPosition
+        public var id: EntryID
+        public var body: EntryBody
+        /// Base64 of the first 8 bytes of the roster key that verifies the entry ("" when the origin is unknown).
+        public var keyFingerprint: String
+        public var disposition: Disposition
+        public var before: ItemState
+        public var after: ItemState
+    }
+
+    /// Every entry about `itemID`, in log order, with the item's state before and after it.
+    public static func history(
+        directory: String,
+        catalog: CatalogBook,
+        roster: RosterBook,
+        itemID: String
+    ) throws -> [Change] {
+        guard catalog.item(itemID) != nil else {
+            throw LedgerError(code: .unknownItem, message: "\(itemID) is not an item of the catalog")
+        }
+        let reader = try LogReader.open(directory: directory)
+        var view = LedgerView(
+            catalog: catalog,
+            roster: roster,
+            setAside: try evidence(reader, before: reader.recordCount)
+        )
+        var changes: [Change] = []
+        try forEachEntry(reader, before: reader.recordCount) { position, id, body in
+            guard LedgerView.itemID(of: body) == itemID else {
+                view.apply(ViewEntry(id: id, body: body))
+                return
+            }
+            let before = view.state(of: itemID)!
+            let disposition = view.apply(ViewEntry(id: id, body: body))
+            let key = roster.member(body.origin)?.signingPublicKey ?? []
+            changes.append(
+                Change(
+                    position: position,
+                    id: id,
+                    body: body,
+                    keyFingerprint: key.isEmpty ? "" : Base64.encode(key.prefix(8)),
+                    disposition: disposition,
+                    before: before,
+                    after: view.state(of: itemID)!
+                )
+            )
+        }
+        return changes
+    }
+
+    /// How two nodes' logs compare for one origin.
+    public struct OriginComparison: Sendable, Hashable {
+        public var origin: String
+        /// Highest contiguous sequence number in each log.
+        public var left: UInt64
+        public var right: UInt64
+        /// The first sequence number at which the two hold different entries (a fork), if any.
+        public var forkAt: UInt64?
+        /// Evidence of equivocation against the origin in each log.
+        public var leftEvidence: Int
+        public var rightEvidence: Int
+    }
+
+    /// Per origin, what each of two logs holds and where they fork.
+    public static func diff(left: String, right: String) throws -> [OriginComparison] {
+        let a = try chains(LogReader.open(directory: left))
+        let b = try chains(LogReader.open(directory: right))
+        return Set(a.ids.keys).union(b.ids.keys).union(a.evidence.keys).union(b.evidence.keys).sorted().map { origin in
+            let l = a.ids[origin] ?? []
+            let r = b.ids[origin] ?? []
+            let fork = zip(l, r).enumerated().first { $0.element.0 != $0.element.1 }.map { UInt64($0.offset + 1) }
+            return OriginComparison(
+                origin: origin,
+                left: UInt64(l.count),
+                right: UInt64(r.count),
+                forkAt: fork,
+                leftEvidence: a.evidence[origin] ?? 0,
+                rightEvidence: b.evidence[origin] ?? 0
+            )
+        }
+    }
+
+    // MARK: Reading
+
+    private static func chains(_ reader: LogReader) throws -> (ids: [String: [EntryID]], evidence: [String: Int]) {
+        var ids: [String: [EntryID]] = [:]
+        var evidence: [String: Int] = [:]
+        try reader.forEachRecord(verifyingChecksums: false) { position, payload in
+            switch try RecordCodec.decode(payload, at: "\(reader.logDirectory) record \(position)").content {
+            case .entry(let bytes, let id):
+                let body = try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body)
+                if body.sequence == UInt64((ids[body.origin]?.count ?? 0) + 1) { ids[body.origin, default: []].append(id) }
+            case .evidence(let e):
+                if let first = e.first, let body = try? EntryBody(wireBytes: first.body) {
+                    evidence[body.origin, default: 0] += 1
+                }
+            }
+        }
+        return (ids, evidence)
+    }
+
+    /// Per origin, the first sequence number evidence in records before `end` names.
+    static func evidence(_ reader: LogReader, before end: UInt64) throws -> [String: UInt64] {
+        var setAside: [String: UInt64] = [:]
+        struct Done: Error {}
+        do {
+            try reader.forEachRecord(verifyingChecksums: false) { position, payload in
+                if position.index >= end { throw Done() }
+                guard payload.first == 0x12 else { return }
+                if case .evidence(let e) = try RecordCodec.decode(payload, at: "record \(position)").content,
+                    let first = e.first, let body = try? EntryBody(wireBytes: first.body)
+                {
+                    setAside[body.origin] = min(setAside[body.origin] ?? .max, body.sequence)
+                }
+            }
+        } catch is Done {}
+        return setAside
+    }
+
+    /// Calls `body` with each entry in records before `end`.
+    static func forEachEntry(
+        _ reader: LogReader,
+        before end: UInt64,
+        _ body: (RecordPosition, EntryID, EntryBody) throws -> Void
+    ) throws {
+        struct Done: Error {}
+        do {
+            try reader.forEachRecord(verifyingChecksums: false) { position, payload in
+                if position.index >= end { throw Done() }
+                let at = "\(reader.logDirectory) record \(position)"
+                guard case .entry(let bytes, let id) = try RecordCodec.decode(payload, at: at).content else { return }
+                let entryBody: EntryBody
+                do {
+                    entryBody = try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body)
+                } catch {
+                    throw LogError(code: .corrupt, message: "\(at): the entry does not decode: \(error)")
+                }
+                try body(position, id, entryBody)
+            }
+        } catch is Done {}
+    }
+}

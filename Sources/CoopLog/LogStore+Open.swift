@@ -1,0 +1,258 @@
+public import CoopLedger
+import CoopWire
+
+/// What opening a store did.
+public struct OpenReport: Sendable {
+    /// What recovering the segment files found (a torn last record cut off).
+    public var recovery: RecoveryReport
+    /// Whether a checkpoint was used.
+    public var checkpointUsed: Bool
+    /// Records replayed (all of them without a checkpoint; those after it with one).
+    public var replayedRecords: UInt64
+    /// Why no checkpoint was used, when one was there.
+    public var note: String?
+}
+
+extension LogStore {
+    /// Opens (or creates) the store in `directory`: recovers the segment files, then restores the checkpoint
+    /// written at the last clean close (when it matches the log) and replays the records after it — or replays
+    /// every record — checking the local chain and each origin's sequence and chain, and folding the view.
+    ///
+    /// Blocks on file I/O. `identity` (the node's keys) lets it write; without it the store only ingests and
+    /// reads. Throws ``LogError/Code/corrupt`` naming the record when the log does not replay (damage is never
+    /// skipped), or when it holds fewer records than the checkpoint of the last clean close counted (records
+    /// were lost); ``LogError/Code/locked`` when another process has it open.
+    public static func open(
+        directory: String,
+        roster: RosterBook,
+        catalog: CatalogBook,
+        identity: NodeKeys? = nil,
+        options: Options = Options()
+    ) throws -> LogStore {
+        if let identity, roster.member(identity.name)?.signingPublicKey != identity.signingPublicKey {
+            throw LogError(
+                code: .invalidArgument,
+                message: "the signing key of \(identity.name) is not the one the roster lists for it"
+            )
+        }
+        let log = try SegmentedLog.open(
+            directory: directory,
+            options: SegmentedLog.Options(durability: options.durability, segmentSize: options.segmentSize)
+        )
+        var report = OpenReport(recovery: log.recoveryReport, checkpointUsed: false, replayedRecords: 0)
+        do {
+            var restored: Replayer?
+            switch Checkpoint.read(from: directory) {
+            case .success(let checkpoint)?:
+                do {
+                    restored = try restore(checkpoint, log: log, roster: roster, catalog: catalog)
+                } catch let problem as CheckpointProblem {
+                    report.note = "checkpoint not used: \(problem)"
+                }
+            case .failure(let problem)?:
+                report.note = "checkpoint not used: \(problem)"
+            case nil:
+                break
+            }
+            var replayer: Replayer
+            if var fromCheckpoint = restored {
+                let start = fromCheckpoint.state.recordCount
+                do {
+                    try log.forEachRecord(from: start, verifyingChecksums: false) { position, payload in
+                        try fromCheckpoint.apply(position, payload, logDirectory: log.logDirectory)
+                    }
+                    replayer = fromCheckpoint
+                    report.checkpointUsed = true
+                    report.replayedRecords = replayer.state.recordCount - start
+                } catch let problem as CheckpointProblem {
+                    report.note = "checkpoint not used: \(problem)"
+                    replayer = try replayAll(log, roster: roster, catalog: catalog)
+                    report.replayedRecords = replayer.state.recordCount
+                }
+            } else {
+                replayer = try replayAll(log, roster: roster, catalog: catalog)
+                report.replayedRecords = replayer.state.recordCount
+            }
+            var state = replayer.state
+            state.durableCount = state.recordCount
+            state.signer = identity?.makeSigner()
+            return LogStore(
+                directory: directory,
+                identity: identity?.name,
+                roster: roster,
+                catalog: catalog,
+                options: options,
+                log: log,
+                openReport: report,
+                state: state
+            )
+        }
+        // On a throw, the log is released with this scope: its lock goes with it.
+    }
+
+    private static func replayAll(_ log: SegmentedLog, roster: RosterBook, catalog: CatalogBook) throws -> Replayer {
+        var replayer = Replayer(catalog: catalog, roster: roster, evidence: try evidence(in: log))
+        try log.forEachRecord(verifyingChecksums: false) { position, payload in
+            try replayer.apply(position, payload, logDirectory: log.logDirectory)
+        }
+        return replayer
+    }
+
+    /// Evidence in the log (a record's first byte tells its kind, so this reads little).
+    private static func evidence(in log: SegmentedLog) throws -> [OriginSequenceKey: Equivocation] {
+        var evidence: [OriginSequenceKey: Equivocation] = [:]
+        try log.forEachRecord(verifyingChecksums: false) { position, payload in
+            guard payload.first == 0x12 else { return }
+            let decoded = try RecordCodec.decode(payload, at: "\(log.logDirectory) record \(position)")
+            if case .evidence(let e) = decoded.content, let first = e.first,
+                let body = try? EntryBody(wireBytes: first.body)
+            {
+                evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
+            }
+        }
+        return evidence
+    }
+
+    /// The state a checkpoint describes, checked against the log. Throws ``CheckpointProblem`` when it does
+    /// not apply (the caller replays instead), ``LogError`` when it shows the log lost or changed records.
+    private static func restore(
+        _ checkpoint: Checkpoint,
+        log: SegmentedLog,
+        roster: RosterBook,
+        catalog: CatalogBook
+    ) throws -> Replayer {
+        guard checkpoint.catalogHash == catalog.hash.bytes, checkpoint.rosterHash == roster.hash.bytes else {
+            throw CheckpointProblem("the catalog or roster changed since it was written")
+        }
+        guard checkpoint.recordCount <= log.count else {
+            throw LogError(
+                code: .corrupt,
+                message: "\(log.logDirectory) holds \(log.count) records, but the checkpoint written at the last "
+                    + "clean close counted \(checkpoint.recordCount): records were lost. Keep a copy of the "
+                    + "directory for the auditors; to start from what is left, remove \(log.directory)/checkpoint"
+            )
+        }
+        if checkpoint.recordCount > 0 {
+            let at = checkpoint.recordCount - 1
+            guard let record = try log.records(from: at, limit: 1).first else {
+                throw CheckpointProblem("record #\(at) cannot be read")
+            }
+            let decoded = try record.payload.withUnsafeBytes { try RecordCodec.decode($0, at: "\(record.position)") }
+            guard decoded.chain == checkpoint.chain else {
+                throw LogError(
+                    code: .corrupt,
+                    message: "\(log.logDirectory) record \(record.position): its local chain value is not the one "
+                        + "the checkpoint of the last clean close recorded: the log was altered. Run "
+                        + "`coop audit verify` on a copy; to replay it anyway, remove \(log.directory)/checkpoint"
+                )
+            }
+        } else if checkpoint.chain != RecordCodec.genesis {
+            throw CheckpointProblem("it is inconsistent")
+        }
+        var replayer = Replayer(catalog: catalog, roster: roster, evidence: [:])
+        var seen: Set<EntryID> = []
+        for (origin, index) in checkpoint.origins {
+            replayer.state.origins[origin] = index
+            seen.formUnion(index.ids)
+        }
+        for e in checkpoint.evidence {
+            if let first = e.first, let body = try? EntryBody(wireBytes: first.body) {
+                replayer.state.evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
+            }
+        }
+        do {
+            replayer.state.view = try LedgerView(
+                snapshot: checkpoint.view,
+                catalog: catalog,
+                roster: roster,
+                setAside: replayer.state.setAside,
+                seen: seen
+            )
+        } catch {
+            throw CheckpointProblem("its view does not fit: \(error)")
+        }
+        replayer.state.chain = checkpoint.chain
+        replayer.state.recordCount = checkpoint.recordCount
+        replayer.state.clock = HybridClock(last: checkpoint.clock)
+        replayer.restored = true
+        return replayer
+    }
+
+    /// Writes a checkpoint of the current state. Only ``close()`` calls it, after the log closed: every record
+    /// queued is then durable, so the checkpoint never counts a record a crash could still take away.
+    func checkpoint() throws {
+        let checkpoint: Checkpoint = state.withLock { s in
+            Checkpoint(
+                recordCount: s.recordCount,
+                chain: s.chain,
+                catalogHash: catalog.hash.bytes,
+                rosterHash: roster.hash.bytes,
+                clock: s.clock.last,
+                origins: s.origins.keys.sorted().map { ($0, s.origins[$0]!) },
+                evidence: s.evidence.keys.sorted { ($0.origin, $0.sequence) < ($1.origin, $1.sequence) }
+                    .map { s.evidence[$0]! },
+                view: s.view.snapshot()
+            )
+        }
+        try checkpoint.write(to: directory)
+    }
+}
+
+/// Replays log records into a store's state.
+struct Replayer {
+    var state: StoreState
+    /// Started from a checkpoint: evidence after it means the view must be rebuilt from the start.
+    var restored = false
+
+    init(catalog: CatalogBook, roster: RosterBook, evidence: [OriginSequenceKey: Equivocation]) {
+        state = StoreState(view: LedgerView(catalog: catalog, roster: roster))
+        state.evidence = evidence
+        state.view = LedgerView(catalog: catalog, roster: roster, setAside: state.setAside)
+    }
+
+    mutating func apply(_ position: RecordPosition, _ payload: UnsafeRawBufferPointer, logDirectory: String) throws {
+        let at = "\(logDirectory) record \(position)"
+        let decoded = try RecordCodec.decode(payload, at: at)
+        let expected = RecordCodec.chain(after: state.chain, decoded.content)
+        guard expected == decoded.chain else {
+            throw LogError(
+                code: .corrupt,
+                message: "\(at): the local chain breaks here (a record before it was removed, inserted or "
+                    + "reordered); run `coop audit verify` on a copy"
+            )
+        }
+        state.chain = expected
+        switch decoded.content {
+        case .entry(let bytes, let id):
+            let body: EntryBody
+            do {
+                body = try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body)
+            } catch {
+                throw LogError(code: .corrupt, message: "\(at): the entry does not decode: \(error)")
+            }
+            let index = state.origins[body.origin] ?? OriginIndex()
+            guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last?.bytes else {
+                throw LogError(
+                    code: .corrupt,
+                    message: "\(at): \(body.origin)#\(body.sequence) does not follow #\(index.count) held for "
+                        + "that origin"
+                )
+            }
+            state.origins[body.origin, default: OriginIndex()].append(id, record: position.index)
+            state.view.apply(ViewEntry(id: id, body: body))
+            if let ts = body.timestamp, ts > state.clock.last {
+                state.clock = HybridClock(last: ts, maxSkewMs: state.clock.maxSkewMs)
+            }
+        case .evidence(let e):
+            guard let first = e.first, let body = try? EntryBody(wireBytes: first.body) else {
+                throw LogError(code: .corrupt, message: "\(at): evidence without a decodable first entry")
+            }
+            let key = OriginSequenceKey(origin: body.origin, sequence: body.sequence)
+            if restored && state.evidence[key] == nil {
+                throw CheckpointProblem("new evidence after the checkpoint")
+            }
+            state.evidence[key] = e
+        }
+        state.recordCount = position.index + 1
+    }
+}

@@ -1,0 +1,92 @@
+public import CoopLedger
+public import CoopWire
+
+extension LogStore {
+    /// Per origin, the highest sequence number held durably without gaps.
+    public var versionVector: VersionVector {
+        state.withLock { s in
+            VersionVector(
+                origins: s.origins.keys.sorted().map {
+                    OriginSequence(origin: $0, sequence: s.origins[$0]!.durable(below: s.durableCount))
+                }
+            )
+        }
+    }
+
+    /// Per origin: durable sequence number, the entry id there, and evidence known against it.
+    public var digests: [OriginDigest] {
+        state.withLock { s in
+            let evidence = Dictionary(grouping: s.evidence.keys, by: \.origin)
+            return Set(s.origins.keys).union(evidence.keys).sorted().map { origin in
+                let index = s.origins[origin] ?? OriginIndex()
+                let sequence = index.durable(below: s.durableCount)
+                return OriginDigest(
+                    origin: origin,
+                    sequence: sequence,
+                    head: sequence > 0 ? index.ids[Int(sequence - 1)].bytes : [],
+                    evidence: UInt32(evidence[origin]?.count ?? 0)
+                )
+            }
+        }
+    }
+
+    /// Number of records in the log (durable).
+    public var recordCount: UInt64 { state.withLock { $0.durableCount } }
+
+    /// The local chain value after the last record queued.
+    public var chainHead: [UInt8] { state.withLock { $0.chain } }
+
+    /// All evidence of equivocation held, ordered by origin and sequence number.
+    public var evidence: [Equivocation] {
+        state.withLock { s in
+            s.evidence.keys.sorted { ($0.origin, $0.sequence) < ($1.origin, $1.sequence) }.map { s.evidence[$0]! }
+        }
+    }
+
+    /// Remote origins whose clocks ran further ahead than the clock allows, and by how much (ms).
+    public var clockSkews: [String: UInt64] { state.withLock { $0.skews } }
+
+    /// Number of early entries waiting for a gap, per origin.
+    public var pendingCounts: [String: Int] { state.withLock { $0.pending.mapValues(\.count) } }
+
+    /// Every item's state, in catalog order.
+    public var states: [ItemState] { state.withLock { $0.view.states } }
+
+    /// One item's state, or `nil` for an unknown id.
+    public func state(of itemID: String) -> ItemState? { state.withLock { $0.view.state(of: itemID) } }
+
+    /// The item's current heads.
+    public func heads(of itemID: String) -> [EntryID] { state.withLock { $0.view.heads(of: itemID) } }
+
+    /// Durable entries of `origin` after sequence number `after`, in order, at most `limit`.
+    public func entries(of origin: String, after: UInt64, limit: Int = .max) throws -> [SignedEntry] {
+        let records: [UInt64] = state.withLock { s in
+            guard let index = s.origins[origin] else { return [] }
+            let durable = index.durable(below: s.durableCount)
+            guard after < durable else { return [] }
+            let end = min(durable, after + UInt64(min(limit, Int(UInt32.max))))
+            return Array(index.records[Int(after)..<Int(end)])
+        }
+        guard let first = records.first else { return [] }
+        let wanted = Set(records)
+        var out: [SignedEntry] = []
+        out.reserveCapacity(records.count)
+        struct Done: Error {}
+        do {
+            try log.forEachRecord(from: first, verifyingChecksums: false) { position, payload in
+                guard wanted.contains(position.index) else { return }
+                let decoded = try RecordCodec.decode(payload, at: "\(position)")
+                if case .entry(let bytes, _) = decoded.content { out.append(try SignedEntry(wireBytes: bytes)) }
+                if out.count == records.count { throw Done() }
+            }
+        } catch is Done {}
+        return out
+    }
+
+    /// Calls `body` with every durable record of the log from `from`, decoded.
+    public func forEachRecord(from: UInt64 = 0, _ body: (RecordPosition, DecodedRecord) throws -> Void) throws {
+        try log.forEachRecord(from: from, verifyingChecksums: false) { position, payload in
+            try body(position, try RecordCodec.decode(payload, at: "\(position)"))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+public import CoopLedger
+public import CoopWire
+
+extension LogStore {
+    /// Signs and appends a local entry; returns once it is durable.
+    ///
+    /// Status updates cite the item's current heads as parents and are checked against the ledger's rules and
+    /// the life cycle as this node sees it. With `expectedHeads`, the write is refused unless those are exactly
+    /// the item's heads (optimistic concurrency). Throws ``LogError/Code/refused`` naming the rule broken (the
+    /// cause is the ``LedgerError``), or the log's error.
+    public func append(_ payload: EntryBody.Payload, expectedHeads: [EntryID]? = nil) async throws -> AppendResult {
+        guard let me = identity else {
+            throw LogError(code: .refused, message: "this store was opened without a signing key; it cannot write")
+        }
+        let now = options.physicalClock()
+        let (ticket, result): (AppendTicket, AppendResult) = try state.withLock { s in
+            try Self.checkLocalWrite(payload, origin: me, view: s.view)
+            let itemID = LedgerView.itemID(of: EntryBody(payload: payload)) ?? ""
+            var parents: [EntryID] = []
+            if case .statusUpdate = payload { parents = s.view.heads(of: itemID) }
+            if let expectedHeads, Set(expectedHeads) != Set(s.view.heads(of: itemID)) {
+                throw LogError(
+                    code: .refused,
+                    message: "\(itemID): the item's heads changed (expected "
+                        + expectedHeads.map(\.short).sorted().joined(separator: ", ") + "; now "
+                        + s.view.heads(of: itemID).map(\.short).joined(separator: ", ") + ")"
+                )
+            }
+            let index = s.origins[me] ?? OriginIndex()
+            let body = EntryBody(
+                origin: me,
+                sequence: index.count + 1,
+                previous: index.last?.bytes ?? [],
+                timestamp: s.clock.tick(physicalMs: now),
+                parents: parents.map(\.bytes),
+                payload: payload
+            )
+            let bodyBytes = body.wireBytes()
+            let signed = SignedEntry(body: bodyBytes, signature: s.signer!.sign(bodyBytes))
+            let bytes = signed.wireBytes()
+            let id = EntryID(digestOf: bytes)
+            let ticket = try self.enqueue(&s, entries: [(bytes, ViewEntry(id: id, body: body))], evidence: [])
+            return (ticket, AppendResult(id: id, signed: signed, body: body, state: s.view.state(of: itemID)))
+        }
+        try await settle(ticket)
+        return result
+    }
+
+    /// Appends a status update (see ``append(_:expectedHeads:)``).
+    public func updateStatus(_ update: StatusUpdate, expectedHeads: [EntryID]? = nil) async throws -> AppendResult {
+        try await append(.statusUpdate(update), expectedHeads: expectedHeads)
+    }
+
+    private static func checkLocalWrite(_ payload: EntryBody.Payload, origin: String, view: LedgerView) throws {
+        let texts: [String]
+        switch payload {
+        case .statusUpdate(let u): texts = [u.itemId, u.note, u.reporter, u.assignee]
+        case .comment(let c): texts = [c.itemId, c.text, c.author]
+        case .signOff(let s): texts = [s.itemId, s.signer, s.note]
+        }
+        for text in texts {
+            if let problem = WireText.problem(text) {
+                throw LogError(code: .refused, message: problem)
+            }
+        }
+        do {
+            if case .statusUpdate(let update) = payload {
+                try view.checkWrite(update, origin: origin)
+            } else if let problem = view.policyProblem(EntryBody(origin: origin, sequence: 1, payload: payload)) {
+                throw LedgerError(code: .invalidArgument, message: problem)
+            }
+        } catch let error as LedgerError {
+            throw LogError(code: .refused, message: error.message, cause: error)
+        }
+    }
+
+    /// Queues entries (in order) and evidence as records under the lock and updates the index, the chain and
+    /// the view. Changes nothing when the log refuses.
+    func enqueue(
+        _ s: inout StoreState,
+        entries: [(bytes: [UInt8], entry: ViewEntry)],
+        evidence: [Equivocation]
+    ) throws -> AppendTicket {
+        var chain = s.chain
+        var records: [[UInt8]] = []
+        for (bytes, entry) in entries {
+            let encoded = RecordCodec.encode(.entry(bytes: bytes, id: entry.id), after: chain)
+            records.append(encoded.bytes)
+            chain = encoded.chain
+        }
+        for e in evidence {
+            let encoded = RecordCodec.encode(.evidence(e), after: chain)
+            records.append(encoded.bytes)
+            chain = encoded.chain
+        }
+        let ticket = try log.enqueue(records)
+        s.chain = chain
+        for (bytes, entry) in entries {
+            s.origins[entry.body.origin, default: OriginIndex()].append(entry.id, record: s.recordCount)
+            s.view.apply(entry)
+            s.inFlight.append((s.recordCount, bytes, entry))
+            s.recordCount += 1
+        }
+        for e in evidence {
+            if let first = e.first, let body = try? EntryBody(wireBytes: first.body) {
+                s.evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
+            }
+            s.recordCount += 1
+        }
+        return ticket
+    }
+
+    /// Waits for a ticket and records durability.
+    func settle(_ ticket: AppendTicket) async throws {
+        let positions = try await ticket.wait()
+        guard let last = positions.last else { return }
+        state.withLock { s in
+            s.durableCount = max(s.durableCount, last.index + 1)
+            let durable = s.durableCount
+            s.inFlight.removeAll { $0.record < durable }
+        }
+    }
+}

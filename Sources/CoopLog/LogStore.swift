@@ -1,0 +1,130 @@
+public import CoopLedger
+public import CoopWire
+import Foundation
+import Synchronization
+
+/// A node's log of signed, chained entries of every origin, with its ledger view.
+///
+/// **Threading.** `Sendable`: call it from any task. Decisions (sequence numbers, chains, what is a duplicate or
+/// an equivocation) are taken under one short lock, in the order records go to disk; signature checks run on the
+/// caller's task outside it. Appends and ingests return only after the fsync that covers them (group commit:
+/// concurrent callers share one). Reads see durable entries only, except the view, which also includes entries
+/// queued for the disk (a failed fsync stops the store, see ``SegmentedLog``).
+///
+/// **Rules.** Local writes are signed with the node's key and checked against the ledger's rules and the
+/// node's view. Remote entries must be authentic (``EntryVerifier``); per origin they are stored in sequence
+/// order with a valid chain; one that arrives early waits in memory until the gap is filled. Two different
+/// entries with one origin and sequence number are stored as evidence (``Equivocation``), and that origin's
+/// entries from there on are set aside in the view.
+public final class LogStore: Sendable {
+    /// How to open a store.
+    public struct Options: Sendable {
+        /// Durable (fsync before returning; the default) or not (benchmarks, tests).
+        public var durability: SegmentedLog.Durability = .durable
+        /// Segment file size before rolling to the next.
+        public var segmentSize: UInt64 = 64 << 20
+        /// Physical time in milliseconds since the epoch (tests inject their own).
+        public var physicalClock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
+        /// Most early entries kept per origin while a gap is open.
+        public var maxPendingPerOrigin = 10_000
+
+        public init() {}
+    }
+
+    /// The data directory.
+    public let directory: String
+    /// The node's own id when it can write, else `nil` (read-only or relay use).
+    public let identity: String?
+    public let roster: RosterBook
+    public let catalog: CatalogBook
+    public let options: Options
+    let log: SegmentedLog
+    let verifier: EntryVerifier
+    let state: Mutex<StoreState>
+
+    /// What opening the segment files found and repaired (a torn last record cut off).
+    public var recoveryReport: RecoveryReport { log.recoveryReport }
+    /// What opening did: recovery, checkpoint, records replayed.
+    public let openReport: OpenReport
+
+    init(
+        directory: String,
+        identity: String?,
+        roster: RosterBook,
+        catalog: CatalogBook,
+        options: Options,
+        log: SegmentedLog,
+        openReport: OpenReport,
+        state: consuming sending StoreState
+    ) {
+        self.openReport = openReport
+        self.directory = directory
+        self.identity = identity
+        self.roster = roster
+        self.catalog = catalog
+        self.options = options
+        self.log = log
+        self.verifier = EntryVerifier(roster: roster)
+        self.state = Mutex(state)
+    }
+
+    /// Waits for queued writes, syncs and closes the files, then writes a checkpoint so the next open is quick.
+    /// Later calls throw ``LogError/Code/closed``.
+    public func close() async throws {
+        try await log.close()
+        if log.failure == nil { try checkpoint() }
+    }
+}
+
+/// Everything the store decides under its lock.
+struct StoreState {
+    var origins: [String: OriginIndex] = [:]
+    /// The local chain after the last record queued.
+    var chain: [UInt8] = RecordCodec.genesis
+    /// Records queued (durable or not).
+    var recordCount: UInt64 = 0
+    /// Records known durable (every record below this index).
+    var durableCount: UInt64 = 0
+    var clock = HybridClock()
+    var view: LedgerView
+    /// Entries queued but not yet durable: their record index, bytes and view entry.
+    var inFlight: [(record: UInt64, bytes: [UInt8], entry: ViewEntry)] = []
+    /// Early entries waiting for their origin's gap to be filled.
+    var pending: [String: [UInt64: VerifiedEntry]] = [:]
+    /// Evidence held, by origin and sequence number.
+    var evidence: [OriginSequenceKey: Equivocation] = [:]
+    /// The signer of local entries; `nil` in a read-only store.
+    var signer: EntrySigner?
+    /// Remote clocks seen running ahead, by origin: how far (ms).
+    var skews: [String: UInt64] = [:]
+
+    /// Per origin, the first sequence number it equivocated at.
+    var setAside: [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for key in evidence.keys {
+            out[key.origin] = min(out[key.origin] ?? .max, key.sequence)
+        }
+        return out
+    }
+}
+
+/// What a local write produced. Returned once the entry is durable.
+public struct AppendResult: Sendable {
+    public var id: EntryID
+    public var signed: SignedEntry
+    public var body: EntryBody
+    /// The item's state after the write.
+    public var state: ItemState?
+}
+
+/// What became of an ingested entry.
+public enum IngestOutcome: Sendable, Hashable {
+    /// Stored (durable), plus how many waiting successors it released.
+    case stored(EntryID, released: Int)
+    /// Already held.
+    case duplicate
+    /// Its origin's entries before it are missing; it waits in memory for `missingFrom` … onward.
+    case pending(missingFrom: UInt64)
+    /// It conflicts with the entry held at its origin and sequence number; the evidence is stored.
+    case equivocation(origin: String, sequence: UInt64)
+}

@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What readers may see of one segment: records that are written (and, when durable, synced).
+struct SegmentInfo: Sendable, Equatable {
+    var number: UInt32
+    /// The index of the segment's first record.
+    var firstIndex: UInt64
+    var recordCount: UInt64
+    /// The offset just past the segment's last record (a seal, if any, follows it).
+    var end: UInt64
+}
+
+/// The result of one group commit.
+struct WriteOutcome: Sendable {
+    /// One array per append call, in batch order.
+    var positions: [[RecordPosition]] = []
+    /// The new state of every segment the commit touched, oldest first.
+    var segments: [SegmentInfo] = []
+    var syncs: UInt64 = 0
+    var segmentsCreated: UInt64 = 0
+}
+
+/// Owns the file descriptors of an open log and writes group commits to the newest segment.
+///
+/// Not copyable; it lives in the log's `writer` mutex and is only used by the writer queue (group commits and
+/// close), so its `write` runs on one thread at a time. Closes its descriptors when it goes away.
+struct SegmentWriter: ~Copyable {
+    let logDirectory: String
+    let segmentSize: UInt64
+    let durability: SegmentedLog.Durability
+    let faults: FaultInjection
+    /// The descriptor holding the log's `LOCK` file lock.
+    private var lockFD: Int32
+    /// The newest segment.
+    private var fd: Int32
+    private var segment: UInt32
+    private var path: String
+    /// Bytes in the newest segment (its header included).
+    private var size: UInt64
+    private var firstIndex: UInt64
+    private var recordsInSegment: UInt64
+
+    init(
+        logDirectory: String,
+        lockFD: Int32,
+        fd: Int32,
+        segment: UInt32,
+        size: UInt64,
+        firstIndex: UInt64,
+        recordsInSegment: UInt64,
+        options: SegmentedLog.Options
+    ) {
+        self.logDirectory = logDirectory
+        self.segmentSize = options.segmentSize
+        self.durability = options.durability
+        self.faults = options.faults
+        self.lockFD = lockFD
+        self.fd = fd
+        self.segment = segment
+        self.path = logDirectory + "/" + SegmentHeader.fileName(segment: segment)
+        self.size = size
+        self.firstIndex = firstIndex
+        self.recordsInSegment = recordsInSegment
+    }
+
+    deinit {
+        if fd >= 0 { Syscall.closeFile(fd) }
+        if lockFD >= 0 { Syscall.closeFile(lockFD) }
+    }
+
+    var isClosed: Bool { fd < 0 }
+
+    /// Writes the records of every append call in `batch`, in order, sealing and starting segments as they fill,
+    /// and syncs once at the end (when durable). On error the writer must not be used for appends again.
+    mutating func write(_ batch: [[[UInt8]]]) throws(LogError) -> WriteOutcome {
+        guard fd >= 0 else { throw LogError(code: .closed, message: "the log at \(logDirectory) is closed") }
+        var outcome = WriteOutcome()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(batch.reduce(0) { $0 + $1.reduce(0) { $0 + RecordFrame.headerSize + $1.count } })
+        var buffered: UInt64 = 0
+        for records in batch {
+            var positions: [RecordPosition] = []
+            positions.reserveCapacity(records.count)
+            for record in records {
+                let frame = UInt64(RecordFrame.frameSize(payloadCount: record.count))
+                let inSegment = recordsInSegment + buffered
+                if inSegment > 0 && size + UInt64(buffer.count) + frame + UInt64(RecordFrame.sealSize) > segmentSize {
+                    RecordFrame.appendSeal(recordCount: inSegment, nextIndex: firstIndex + inSegment, to: &buffer)
+                    try flush(&buffer, records: buffered, sealed: true, into: &outcome)
+                    buffered = 0
+                    try startNextSegment(into: &outcome)
+                }
+                let index = firstIndex + recordsInSegment + buffered
+                positions.append(RecordPosition(segment: segment, offset: size + UInt64(buffer.count), index: index))
+                RecordFrame.append(record, to: &buffer)
+                buffered += 1
+            }
+            outcome.positions.append(positions)
+        }
+        if buffered > 0 {
+            try flush(&buffer, records: buffered, sealed: false, into: &outcome)
+        }
+        return outcome
+    }
+
+    /// Syncs (when `sync`) and closes the descriptors, which also releases the log lock. Idempotent.
+    mutating func close(sync: Bool) throws(LogError) {
+        guard fd >= 0 else { return }
+        defer {
+            Syscall.closeFile(fd)
+            Syscall.closeFile(lockFD)
+            fd = -1
+            lockFD = -1
+        }
+        if sync {
+            try Syscall.fullSync(fd, path: path)
+        }
+    }
+
+    /// Writes `buffer` at the end of the newest segment and syncs it if durable or `sealed`.
+    private mutating func flush(
+        _ buffer: inout [UInt8],
+        records: UInt64,
+        sealed: Bool,
+        into outcome: inout WriteOutcome
+    ) throws(LogError) {
+        try faults.check(.write, call: "pwrite", path: path)
+        let fd = self.fd
+        let size = self.size
+        let path = self.path
+        try buffer.withBytes { (bytes) throws(LogError) in try Syscall.pwriteAll(fd, bytes, at: size, path: path) }
+        self.size += UInt64(buffer.count)
+        recordsInSegment += records
+        let end = self.size - (sealed ? UInt64(RecordFrame.sealSize) : 0)
+        buffer.removeAll(keepingCapacity: true)
+        if sealed || durability == .durable {
+            try faults.check(.sync, call: "fdatasync", path: path)
+            try Syscall.dataSync(fd, path: path)
+            outcome.syncs += 1
+        }
+        outcome.segments.append(
+            SegmentInfo(number: segment, firstIndex: firstIndex, recordCount: recordsInSegment, end: end)
+        )
+    }
+
+    /// Creates the segment after the newest one (which must be sealed and synced) and makes it the newest.
+    private mutating func startNextSegment(into outcome: inout WriteOutcome) throws(LogError) {
+        guard segment < UInt32.max else {
+            throw LogError(code: .tooLarge, message: "\(logDirectory) has reached the last segment number")
+        }
+        let next = segment + 1
+        let newFD = try Self.createSegment(number: next, in: logDirectory)
+        Syscall.closeFile(fd)
+        fd = newFD
+        firstIndex += recordsInSegment
+        recordsInSegment = 0
+        segment = next
+        path = logDirectory + "/" + SegmentHeader.fileName(segment: next)
+        size = UInt64(SegmentHeader.size)
+        outcome.segmentsCreated += 1
+        outcome.segments.append(SegmentInfo(number: next, firstIndex: firstIndex, recordCount: 0, end: size))
+    }
+
+    /// Creates segment file `number` in `logDirectory` with its header, fsyncs it and the directory, and returns
+    /// its descriptor (open for reading and writing).
+    static func createSegment(number: UInt32, in logDirectory: String) throws(LogError) -> Int32 {
+        let path = logDirectory + "/" + SegmentHeader.fileName(segment: number)
+        let fd = try Syscall.openFile(path, O_RDWR | O_CREAT | O_EXCL)
+        do {
+            try SegmentHeader(segment: number).bytes.withBytes { (bytes) throws(LogError) in
+                try Syscall.pwriteAll(fd, bytes, at: 0, path: path)
+            }
+            try Syscall.fullSync(fd, path: path)
+            try Syscall.syncDirectory(logDirectory)
+        } catch {
+            Syscall.closeFile(fd)
+            throw error
+        }
+        return fd
+    }
+}
