@@ -1,0 +1,143 @@
+import CoopLog
+import Foundation
+import Testing
+
+/// Crash tests with real processes: `coop-crash-child` appends to a log in durable mode from several tasks and prints
+/// each record's id once its append has returned (after the fsync); the test kills it with SIGKILL at a random moment
+/// (50–400 ms after it starts), reopens the log and checks that every printed id is in it, that every record is a
+/// whole record the child wrote (no garbage), and that no id appears twice. Up to 10 kills in a row share one log
+/// directory, so each child also recovers what the previous one left behind.
+///
+/// By default the test kills the child 5 times (a few seconds). Set the environment variable `COOP_CRASH_KILLS` to
+/// run more, e.g. `COOP_CRASH_KILLS=1000 swift test --scratch-path .build-log --filter CrashTests` (about six minutes).
+/// Set `COOP_CRASH_SEED` to repeat a run's kill timings (the seed is printed).
+@Suite("SegmentedLog: crash with SIGKILL")
+struct CrashTests {
+    /// How many kills share one log directory before the test starts a fresh one.
+    static let killsPerLog = 10
+
+    /// The record `coop-crash-child` writes for `id` (keep in step with Tests/CrashChild/main.swift).
+    static func expectedRecord(id: UInt64) -> [UInt8] {
+        let letter = UInt8(ascii: "a") + UInt8(id % 26)
+        return Array("\(id):".utf8) + [UInt8](repeating: letter, count: Int((id &* 7919) % 300))
+    }
+
+    /// The id of a record the child wrote, or nil if the bytes are not exactly such a record.
+    static func id(of payload: [UInt8]) -> UInt64? {
+        guard let colon = payload.firstIndex(of: UInt8(ascii: ":")),
+            let id = UInt64(String(decoding: payload[..<colon], as: UTF8.self)),
+            expectedRecord(id: id) == payload
+        else { return nil }
+        return id
+    }
+
+    @Test("every acknowledged record survives SIGKILL, and the log holds no garbage")
+    func killAndRecover() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let kills = Int(environment["COOP_CRASH_KILLS"] ?? "") ?? 5
+        let seed = UInt64(environment["COOP_CRASH_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
+        print("CrashTests: \(kills) kills, COOP_CRASH_SEED=\(seed)")
+        var random = SeededGenerator(seed: seed)
+        let child = try Self.childExecutable()
+        try await withTemporaryDirectory { directory in
+            var dataDirectory = ""
+            var acknowledged = Set<UInt64>()
+            var acknowledgedTotal = 0
+            var tornTails = 0
+            var recordsBefore: UInt64 = 0
+            for round in 0..<kills {
+                if round % Self.killsPerLog == 0 {
+                    // A fresh log every few kills, so a long stress run does not grow one log without bound.
+                    if !dataDirectory.isEmpty { try FileManager.default.removeItem(atPath: dataDirectory) }
+                    dataDirectory = directory.path + "/data-\(round / Self.killsPerLog)"
+                    acknowledgedTotal += acknowledged.count
+                    acknowledged = []
+                    recordsBefore = 0
+                }
+                let output = directory.path + "/stdout-\(round)"
+                let errors = directory.path + "/stderr-\(round)"
+                let firstID = UInt64(round) * 10_000_000
+                let process = Process()
+                process.executableURL = child
+                process.arguments = [dataDirectory, String(firstID)]
+                _ = FileManager.default.createFile(atPath: output, contents: nil)
+                _ = FileManager.default.createFile(atPath: errors, contents: nil)
+                process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+                process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+                try process.run()
+                try await Task.sleep(for: .milliseconds(Int.random(in: 50...400, using: &random)))
+                let alive = process.isRunning
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                let childErrors = String(decoding: try readFile(errors), as: UTF8.self)
+                try #require(
+                    alive && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL,
+                    "round \(round): the child exited by itself (status \(process.terminationStatus)): \(childErrors)"
+                )
+
+                let printed = String(decoding: try readFile(output), as: UTF8.self).split(separator: "\n")
+                let ids = printed.compactMap { UInt64($0) }
+                #expect(ids.count == printed.count, "round \(round): unreadable output line")
+                acknowledged.formUnion(ids)
+
+                let log = try SegmentedLog.open(directory: dataDirectory)
+                if log.recoveryReport.tornTail != nil {
+                    tornTails += 1
+                }
+                var stored = Set<UInt64>()
+                var garbage: [RecordPosition] = []
+                var duplicates = 0
+                try log.forEachRecord { position, payload in
+                    guard let id = Self.id(of: Array(payload)) else {
+                        garbage.append(position)
+                        return
+                    }
+                    if !stored.insert(id).inserted { duplicates += 1 }
+                }
+                #expect(garbage.isEmpty, "round \(round): records that the child did not write at \(garbage)")
+                #expect(duplicates == 0, "round \(round)")
+                let missing = acknowledged.subtracting(stored)
+                #expect(missing.isEmpty, "round \(round): acknowledged but lost: \(missing.sorted().prefix(20))")
+                #expect(log.count >= recordsBefore, "round \(round): the log shrank")
+                recordsBefore = log.count
+                try await log.close()
+                if !missing.isEmpty || !garbage.isEmpty { break }
+            }
+            acknowledgedTotal += acknowledged.count
+            print("CrashTests: \(kills) kills, \(acknowledgedTotal) acknowledged records, \(tornTails) torn tails cut")
+            #expect(acknowledgedTotal > 0, "the child never acknowledged a record")
+        }
+    }
+
+    /// The `coop-crash-child` executable that SwiftPM built next to the test bundle.
+    static func childExecutable() throws -> URL {
+        let name = "coop-crash-child"
+        var candidates: [URL] = []
+        let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        candidates.append(argument0.deletingLastPathComponent())
+        candidates.append(Bundle.main.bundleURL)
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            candidates.append(bundle.bundleURL.deletingLastPathComponent())
+        }
+        for directory in candidates {
+            let url = directory.appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        // Fallback: a scratch directory of this package (prefer the log engineer's own).
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let scratch = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        for folder in [".build-log"] + scratch.filter({ $0.hasPrefix(".build") }).sorted() {
+            let url = root.appendingPathComponent(folder).appendingPathComponent("debug").appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw LogError(
+            code: .invalidArgument,
+            message: "cannot find the \(name) executable next to the test bundle (looked in "
+                + candidates.map(\.path).joined(separator: ", ")
+                + " and \(root.path)/.build*/debug); build it with `swift build --scratch-path .build-log "
+                + "--product \(name)` or run the tests with `swift test`, which builds it"
+        )
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import CoopLog
+
+@Suite("SegmentedLog: group commit and failures")
+struct GroupCommitTests {
+    /// The record task `task` appends as its `sequence`th.
+    static func record(task: Int, sequence: Int) -> [UInt8] {
+        Array("task \(task) record \(sequence) ".utf8)
+            + [UInt8](repeating: UInt8(task), count: (task * 31 + sequence) % 97)
+    }
+
+    @Test("32 concurrent tasks: every append lands, positions are unique and dense, and syncs are shared")
+    func concurrentAppends() async throws {
+        let tasks = 32
+        let perTask = 40
+        try await withTemporaryDirectory { directory in
+            let log = try SegmentedLog.open(
+                directory: directory.path,
+                options: SegmentedLog.Options(durability: .durable, segmentSize: 16 << 10)
+            )
+            let results = try await withThrowingTaskGroup(of: (Int, [RecordPosition]).self) { group in
+                for task in 0..<tasks {
+                    group.addTask {
+                        var positions: [RecordPosition] = []
+                        for sequence in 0..<perTask {
+                            positions.append(try await log.append(Self.record(task: task, sequence: sequence)))
+                        }
+                        return (task, positions)
+                    }
+                }
+                var all: [Int: [RecordPosition]] = [:]
+                for try await (task, positions) in group {
+                    all[task] = positions
+                }
+                return all
+            }
+            let total = tasks * perTask
+            let positions = results.values.flatMap { $0 }
+            #expect(positions.count == total)
+            #expect(Set(positions.map(\.index)) == Set(0..<UInt64(total)))
+            #expect(Set(positions.map { "\($0.segment)@\($0.offset)" }).count == total)
+            for (_, mine) in results {
+                #expect(mine == mine.sorted(), "a task's appends are in order")
+            }
+            #expect(log.count == UInt64(total))
+            let statistics = log.statistics
+            #expect(statistics.appendCalls == UInt64(total))
+            #expect(statistics.recordsWritten == UInt64(total))
+            #expect(statistics.syncs < statistics.appendCalls, "\(statistics)")
+            #expect(statistics.groupCommits < statistics.appendCalls, "\(statistics)")
+            #expect(statistics.segmentsCreated > 0)
+
+            // Each record is where its append said it is.
+            var expected: [UInt64: [UInt8]] = [:]
+            for (task, mine) in results {
+                for (sequence, position) in mine.enumerated() {
+                    expected[position.index] = Self.record(task: task, sequence: sequence)
+                }
+            }
+            let stored = try log.records()
+            #expect(stored.count == total)
+            for record in stored {
+                #expect(record.payload == expected[record.position.index])
+            }
+            #expect(stored.map(\.position) == positions.sorted())
+            try await log.close()
+            let reopened = try SegmentedLog.open(directory: directory.path)
+            #expect(try reopened.records() == stored)
+            try await reopened.close()
+        }
+    }
+
+    @Test("a burst of large appends is split into group commits of bounded size")
+    func largeBurst() async throws {
+        try await withTemporaryDirectory { directory in
+            let log = try SegmentedLog.open(directory: directory.path, options: fastOptions())
+            let positions = try await withThrowingTaskGroup(of: [RecordPosition].self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        try await log.append((0..<3).map { [UInt8](repeating: UInt8(task * 3 + $0), count: 1 << 20) })
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(Set(positions.map(\.index)) == Set(0..<24))
+            #expect(log.statistics.groupCommits >= 24 / 4, "\(log.statistics)")
+            for record in try log.records() {
+                let byte = record.payload[0]
+                #expect(record.payload.count == 1 << 20 && record.payload.allSatisfy { $0 == byte })
+            }
+            try await log.close()
+        }
+    }
+
+    @Test("readers running alongside appenders see a consistent prefix")
+    func readWhileAppending() async throws {
+        try await withTemporaryDirectory { directory in
+            let log = try SegmentedLog.open(directory: directory.path, options: fastOptions(segmentSize: 8192))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for i in 0..<2000 {
+                        _ = try await log.append(Array("record \(i)".utf8))
+                    }
+                }
+                group.addTask {
+                    for _ in 0..<50 {
+                        let before = log.count
+                        var seen: UInt64 = 0
+                        try log.forEachRecord { position, payload in
+                            #expect(position.index == seen)
+                            #expect(Array(payload) == Array("record \(seen)".utf8))
+                            seen += 1
+                        }
+                        #expect(seen >= before)
+                        await Task.yield()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await log.close()
+        }
+    }
+
+    /// Makes the `failOn`th sync (1-based) fail with EIO, after holding the writer for a moment so that other appends
+    /// queue up behind it.
+    static func failingSync(failOn: Int) -> FaultInjection {
+        let syncs = Mutex(0)
+        return FaultInjection { point in
+            guard point == .sync else { return nil }
+            let n = syncs.withLock { n in
+                n += 1
+                return n
+            }
+            if n == failOn {
+                usleep(100_000)
+                return EIO
+            }
+            return nil
+        }
+    }
+
+    @Test("a failed fsync fails every append in its group commit and every later one; reopening recovers")
+    func syncFailure() async throws {
+        try await withTemporaryDirectory { directory in
+            var options = SegmentedLog.Options(durability: .durable)
+            options.faults = Self.failingSync(failOn: 2)
+            let log = try SegmentedLog.open(directory: directory.path, options: options)
+            _ = try await log.append([1])
+            let outcomes = await withTaskGroup(of: (any Error)?.self) { group in
+                for i in 0..<10 {
+                    group.addTask {
+                        do {
+                            _ = try await log.append([UInt8(i)])
+                            return nil
+                        } catch {
+                            return error
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let errors = outcomes.compactMap { $0 as? LogError }
+            #expect(errors.count == 10, "no append may succeed at or after the failed sync")
+            #expect(errors.contains { $0.code == .io })
+            #expect(errors.allSatisfy { $0.code == .io || $0.code == .failed })
+            #expect(errors.first { $0.code == .io }?.message.contains("fdatasync") == true)
+            #expect(log.count == 1)
+            #expect(log.failure?.code == .io)
+            let later = await #expect(throws: LogError.self) { try await log.append([99]) }
+            #expect(later?.code == .failed)
+            #expect(later?.message.contains("close it and open it again") == true)
+            try await log.close()
+
+            // The first record is there; the failed ones may or may not be (they were written, never synced).
+            let reopened = try SegmentedLog.open(directory: directory.path)
+            let payloads = try allPayloads(reopened)
+            #expect(payloads.first == [1])
+            #expect(payloads.count <= 11)
+            _ = try await reopened.append([42])
+            try await reopened.close()
+        }
+    }
+
+    @Test("a failed write fails the append and stops the log; nothing acknowledged is lost")
+    func writeFailure() async throws {
+        try await withTemporaryDirectory { directory in
+            let writes = Mutex(0)
+            var options = SegmentedLog.Options(durability: .durable)
+            options.faults = FaultInjection { point in
+                guard point == .write else { return nil }
+                return writes.withLock { n in
+                    n += 1
+                    return n == 3 ? ENOSPC : nil
+                }
+            }
+            let log = try SegmentedLog.open(directory: directory.path, options: options)
+            _ = try await log.append([1])
+            _ = try await log.append([2])
+            let error = await #expect(throws: LogError.self) { try await log.append([3]) }
+            #expect(error?.code == .io)
+            #expect(error?.message.contains("pwrite") == true)
+            #expect(error?.message.contains(directory.segmentPath(1)) == true)
+            let after = await #expect(throws: LogError.self) { try await log.append([4]) }
+            #expect(after?.code == .failed)
+            try await log.close()
+            let reopened = try SegmentedLog.open(directory: directory.path)
+            #expect(try allPayloads(reopened) == [[1], [2]])
+            try await reopened.close()
+        }
+    }
+}
