@@ -112,7 +112,7 @@ let package = Package(
         // A child process for crash tests: appends under load and is killed with SIGKILL.
         .executableTarget(
             name: "coop-crash-child",
-            dependencies: ["CoopLog"],
+            dependencies: ["CoopLog", "CoopLedger", "CoopWire"],
             path: "Tests/CrashChild",
             swiftSettings: strictSwift
         ),

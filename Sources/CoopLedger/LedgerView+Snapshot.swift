@@ -1,4 +1,4 @@
-public import CoopWire
+import CoopWire
 
 extension LedgerView {
     /// The fold state of every item (not the set of entry ids seen, which the log's index already holds), for a

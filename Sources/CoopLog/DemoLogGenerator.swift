@@ -1,5 +1,5 @@
 public import CoopLedger
-public import CoopWire
+import CoopWire
 import Foundation
 
 /// Writes a valid data directory with a made-up but realistic history: the example nodes update the items

@@ -1,4 +1,4 @@
-public import CoopLedger
+import CoopLedger
 public import CoopWire
 
 extension LogStore {

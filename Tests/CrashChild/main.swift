@@ -10,8 +10,16 @@
 // (CrashTests.expectedRecord(id:) builds the same bytes). SEGMENT_SIZE (default 32768) is small so segments fill
 // and roll over while the child is being killed.
 //
+// coop-crash-child --store DIR ROSTER CATALOG KEYS
+//
+// The same, one layer up: opens a LogStore in DIR as node cq-shapingba (keys from KEYS) and writes signed entries
+// (comments and progress updates) from 8 concurrent tasks; after each append returns it prints
+// "SEQUENCE ENTRY-ID-HEX" on one line. StoreCrashTests checks every printed entry is in the store after SIGKILL.
+//
 // Exit status: 64 for bad arguments, 1 if the log cannot be opened, 2 if an append fails, 3 if stdout fails.
+import CoopLedger
 import CoopLog
+import CoopWire
 import Synchronization
 
 #if canImport(Glibc)
@@ -60,6 +68,9 @@ func writeAll(_ text: String, to fd: Int32) {
 }
 
 let arguments = CommandLine.arguments
+if arguments.count == 6 && arguments[1] == "--store" {
+    await runStore(directory: arguments[2], roster: arguments[3], catalog: arguments[4], keys: arguments[5])
+}
 guard arguments.count >= 2, arguments.count <= 4 else {
     writeAll("usage: coop-crash-child DIR [FIRST_ID] [SEGMENT_SIZE]\n", to: 2)
     exit(64)
@@ -101,4 +112,45 @@ await withTaskGroup(of: Void.self) { [log, ids] group in
             }
         }
     }
+}
+
+/// The `--store` mode: signed entries through a LogStore, until killed.
+func runStore(directory: String, roster rosterPath: String, catalog catalogPath: String, keys: String) async -> Never {
+    let store: LogStore
+    do {
+        let roster = try RosterBook.load(path: rosterPath)
+        let catalog = try CatalogBook.load(path: catalogPath, roster: roster)
+        store = try LogStore.open(
+            directory: directory,
+            roster: roster,
+            catalog: catalog,
+            identity: try NodeKeys.read(name: "cq-shapingba", from: keys)
+        )
+    } catch {
+        writeAll("coop-crash-child: \(error)\n", to: 2)
+        exit(1)
+    }
+    await withTaskGroup(of: Void.self) { group in
+        for task in 0..<8 {
+            group.addTask {
+                var round = 0
+                while true {
+                    round += 1
+                    let item = "CY-0\(task + 1)"
+                    let payload: EntryBody.Payload =
+                        round % 3 == 0
+                        ? .statusUpdate(StatusUpdate(itemId: item, status: .inProgress, progress: UInt32(round % 100)))
+                        : .comment(Comment(itemId: item, text: "task \(task) round \(round)", author: "crash test"))
+                    do {
+                        let result = try await store.append(payload)
+                        writeAll("\(result.body.sequence) \(result.id.hex)\n", to: 1)
+                    } catch {
+                        writeAll("coop-crash-child: append failed: \(error)\n", to: 2)
+                        exit(2)
+                    }
+                }
+            }
+        }
+    }
+    exit(0)
 }
