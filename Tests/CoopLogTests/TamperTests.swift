@@ -1,0 +1,597 @@
+import CoopLedger
+import CoopLog
+import CoopTestKit
+import CoopWire
+import Foundation
+import Testing
+
+/// Someone edits a copy of a node's data directory; `Auditor.verify` and `coop audit verify` must name the
+/// record they touched (issue 3 §5 "Tamper"). Each test builds a seeded 300-entry demo log, re-split into 32 KiB
+/// segments so that seals are part of the picture, and tampers with copies of it through ``LogTamper`` at three
+/// levels of care: bytes only, frame checksums (and seals) recomputed, and the local chain rewritten as well.
+@Suite("Tamper")
+struct TamperTests {
+    let roster: RosterBook
+    let catalog: CatalogBook
+
+    init() throws {
+        roster = try Fixtures.roster()
+        catalog = try Fixtures.catalog()
+    }
+
+    // MARK: Fixture
+
+    /// A seeded demo log of `entries` entries in `dir/original` (with catalog.json and roster.json), in segments
+    /// of at most `segmentSize` bytes.
+    func makeLog(
+        in dir: CoopTestKit.TemporaryDirectory,
+        seed: UInt64,
+        entries: Int = 300,
+        segmentSize: UInt64 = 32 << 10
+    ) async throws -> String {
+        let keys = try Fixtures.nodes.map { try NodeKeys.read(name: $0, from: Fixtures.keysPath) }
+        let generated = dir.file("generated")
+        try await DemoLogGenerator(catalog: catalog, roster: roster, keys: keys, seed: seed)
+            .generate(into: generated, entries: entries)
+        var payloads: [[UInt8]] = []
+        try LogReader.open(directory: generated).forEachRecord { _, payload in payloads.append(Array(payload)) }
+        let original = dir.file("original")
+        try FileManager.default.createDirectory(atPath: original, withIntermediateDirectories: true)
+        let log = try SegmentedLog.open(
+            directory: original,
+            options: SegmentedLog.Options(durability: .unsafeNoSync, segmentSize: segmentSize)
+        )
+        _ = try await log.append(payloads)
+        try await log.close()
+        for name in ["catalog.json", "roster.json"] {
+            try FileManager.default.copyItem(atPath: generated + "/" + name, toPath: original + "/" + name)
+        }
+        return original
+    }
+
+    /// Runs `coop audit verify DIR`.
+    func verifyCLI(_ directory: String) throws -> ChildProcess.Result {
+        try ChildProcess.run(try ChildProcess.product("coop"), ["audit", "verify", directory])
+    }
+
+    /// Runs `coop audit diff LEFT RIGHT`.
+    func diffCLI(_ left: String, _ right: String) throws -> ChildProcess.Result {
+        try ChildProcess.run(try ChildProcess.product("coop"), ["audit", "diff", left, right])
+    }
+
+    /// What `coop audit verify` prints for the first bad entry: "<file> offset <o> (record #<i>)[, entry o#s]".
+    static func named(file: String, offset: UInt64, index: Int? = nil, entry: String? = nil) -> String {
+        var text = "first bad entry: \(file) offset \(offset)"
+        if let index { text += " (record #\(index))" }
+        if let entry { text += ", entry \(entry)" }
+        return text
+    }
+
+    /// Checks that the first problem is at record `record` of `tamper`'s model written to `directory`, and that
+    /// `coop audit verify` exits 1 naming it.
+    func expectFirstProblem(
+        _ report: AuditReport,
+        at record: LogTamper.Record,
+        in directory: String,
+        tamper: LogTamper,
+        entry: String? = nil,
+        reason: String? = nil,
+        cli: Bool = true,
+        _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let file = tamper.path(ofSegment: record.segment, in: directory)
+        let first = try #require(report.problems.first, "\(what): no problem reported", sourceLocation: sourceLocation)
+        #expect(first.position?.index == UInt64(record.index), "\(what): \(first)", sourceLocation: sourceLocation)
+        #expect(first.position?.segment == record.segment, "\(what): \(first)", sourceLocation: sourceLocation)
+        #expect(
+            first.file == file && first.offset == record.offset,
+            "\(what): \(first)",
+            sourceLocation: sourceLocation
+        )
+        if let entry {
+            #expect(
+                first.origin.map { "\($0)#\(first.sequence ?? 0)" } == entry,
+                "\(what): \(first)",
+                sourceLocation: sourceLocation
+            )
+        }
+        if let reason {
+            #expect(first.reason.contains(reason), "\(what): \(first)", sourceLocation: sourceLocation)
+        }
+        guard cli else { return }
+        let result = try verifyCLI(directory)
+        #expect(
+            result.status == 1,
+            "\(what): coop audit verify exited \(result.status)",
+            sourceLocation: sourceLocation
+        )
+        let line = Self.named(file: file, offset: record.offset, index: record.index, entry: entry)
+        #expect(
+            result.stderr.contains(line),
+            "\(what): expected \(line) in\n\(result.stderr)",
+            sourceLocation: sourceLocation
+        )
+    }
+
+    // MARK: Flipped bytes
+
+    @Test("a byte flipped anywhere in a record is named at that record, whatever the tamperer fixes up")
+    func flippedBytes() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory("coop-tamper")
+        // 60 entries keep the 60 full verifications quick; 6 KiB segments still give several sealed ones.
+        let original = try await makeLog(in: dir, seed: 31, entries: 60, segmentSize: 6 << 10)
+        let base = try LogTamper(directory: original)
+        let records = base.records
+        let newest = try #require(base.segmentNumbers.last)
+        #expect(base.segmentNumbers.count >= 3 && records.count == 60)
+        // The model writes the files back byte for byte, and recomputing every chain value and seal changes
+        // nothing in an untampered log (so LogTamper chains exactly like RecordCodec).
+        var rechained = base
+        try rechained.rechain(from: 0)
+        for (number, bytes) in rechained.files {
+            let stored = [UInt8](try Data(contentsOf: URL(fileURLWithPath: base.path(ofSegment: number))))
+            #expect(bytes == stored, "segment \(number)")
+            #expect(base.files.first { $0.segment == number }?.bytes == stored, "segment \(number)")
+        }
+        var rng = SeededRandom(seed: 0xF11B)
+        var unnamed: [String] = []
+        // The last record is always among them (a flip there looks like a torn write).
+        let picks = [records.count - 1] + (1..<30).map { _ in Int.random(in: 0..<records.count, using: &rng) }
+        for (trial, pick) in picks.enumerated() {
+            let r = records[pick]
+            let mask = UInt8.random(in: 1...255, using: &rng)
+            let cli = trial % 10 == 0
+
+            // Bytes only, anywhere in the frame (length, checksum or payload): the frame no longer checks out.
+            let byte = Int.random(in: 0..<r.frameSize, using: &rng)
+            let what = "trial \(trial): record #\(r.index) byte \(byte) ^ 0x\(String(mask, radix: 16))"
+            var naive = base
+            try naive.flipByte(ofRecord: r.index, at: byte, mask: mask, repair: .none)
+            let naiveDir = dir.file("naive-\(trial)")
+            try naive.write(to: naiveDir)
+            let file = naive.path(ofSegment: r.segment, in: naiveDir)
+            let report = try Auditor.verify(directory: naiveDir, roster: roster)
+            #expect(!report.isIntact, "\(what)")
+            if r.segment == newest && r.index == records.count - 1 {
+                // The last record of the newest segment: indistinguishable from a torn write.
+                #expect(report.tornTail?.path == file && report.tornTail?.offset == r.offset, "\(what)")
+                #expect(report.problems.isEmpty, "\(what)")
+                if cli {
+                    let result = try verifyCLI(naiveDir)
+                    #expect(result.status == 1, "\(what)")
+                    #expect(result.stderr.contains("error: \(file) offset \(r.offset): a torn last record"), "\(what)")
+                }
+            } else {
+                let first = try #require(report.problems.first, "\(what)")
+                #expect(first.file == file && first.offset == r.offset, "\(what): \(first)")
+                if first.position?.index != UInt64(r.index) {
+                    unnamed.append("\(what): \(first.position.map(\.description) ?? "no position")")
+                }
+                if cli {
+                    let result = try verifyCLI(naiveDir)
+                    #expect(result.status == 1, "\(what)")
+                    #expect(result.stderr.contains(Self.named(file: file, offset: r.offset)), "\(what)")
+                }
+            }
+
+            // Checksum recomputed after flipping a payload byte: decoding, the local chain, the entry's
+            // encoding or its signature catches it, at that record.
+            let payloadByte = 8 + Int.random(in: 0..<r.frame.payload.count, using: &rng)
+            var smart = base
+            try smart.flipByte(ofRecord: r.index, at: payloadByte, mask: mask, repair: .framing)
+            let smartDir = dir.file("smart-\(trial)")
+            try smart.write(to: smartDir)
+            let smartReport = try Auditor.verify(directory: smartDir, roster: roster)
+            try expectFirstProblem(
+                smartReport,
+                at: r,
+                in: smartDir,
+                tamper: smart,
+                cli: cli,
+                "trial \(trial): record #\(r.index) payload byte \(payloadByte - 8) with the CRC recomputed"
+            )
+            let tampered = smart.records[r.index]
+            for p in smartReport.problems where p.position?.index == UInt64(r.index) && p.origin != nil {
+                #expect(p.origin == tampered.origin && p.sequence == tampered.sequence, "trial \(trial): \(p)")
+            }
+
+            // Checksum and every later chain value recomputed after flipping a byte of the entry: the entry's own
+            // checks catch it (decoding, canonical encoding, roster, sequence, previous hash, signature).
+            let entryBytes = try #require(r.entryBytes)
+            let entryByte = Int.random(in: 0..<entryBytes.count, using: &rng)
+            var smarter = base
+            try smarter.flipEntryByte(ofRecord: r.index, at: entryByte, mask: mask, repair: .chain)
+            let smarterDir = dir.file("smarter-\(trial)")
+            try smarter.write(to: smarterDir)
+            let smarterReport = try Auditor.verify(directory: smarterDir, roster: roster)
+            let flipped = smarter.records[r.index]
+            try expectFirstProblem(
+                smarterReport,
+                at: r,
+                in: smarterDir,
+                tamper: smarter,
+                entry: smarterReport.problems.first?.origin == nil ? nil : flipped.name,
+                cli: cli,
+                "trial \(trial): record #\(r.index) entry byte \(entryByte) with CRC and chain recomputed"
+            )
+            #expect(
+                !smarterReport.problems.contains { $0.reason.contains("local chain") },
+                "trial \(trial): the rewritten local chain should hold"
+            )
+            if let body = flipped.body, roster.member(body.origin)?.role == .peer {
+                #expect(
+                    smarterReport.problems.first?.origin == body.origin,
+                    "trial \(trial): an entry that decodes is named by origin#sequence"
+                )
+            }
+        }
+        // AUDITOR BUG: input: a byte flipped (no repair) in a record that is not the log's last, e.g. record #10 of
+        // a sealed segment. Expected: the problem names record #10 (position.index), as for every other problem.
+        // Actual: damaged framing makes `LogReader.open` throw `.corrupt`; `Auditor.verify` turns it into a problem
+        // with the file and offset only (position nil, so `coop audit verify` prints no "(record #10)"), although
+        // the record's number is known (the complete records before it). See also `damageHidesEarlierProblems`.
+        withKnownIssue("the auditor does not name the record index of a frame with a bad checksum") {
+            #expect(unnamed.isEmpty, "\(unnamed.count) of \(picks.count) flips:\n\(unnamed.joined(separator: "\n"))")
+        }
+    }
+
+    @Test("a damaged frame in the middle does not hide problems in the records before it")
+    func damageHidesEarlierProblems() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory("coop-tamper")
+        let original = try await makeLog(in: dir, seed: 37)
+        var tamper = try LogTamper(directory: original)
+        let records = tamper.records
+        // Record #20 gets another entry's signature (checksum and chain rewritten); a record far later, in an
+        // older segment than the newest, gets one byte flipped without any repair.
+        let forged = records[20]
+        let donor = try #require(records.first { $0.origin == forged.origin && $0.index != forged.index })
+        let body = try #require(forged.entry?.body)
+        let signature = try #require(donor.entry?.signature)
+        try tamper.replaceEntry(
+            ofRecord: forged.index,
+            with: SignedEntry(body: body, signature: signature).wireBytes(),
+            repair: .chain
+        )
+        let damaged = try #require(
+            records.last { $0.segment == tamper.segmentNumbers[tamper.segmentNumbers.count - 2] }
+        )
+        try tamper.flipByte(ofRecord: damaged.index, at: 20, mask: 0x40, repair: .none)
+        let target = dir.file("both")
+        try tamper.write(to: target)
+        let report = try Auditor.verify(directory: target, roster: roster)
+        #expect(!report.isIntact)
+        #expect(
+            report.problems.contains {
+                $0.file == tamper.path(ofSegment: damaged.segment, in: target) && $0.offset == damaged.offset
+            }
+        )
+        // AUDITOR BUG: input: a log whose record #20 carries a signature copied from another entry of the same
+        // origin (CRC and local chain rewritten) and whose record #~190 has one byte flipped (bad CRC), in a
+        // sealed segment. Expected: the first bad entry is record #20 ("the signature does not verify"), then the
+        // CRC damage; `records`/`entries` count what was read. Actual: `LogReader.open` throws `.corrupt` for the
+        // CRC damage and `Auditor.verify` returns that single problem with records = 0, entries = 0, no origins
+        // and the genesis chain head, so `coop audit verify` prints "0 records, 0 entries" and calls the later
+        // record the "first bad entry". No record of the log is checked at all.
+        withKnownIssue("mid-log frame damage stops the auditor before it checks any record") {
+            #expect(report.problems.first?.position?.index == UInt64(forged.index), "\(report.problems)")
+            #expect(report.records >= UInt64(forged.index + 1))
+        }
+    }
+
+    // MARK: Deleted records
+
+    @Test("a deleted record: the local chain breaks at the next record, or its origin's sequence if rewritten")
+    func deletedRecord() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory("coop-tamper")
+        let original = try await makeLog(in: dir, seed: 41)
+        let base = try LogTamper(directory: original)
+        let records = base.records
+        let newest = try #require(base.segmentNumbers.last)
+        // A record in a sealed segment, whose origin writes again later.
+        let victim = try #require(
+            records.first { r in
+                r.segment == base.segmentNumbers[1] && r.index > 110
+                    && records[(r.index + 2)...].contains { $0.origin == r.origin }
+            }
+        )
+        let origin = try #require(victim.origin)
+        let sequence = try #require(victim.sequence)
+        let nextOfOrigin = try #require(records[(victim.index + 1)...].first { $0.origin == origin })
+
+        // Checksums and seals fine, chain not rewritten: the record after the gap breaks the local chain; the
+        // origin's next entry also shows the gap.
+        var cut = base
+        try cut.delete(record: victim.index, repair: .framing)
+        let cutDir = dir.file("cut")
+        try cut.write(to: cutDir)
+        let report = try Auditor.verify(directory: cutDir, roster: roster)
+        try expectFirstProblem(
+            report,
+            at: cut.records[victim.index],
+            in: cutDir,
+            tamper: cut,
+            reason: "the local chain breaks here",
+            "deleted record #\(victim.index)"
+        )
+        #expect(
+            report.problems.contains {
+                $0.position?.index == UInt64(nextOfOrigin.index - 1) && $0.origin == origin
+                    && $0.sequence == sequence + 1 && $0.reason.contains("missing before it")
+            }
+        )
+
+        // Bytes only: the seal of the sealed segment no longer counts its records.
+        var plain = base
+        try plain.delete(record: victim.index, repair: .none)
+        let plainDir = dir.file("plain")
+        try plain.write(to: plainDir)
+        let plainReport = try Auditor.verify(directory: plainDir, roster: roster)
+        let segmentFile = plain.path(ofSegment: victim.segment, in: plainDir)
+        let sealOffset = try #require(plain.files.first { $0.segment == victim.segment }).bytes.count - 24
+        let sealProblem = try #require(plainReport.problems.first)
+        #expect(sealProblem.file == segmentFile && sealProblem.offset == UInt64(sealOffset), "\(sealProblem)")
+        #expect(sealProblem.reason.contains("end-of-segment marker"), "\(sealProblem)")
+        let plainCLI = try verifyCLI(plainDir)
+        #expect(
+            plainCLI.status == 1 && plainCLI.stderr.contains(Self.named(file: segmentFile, offset: UInt64(sealOffset)))
+        )
+
+        // Local chain rewritten: per-origin sequence numbers give it away at the origin's next entry.
+        var rewritten = base
+        try rewritten.delete(record: victim.index, repair: .chain)
+        let rewrittenDir = dir.file("rewritten")
+        try rewritten.write(to: rewrittenDir)
+        let rewrittenReport = try Auditor.verify(directory: rewrittenDir, roster: roster)
+        try expectFirstProblem(
+            rewrittenReport,
+            at: rewritten.records[nextOfOrigin.index - 1],
+            in: rewrittenDir,
+            tamper: rewritten,
+            entry: "\(origin)#\(sequence + 1)",
+            reason: "sequence number \(sequence + 1) where \(sequence) was expected",
+            "deleted \(origin)#\(sequence) with the chain rewritten"
+        )
+        #expect(!rewrittenReport.problems.contains { $0.reason.contains("local chain") })
+
+        // Local chain rewritten and the deleted entry was its origin's last: nothing in this log says so. Only
+        // another copy (or a published chain head) shows it.
+        let last = try #require(records.last { $0.origin == origin && $0.segment == newest })
+        let lastSequence = try #require(last.sequence)
+        #expect(records[(last.index + 1)...].allSatisfy { $0.origin != origin })
+        var dropped = base
+        try dropped.delete(record: last.index, repair: .chain)
+        let droppedDir = dir.file("dropped")
+        try dropped.write(to: droppedDir)
+        let droppedReport = try Auditor.verify(directory: droppedDir, roster: roster)
+        #expect(droppedReport.isIntact, "\(droppedReport.problems)")
+        let originalReport = try Auditor.verify(directory: original, roster: roster)
+        #expect(originalReport.isIntact)
+        #expect(droppedReport.chainHead != originalReport.chainHead)
+        #expect(try verifyCLI(droppedDir).status == 0)
+        let diff = try diffCLI(droppedDir, original)
+        #expect(diff.status == 1)
+        #expect(diff.stdoutText.contains("left lacks #\(lastSequence)…#\(lastSequence)"), "\(diff.stdoutText)")
+        let comparison = try #require(
+            try LedgerReplay.diff(left: droppedDir, right: original).first { $0.origin == origin }
+        )
+        #expect(comparison.left == lastSequence - 1 && comparison.right == lastSequence && comparison.forkAt == nil)
+    }
+
+    // MARK: Swapped records
+
+    @Test("swapped records: same origin breaks its sequence order; different origins are detectable only by order")
+    func swappedRecords() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory("coop-tamper")
+        let original = try await makeLog(in: dir, seed: 43)
+        let base = try LogTamper(directory: original)
+        let records = base.records
+
+        // Same origin, two entries apart.
+        let a = records[100]
+        let b = try #require(records[102...].first { $0.origin == a.origin })
+        let origin = try #require(a.origin)
+
+        // Frames moved whole (their checksums still hold): the local chain breaks at the first of them.
+        var moved = base
+        try moved.swap(a.index, b.index, repair: .framing)
+        let movedDir = dir.file("moved")
+        try moved.write(to: movedDir)
+        try expectFirstProblem(
+            try Auditor.verify(directory: movedDir, roster: roster),
+            at: moved.records[a.index],
+            in: movedDir,
+            tamper: moved,
+            reason: "the local chain breaks here",
+            "swapped #\(a.index) and #\(b.index)"
+        )
+
+        // Chain rewritten: the origin's sequence numbers are out of order at the first of them.
+        var reordered = base
+        try reordered.swap(a.index, b.index, repair: .chain)
+        let reorderedDir = dir.file("reordered")
+        try reordered.write(to: reorderedDir)
+        let reorderedReport = try Auditor.verify(directory: reorderedDir, roster: roster)
+        try expectFirstProblem(
+            reorderedReport,
+            at: reordered.records[a.index],
+            in: reorderedDir,
+            tamper: reordered,
+            entry: b.name,
+            reason: "sequence number \(b.sequence!) where \(a.sequence!) was expected",
+            "swapped \(a.name!) and \(b.name!) with the chain rewritten"
+        )
+        // Only that origin's entries are out of order; everything else (signatures, other origins) holds.
+        #expect(reorderedReport.problems.allSatisfy { $0.origin == origin }, "\(reorderedReport.problems)")
+
+        // Different origins, adjacent, chain rewritten. Each origin's entries keep their order, each entry its
+        // signature and per-origin chain, and the local chain was rewritten: the log alone cannot tell. What
+        // changed is the arrival order, so (1) the chain head differs from the one the node reported or another
+        // copy holds, and (2) replaying "the ledger at log position i+1" shows a state the node never had. `audit
+        // diff` compares per-origin chains only, so it finds both copies the same.
+        let i = try #require(
+            records.indices.dropFirst(50).first { i in
+                guard i + 1 < records.count, records[i].origin != records[i + 1].origin,
+                    case .statusUpdate(let u)? = records[i].body?.payload,
+                    case .statusUpdate(let v)? = records[i + 1].body?.payload
+                else { return false }
+                return u.itemId != v.itemId
+            }
+        )
+        var crossed = base
+        try crossed.swap(i, i + 1, repair: .chain)
+        let crossedDir = dir.file("crossed")
+        try crossed.write(to: crossedDir)
+        let crossedReport = try Auditor.verify(directory: crossedDir, roster: roster)
+        let originalReport = try Auditor.verify(directory: original, roster: roster)
+        #expect(crossedReport.isIntact, "\(crossedReport.problems)")
+        #expect(crossedReport.chainHead != originalReport.chainHead)
+        #expect(crossedReport.origins.map(\.head) == originalReport.origins.map(\.head))
+        #expect(try verifyCLI(crossedDir).status == 0)
+        #expect(try diffCLI(crossedDir, original).status == 0)
+        let atCrossed = try LedgerReplay.view(
+            directory: crossedDir,
+            catalog: catalog,
+            roster: roster,
+            limit: .position(UInt64(i + 1))
+        )
+        let atOriginal = try LedgerReplay.view(
+            directory: original,
+            catalog: catalog,
+            roster: roster,
+            limit: .position(UInt64(i + 1))
+        )
+        #expect(atCrossed.view.states != atOriginal.view.states)
+
+        // Different origins with an entry of the later one in between, chain rewritten: that origin's entry now
+        // comes before its predecessor, so its sequence number gives it away at the first swapped position.
+        let (x, y) = try #require(
+            records.indices.dropFirst(150).lazy.compactMap { x -> (Int, Int)? in
+                let later = records[(x + 1)...]
+                guard let between = later.first(where: { $0.origin != records[x].origin }),
+                    let y = later.first(where: { $0.index > between.index && $0.origin == between.origin })
+                else { return nil }
+                return (x, y.index)
+            }.first
+        )
+        var jumped = base
+        try jumped.swap(x, y, repair: .chain)
+        let jumpedDir = dir.file("jumped")
+        try jumped.write(to: jumpedDir)
+        try expectFirstProblem(
+            try Auditor.verify(directory: jumpedDir, roster: roster),
+            at: jumped.records[x],
+            in: jumpedDir,
+            tamper: jumped,
+            entry: records[y].name,
+            reason: "missing before it",
+            "swapped \(records[x].name!) and \(records[y].name!) with the chain rewritten"
+        )
+    }
+
+    // MARK: Truncation
+
+    @Test("truncation: mid-record is a torn tail; at a record boundary only another copy shows what is missing")
+    func truncated() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory("coop-tamper")
+        let original = try await makeLog(in: dir, seed: 47)
+        let base = try LogTamper(directory: original)
+        let records = base.records
+        let newest = try #require(base.segmentNumbers.last)
+        let inNewest = records.filter { $0.segment == newest }
+        let k = inNewest[inNewest.count / 2]
+
+        // Mid-record in the newest segment.
+        let tornDir = dir.file("torn")
+        try base.write(to: tornDir)
+        let tornFile = base.path(ofSegment: newest, in: tornDir)
+        try LogTamper.truncate(tornFile, to: k.offset + UInt64(k.frameSize / 2))
+        let torn = try Auditor.verify(directory: tornDir, roster: roster)
+        #expect(!torn.isIntact)
+        #expect(torn.problems.isEmpty, "\(torn.problems)")
+        #expect(torn.tornTail?.path == tornFile && torn.tornTail?.offset == k.offset)
+        #expect(torn.records == UInt64(k.index))
+        let tornCLI = try verifyCLI(tornDir)
+        #expect(tornCLI.status == 1)
+        #expect(
+            tornCLI.stderr.contains("error: \(tornFile) offset \(k.offset): a torn last record"),
+            "\(tornCLI.stderr)"
+        )
+
+        // At a record boundary in the newest segment: the framing is intact; the diff against the original names
+        // what each origin lost.
+        let cutDir = dir.file("cut")
+        try base.write(to: cutDir)
+        try LogTamper.truncate(base.path(ofSegment: newest, in: cutDir), to: k.offset)
+        let cut = try Auditor.verify(directory: cutDir, roster: roster)
+        #expect(cut.isIntact, "\(cut.problems)")
+        #expect(cut.records == UInt64(k.index))
+        #expect(try verifyCLI(cutDir).status == 0)
+        let diff = try diffCLI(cutDir, original)
+        #expect(diff.status == 1)
+        for origin in Set(records[k.index...].compactMap(\.origin)) {
+            let lost = records[k.index...].filter { $0.origin == origin }.compactMap(\.sequence)
+            #expect(
+                diff.stdoutText.contains("left lacks #\(lost.min()!)…#\(lost.max()!)"),
+                "\(origin): \(diff.stdoutText)"
+            )
+        }
+
+        // At a record boundary in an older segment: it no longer ends with its seal.
+        let olderDir = dir.file("older")
+        try base.write(to: olderDir)
+        let first = try #require(base.segmentNumbers.first)
+        let olderFile = base.path(ofSegment: first, in: olderDir)
+        let boundary = records[records.filter { $0.segment == first }.count / 2].offset
+        try LogTamper.truncate(olderFile, to: boundary)
+        let older = try Auditor.verify(directory: olderDir, roster: roster)
+        let problem = try #require(older.problems.first)
+        #expect(problem.file == olderFile && problem.offset == boundary, "\(problem)")
+        #expect(problem.reason.contains("without its end-of-segment marker"), "\(problem)")
+        let olderCLI = try verifyCLI(olderDir)
+        #expect(olderCLI.status == 1 && olderCLI.stderr.contains(Self.named(file: olderFile, offset: boundary)))
+    }
+
+    // MARK: Replaced signature
+
+    @Test("another entry's valid signature on an entry fails exactly there, even with CRC and chain rewritten")
+    func replacedSignature() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory("coop-tamper")
+        let original = try await makeLog(in: dir, seed: 53)
+        var tamper = try LogTamper(directory: original)
+        let records = tamper.records
+        let victim = records[150]
+        let origin = try #require(victim.origin)
+        let next = try #require(records[(victim.index + 1)...].first { $0.origin == origin })
+        for donor in [records.first { $0.origin == origin }, records.first { $0.origin != origin }] {
+            let donorSignature = try #require(donor?.entry?.signature)
+            let body = try #require(victim.entry?.body)
+            try tamper.replaceEntry(
+                ofRecord: victim.index,
+                with: SignedEntry(body: body, signature: donorSignature).wireBytes(),
+                repair: .chain
+            )
+            let target = dir.file("forged-\(donor!.index)")
+            try tamper.write(to: target)
+            let report = try Auditor.verify(directory: target, roster: roster)
+            try expectFirstProblem(
+                report,
+                at: tamper.records[victim.index],
+                in: target,
+                tamper: tamper,
+                entry: victim.name,
+                reason: "the signature does not verify with \(origin)'s roster key",
+                "the signature of \(donor!.name!) on \(victim.name!)"
+            )
+            let bad = report.problems.filter { $0.reason.contains("signature") }
+            #expect(bad.map(\.position?.index) == [UInt64(victim.index)], "\(bad)")
+            #expect(!report.problems.contains { $0.reason.contains("local chain") })
+            // The forged entry has another id, so the origin's next entry no longer chains onto it.
+            #expect(
+                report.problems.contains {
+                    $0.position?.index == UInt64(next.index) && $0.reason.contains("previous hash is not the id of")
+                }
+            )
+        }
+    }
+}
