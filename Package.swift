@@ -141,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopCLITests",
-            dependencies: ["CoopCLI", "CoopTestKit", "coop"],
+            dependencies: ["CoopCLI", "CoopLog", "CoopLedger", "CoopWire", "CoopTestKit", "coop"],
             exclude: ["Golden"],
             swiftSettings: strictSwift
         ),

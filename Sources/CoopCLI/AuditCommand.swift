@@ -132,7 +132,9 @@ struct AuditReplay: AsyncParsableCommand {
             if let position { limit = .position(position) }
             if let at {
                 guard let ms = Timestamps.parse(at) else {
-                    throw CLIOutput.fail("--at \"\(at)\" is not a date (2025-06-30) or date-time (2025-06-30T12:00:00Z)")
+                    throw CLIOutput.fail(
+                        "--at \"\(at)\" is not a date (2025-06-30) or date-time (2025-06-30T12:00:00Z)"
+                    )
                 }
                 limit = .time(wallMs: ms)
             }
@@ -144,7 +146,9 @@ struct AuditReplay: AsyncParsableCommand {
             )
             var states = view.states
             if let item {
-                guard let state = view.state(of: item) else { throw CLIOutput.fail("\(item) is not an item of the catalog") }
+                guard let state = view.state(of: item) else {
+                    throw CLIOutput.fail("\(item) is not an item of the catalog")
+                }
                 states = [state]
             }
             if json {
@@ -196,7 +200,8 @@ struct AuditHistory: AsyncParsableCommand {
                 table.add([
                     "#\(c.position.index)", Timestamps.format(c.body.timestamp), c.id.short,
                     "\(c.body.origin)#\(c.body.sequence)", c.keyFingerprint, Self.describe(c),
-                    c.disposition.kind == .applied ? "applied" : "\(c.disposition.kind.protoValueName): \(c.disposition.reason)",
+                    c.disposition.kind == .applied
+                        ? "applied" : "\(c.disposition.kind.protoValueName): \(c.disposition.reason)",
                 ])
             }
             CLIOutput.out(table.render())

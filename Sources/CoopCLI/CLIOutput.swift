@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoopLedger
+import CoopLog
 import CoopWire
 import Foundation
 
@@ -33,6 +34,7 @@ enum CLIOutput {
         switch error {
         case let e as LedgerError: fail(e.message, code: e.code == .io ? io : invalid)
         case let e as WireError: fail(e.message)
+        case let e as LogError: fail(e.message, code: e.code == .io || e.code == .locked ? io : invalid)
         default: fail("\(error)")
         }
     }

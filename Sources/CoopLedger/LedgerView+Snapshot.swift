@@ -47,7 +47,10 @@ extension LedgerView {
         do {
             let count = try r.u32()
             guard Int(count) == catalog.items.count else {
-                throw LedgerError(code: .mismatch, message: "the snapshot has \(count) items, the catalog \(catalog.items.count)")
+                throw LedgerError(
+                    code: .mismatch,
+                    message: "the snapshot has \(count) items, the catalog \(catalog.items.count)"
+                )
             }
             for _ in 0..<count {
                 let itemID = try r.string()

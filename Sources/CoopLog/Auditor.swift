@@ -23,30 +23,28 @@ public enum Auditor {
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> AuditReport {
         var report = AuditReport()
-        let reader: LogReader
-        do {
-            reader = try LogReader.open(directory: directory)
-        } catch let error as LogError where error.code == .corrupt {
-            report.problems.append(
-                AuditProblem(file: error.path ?? directory, offset: error.offset, reason: error.message)
-            )
-            return report
+        var scan = Scan(roster: roster, logDirectory: directory + "/log")
+        let files = try LogReader.scanAll(directory: directory) { position, payload in
+            scan.record(position, payload)
+            if position.index % 4096 == 0 { progress?(position.index, 0) }
+            if scan.batch.count >= batchSize { scan.flushSignatures() }
         }
-        report.tornTail = reader.tornTail
-        var scan = Scan(roster: roster, reader: reader)
-        do {
-            try reader.forEachRecord { position, payload in
-                scan.record(position, payload)
-                if position.index % 4096 == 0 { progress?(position.index, reader.recordCount) }
-                if scan.batch.count >= batchSize { scan.flushSignatures() }
-            }
-        } catch let error as LogError {
+        report.tornTail = files.tornTail
+        if let damage = files.damage {
             scan.problems.append(
-                AuditProblem(file: error.path ?? reader.logDirectory, offset: error.offset, reason: error.message)
+                AuditProblem(
+                    position: files.damageSegment.map {
+                        RecordPosition(segment: $0, offset: damage.offset ?? 0, index: files.damageIndex ?? 0)
+                    },
+                    file: damage.path ?? scan.logDirectory,
+                    offset: damage.offset,
+                    reason: (damage.detail ?? damage.message)
+                        + "; the records after it cannot be read (the framing is lost)"
+                )
             )
         }
         scan.flushSignatures()
-        progress?(reader.recordCount, reader.recordCount)
+        progress?(files.records, files.records)
         report.records = scan.records
         report.entries = scan.entries
         report.chainHead = scan.chain
@@ -63,25 +61,32 @@ public enum Auditor {
     /// The sequential part of a verification: everything but the signatures, which go to `batch`.
     private struct Scan {
         let roster: RosterBook
-        let reader: LogReader
+        let logDirectory: String
         var records: UInt64 = 0
         var entries: UInt64 = 0
         var chain = RecordCodec.genesis
         var held: [String: [EntryID]] = [:]
+        /// Origins whose chain already broke: their later entries are not checked for order again.
+        var broken: Set<String> = []
         var equivocations: [AuditedEquivocation] = []
         var problems: [AuditProblem] = []
         var batch: [SignatureJob] = []
 
-        init(roster: RosterBook, reader: LogReader) {
+        init(roster: RosterBook, logDirectory: String) {
             self.roster = roster
-            self.reader = reader
+            self.logDirectory = logDirectory
         }
 
-        mutating func problem(_ position: RecordPosition, _ reason: String, origin: String? = nil, sequence: UInt64? = nil) {
+        mutating func problem(
+            _ position: RecordPosition,
+            _ reason: String,
+            origin: String? = nil,
+            sequence: UInt64? = nil
+        ) {
             problems.append(
                 AuditProblem(
                     position: position,
-                    file: reader.path(ofSegment: position.segment),
+                    file: logDirectory + "/" + SegmentHeader.fileName(segment: position.segment),
                     offset: position.offset,
                     origin: origin,
                     sequence: sequence,
@@ -133,23 +138,34 @@ public enum Auditor {
                 return
             }
             guard let member = roster.member(origin), member.role == .peer else {
-                problem(position, "origin \"\(origin)\" is not a peer in the roster", origin: origin, sequence: sequence)
+                problem(
+                    position,
+                    "origin \"\(origin)\" is not a peer in the roster",
+                    origin: origin,
+                    sequence: sequence
+                )
                 return
             }
             var chainIDs = held[origin] ?? []
             let expectedSequence = UInt64(chainIDs.count + 1)
-            if sequence != expectedSequence {
+            if broken.contains(origin) {
+                // Reported once at the break; signatures are still checked below.
+            } else if sequence != expectedSequence {
+                broken.insert(origin)
                 problem(
                     position,
                     "sequence number \(sequence) where \(expectedSequence) was expected (an entry of \(origin) is "
-                        + (sequence > expectedSequence ? "missing before it)" : "repeated or out of order)"),
+                        + (sequence > expectedSequence ? "missing before it)" : "repeated or out of order)")
+                        + "; later entries of \(origin) are not checked for order",
                     origin: origin,
                     sequence: sequence
                 )
             } else if sequence > 1 && body.previous != chainIDs.last?.bytes {
+                broken.insert(origin)
                 problem(
                     position,
-                    "its previous hash is not the id of \(origin)#\(sequence - 1): the origin's chain breaks",
+                    "its previous hash is not the id of \(origin)#\(sequence - 1): the origin's chain breaks "
+                        + "(later entries of \(origin) are not checked for order)",
                     origin: origin,
                     sequence: sequence
                 )

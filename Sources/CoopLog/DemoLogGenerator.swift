@@ -85,7 +85,7 @@ public struct DemoLogGenerator {
             var completedBy: String?
         }
 
-        var rng: Generator
+        var rng: SplitMix64
         var writers: [Writer]
         var deliveries: [Delivery] = []
         var step = 0
@@ -96,7 +96,7 @@ public struct DemoLogGenerator {
 
         init(generator: DemoLogGenerator) {
             self.generator = generator
-            rng = Generator(seed: generator.seed)
+            rng = SplitMix64(seed: generator.seed)
             writers = generator.keys.map { keys in
                 Writer(
                     keys: keys,
@@ -129,9 +129,13 @@ public struct DemoLogGenerator {
             } else {
                 let item = writers[w].items[Int(rng.next() % UInt64(writers[w].items.count))]
                 let current = writers[w].status[item] ?? .planned
-                var options = Lifecycle.allowed[current, default: []].filter { $0 != .cancelled && $0 != .suspended && $0 != .planned }
+                var options = Lifecycle.allowed[current, default: []].filter {
+                    $0 != .cancelled && $0 != .suspended && $0 != .planned
+                }
                 if rng.next() % 50 != 0 { options.remove(.completed) }
-                let status = options.isEmpty ? nil : options.sorted { $0.rawValue < $1.rawValue }[Int(rng.next() % UInt64(options.count))]
+                let status =
+                    options.isEmpty
+                    ? nil : options.sorted { $0.rawValue < $1.rawValue }[Int(rng.next() % UInt64(options.count))]
                 if let status {
                     let before = writers[w].progress[item] ?? 0
                     let progress: UInt32 = status == .completed ? 100 : min(99, before + UInt32(rng.next() % 4))
@@ -167,8 +171,14 @@ public struct DemoLogGenerator {
             writers[w] = writer
             if case .statusUpdate(let u) = payload {
                 let delivery = Delivery(
-                    due: step, to: w, item: u.itemId, id: id, parents: parents, status: u.status,
-                    progress: u.progress, completedBy: u.status == .completed ? me : nil
+                    due: step,
+                    to: w,
+                    item: u.itemId,
+                    id: id,
+                    parents: parents,
+                    status: u.status,
+                    progress: u.progress,
+                    completedBy: u.status == .completed ? me : nil
                 )
                 apply(delivery)
                 for other in writers.indices where other != w && writers[other].items.contains(u.itemId) {
@@ -197,19 +207,6 @@ public struct DemoLogGenerator {
             writers[d.to].heads[d.item] = heads
             writers[d.to].status[d.item] = d.status
             writers[d.to].progress[d.item] = d.progress
-        }
-    }
-
-    /// SplitMix64.
-    struct Generator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
         }
     }
 }

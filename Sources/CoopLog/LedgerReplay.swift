@@ -132,7 +132,9 @@ public enum LedgerReplay {
             switch try RecordCodec.decode(payload, at: "\(reader.logDirectory) record \(position)").content {
             case .entry(let bytes, let id):
                 let body = try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body)
-                if body.sequence == UInt64((ids[body.origin]?.count ?? 0) + 1) { ids[body.origin, default: []].append(id) }
+                if body.sequence == UInt64((ids[body.origin]?.count ?? 0) + 1) {
+                    ids[body.origin, default: []].append(id)
+                }
             case .evidence(let e):
                 if let first = e.first, let body = try? EntryBody(wireBytes: first.body) {
                     evidence[body.origin, default: 0] += 1

@@ -89,6 +89,8 @@ public struct LogError: Error, Sendable, CustomStringConvertible {
     public var path: String?
     /// The byte offset in `path` where the problem is, if known.
     public var offset: UInt64?
+    /// For `.corrupt`: what is wrong, without the file, offset and advice that `message` adds.
+    public var detail: String?
     /// The underlying error, if any.
     public var cause: (any Error & Sendable)?
 
@@ -140,6 +142,8 @@ extension LogError {
             ? "The log was not opened and nothing was changed; keep a copy of the files and inspect them (e.g. with "
                 + "the auditor tool) before repairing anything."
             : "The log on disk was damaged after it was opened; stop, keep a copy of the files and inspect them."
-        return LogError(code: .corrupt, message: message, path: path, offset: offset)
+        var error = LogError(code: .corrupt, message: message, path: path, offset: offset)
+        error.detail = what
+        return error
     }
 }

@@ -69,3 +69,67 @@ public struct LogReader: Sendable {
         }
     }
 }
+
+extension LogReader {
+    /// What ``scanAll(directory:onRecord:)`` found.
+    public struct Scan: Sendable {
+        /// Complete records delivered.
+        public var records: UInt64 = 0
+        /// A torn last record (not delivered).
+        public var tornTail: RecoveryReport.TornTail?
+        /// Damage that stopped the scan, and the number of the record it sits at (complete records before it).
+        public var damage: LogError?
+        public var damageIndex: UInt64?
+        /// The segment where the damage is.
+        public var damageSegment: UInt32?
+    }
+
+    /// Reads every complete record in order until damage, for auditors: unlike ``open(directory:)`` it does not
+    /// give up before the first record when a segment further on is damaged. Records before the damage are all
+    /// delivered; the damage is returned with its file, offset and record number. Throws only when the folder
+    /// cannot be read (``LogError/Code/io``).
+    public static func scanAll(
+        directory: String,
+        onRecord: (RecordPosition, UnsafeRawBufferPointer) -> Void
+    ) throws -> Scan {
+        let logDirectory = directory + "/log"
+        var scan = Scan()
+        let numbers: [UInt32]
+        do {
+            numbers = try Recovery.segmentNumbers(in: logDirectory)
+        } catch {
+            guard error.code == .corrupt else { throw error }
+            scan.damage = error
+            scan.damageIndex = 0
+            return scan
+        }
+        for (i, number) in numbers.enumerated() {
+            let path = logDirectory + "/" + SegmentHeader.fileName(segment: number)
+            var delivered: UInt64 = 0
+            do {
+                // Recovery.scan takes an optional (so formally escaping) callback; it only calls it while scanning.
+                let scanned = try withoutActuallyEscaping(onRecord) { (deliver) throws(LogError) in
+                    try Recovery.scan(
+                        number: number,
+                        path: path,
+                        isNewest: i == numbers.count - 1,
+                        firstIndex: scan.records
+                    ) { position, payload in
+                        delivered += 1
+                        deliver(position, payload)
+                    }
+                }
+                scan.records += scanned.info.recordCount
+                scan.tornTail = scanned.tornTail ?? scan.tornTail
+            } catch {
+                guard error.code == .corrupt else { throw error }
+                scan.damage = error
+                scan.damageIndex = scan.records + delivered
+                scan.damageSegment = number
+                scan.records += delivered
+                return scan
+            }
+        }
+        return scan
+    }
+}

@@ -65,8 +65,14 @@ extension LogStore {
             if let other = waiting[v.sequence] {
                 if other.id == v.id { return (nil, .pending(missingFrom: index.count + 1)) }
                 let key = OriginSequenceKey(origin: v.origin, sequence: v.sequence)
-                guard s.evidence[key] == nil else { return (nil, .equivocation(origin: v.origin, sequence: v.sequence)) }
-                let ticket = try enqueue(&s, entries: [], evidence: [Equivocation(first: other.signed, second: v.signed)])
+                guard s.evidence[key] == nil else {
+                    return (nil, .equivocation(origin: v.origin, sequence: v.sequence))
+                }
+                let ticket = try enqueue(
+                    &s,
+                    entries: [],
+                    evidence: [Equivocation(first: other.signed, second: v.signed)]
+                )
                 return (ticket, .equivocation(origin: v.origin, sequence: v.sequence))
             }
             guard waiting.count < options.maxPendingPerOrigin else {

@@ -128,7 +128,8 @@ enum Recovery {
         number: UInt32,
         path: String,
         isNewest: Bool,
-        firstIndex: UInt64
+        firstIndex: UInt64,
+        onRecord: ((RecordPosition, UnsafeRawBufferPointer) -> Void)? = nil
     ) throws(LogError) -> Scanned {
         let fd = try Syscall.openFile(path, O_RDONLY)
         let fileSize: UInt64
@@ -175,6 +176,14 @@ enum Recovery {
         while true {
             switch scanner.next(verify: true) {
             case .record(let offset, let payload):
+                onRecord?(
+                    RecordPosition(
+                        segment: number,
+                        offset: UInt64(offset),
+                        index: firstIndex + result.info.recordCount
+                    ),
+                    payload
+                )
                 result.info.recordCount += 1
                 result.info.end = UInt64(offset + RecordFrame.headerSize + payload.count)
             case .seal(let offset, let recordCount, let nextIndex):

@@ -307,15 +307,8 @@ struct AuditCLITests {
         #expect(noLog.stderr.contains("\(empty)/log"), "\(noLog.stderr)")
         #expect(noLog.stdoutText.isEmpty)
         #expect(noLog.status != 0 && noLog.status != 3)
-        // AUDITOR BUG: input: `coop audit verify DIR --roster R` where DIR has no log/ folder (a wrong path, or a
-        // copy that left the log behind). Expected: exit 2, the code `coop` uses when a file cannot be read (as
-        // for an unreadable roster). Actual: exit 1 — the exit code for "the log has a problem" — because
-        // `CLIOutput.fail` maps only `LedgerError.io` to 2, not `LogError` code `.io` ("io: opendir failed on
-        // DIR/log: No such file or directory"); a script cannot tell a missing log from a tampered one. The same
-        // holds for `audit replay`, `history` and `diff`.
-        withKnownIssue("a missing log folder exits 1 (problem found) instead of 2 (cannot read)") {
-            #expect(noLog.status == 2)
-        }
+        // A missing log folder is "cannot read" (2), not "problem found" (1).
+        #expect(noLog.status == 2)
         let replayNoLog = try Self.coop([
             "audit", "replay", empty, "--roster", Fixtures.rosterPath, "--catalog", Fixtures.catalogPath,
         ])
@@ -344,7 +337,7 @@ struct AuditCLITests {
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
         let junk = try Self.coop(["audit", "verify", node])
         #expect(junk.status == 1)
-        #expect(junk.stderr.contains("first bad entry: \(segment) offset 0: "), "\(junk.stderr)")
+        #expect(junk.stderr.contains("first bad entry: \(segment) offset 0 (record #0): "), "\(junk.stderr)")
         #expect(junk.stderr.contains("bad segment header magic"), "\(junk.stderr)")
     }
 }

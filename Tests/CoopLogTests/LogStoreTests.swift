@@ -120,7 +120,10 @@ struct LogStoreTests {
             (badSignature, "the signature does not verify with cd-wuhou's roster key"),
             (SignedEntry(body: good.body, signature: foreignKey.signature), "signature does not verify"),
             (SignedEntry(body: [0x0A, 0x01], signature: good.signature), "the body does not decode"),
-            (SignedEntry(body: good.body + [0xA0, 0x06, 0x01], signature: good.signature), "not in canonical encoding"),
+            (
+                SignedEntry(body: good.body + [0xA0, 0x06, 0x01], signature: good.signature),
+                "not in canonical encoding"
+            ),
         ]
         for (entry, reason) in cases {
             await #expect {
@@ -139,8 +142,16 @@ struct LogStoreTests {
         let dir = try CoopTestKit.TemporaryDirectory()
         let store = try open(dir, as: nil)
         let factory = try EntryFactory(origin: "cd-wuhou")
-        let one = factory.entry(sequence: 1, previous: nil, payload: .statusUpdate(StatusUpdate(itemId: "CY-02", status: .assigned)))
-        let fork = factory.entry(sequence: 1, previous: nil, payload: .statusUpdate(StatusUpdate(itemId: "CY-02", status: .cancelled)))
+        let one = factory.entry(
+            sequence: 1,
+            previous: nil,
+            payload: .statusUpdate(StatusUpdate(itemId: "CY-02", status: .assigned))
+        )
+        let fork = factory.entry(
+            sequence: 1,
+            previous: nil,
+            payload: .statusUpdate(StatusUpdate(itemId: "CY-02", status: .cancelled))
+        )
         #expect(try await store.ingest(one) == .stored(EntryID(of: one), released: 0))
         #expect(try await store.ingest(fork) == .equivocation(origin: "cd-wuhou", sequence: 1))
         #expect(store.evidence.count == 1)

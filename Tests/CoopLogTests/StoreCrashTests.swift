@@ -62,7 +62,9 @@ struct StoreCrashTests {
             let report = try Auditor.verify(directory: data, roster: roster)
             #expect(report.isIntact, "round \(round): \(report.problems.first.map { "\($0)" } ?? "torn tail")")
         }
-        print("StoreCrashTests: \(acknowledged.count) acknowledged entries, \(checkpointsUsed) reopens from a checkpoint")
+        print(
+            "StoreCrashTests: \(acknowledged.count) acknowledged entries, \(checkpointsUsed) reopens from a checkpoint"
+        )
         #expect(!acknowledged.isEmpty, "the child never acknowledged an entry")
         #expect(checkpointsUsed == kills - 1)
     }

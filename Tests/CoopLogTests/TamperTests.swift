@@ -226,14 +226,8 @@ struct TamperTests {
                 )
             }
         }
-        // AUDITOR BUG: input: a byte flipped (no repair) in a record that is not the log's last, e.g. record #10 of
-        // a sealed segment. Expected: the problem names record #10 (position.index), as for every other problem.
-        // Actual: damaged framing makes `LogReader.open` throw `.corrupt`; `Auditor.verify` turns it into a problem
-        // with the file and offset only (position nil, so `coop audit verify` prints no "(record #10)"), although
-        // the record's number is known (the complete records before it). See also `damageHidesEarlierProblems`.
-        withKnownIssue("the auditor does not name the record index of a frame with a bad checksum") {
-            #expect(unnamed.isEmpty, "\(unnamed.count) of \(picks.count) flips:\n\(unnamed.joined(separator: "\n"))")
-        }
+        // Every problem names its record, also for damaged framing (the complete records before it).
+        #expect(unnamed.isEmpty, "\(unnamed.count) of \(picks.count) flips:\n\(unnamed.joined(separator: "\n"))")
     }
 
     @Test("a damaged frame in the middle does not hide problems in the records before it")
@@ -266,17 +260,9 @@ struct TamperTests {
                 $0.file == tamper.path(ofSegment: damaged.segment, in: target) && $0.offset == damaged.offset
             }
         )
-        // AUDITOR BUG: input: a log whose record #20 carries a signature copied from another entry of the same
-        // origin (CRC and local chain rewritten) and whose record #~190 has one byte flipped (bad CRC), in a
-        // sealed segment. Expected: the first bad entry is record #20 ("the signature does not verify"), then the
-        // CRC damage; `records`/`entries` count what was read. Actual: `LogReader.open` throws `.corrupt` for the
-        // CRC damage and `Auditor.verify` returns that single problem with records = 0, entries = 0, no origins
-        // and the genesis chain head, so `coop audit verify` prints "0 records, 0 entries" and calls the later
-        // record the "first bad entry". No record of the log is checked at all.
-        withKnownIssue("mid-log frame damage stops the auditor before it checks any record") {
-            #expect(report.problems.first?.position?.index == UInt64(forged.index), "\(report.problems)")
-            #expect(report.records >= UInt64(forged.index + 1))
-        }
+        // Damaged framing further on does not stop the records before it from being checked.
+        #expect(report.problems.first?.position?.index == UInt64(forged.index), "\(report.problems)")
+        #expect(report.records >= UInt64(forged.index + 1))
     }
 
     // MARK: Deleted records
@@ -329,12 +315,20 @@ struct TamperTests {
         let plainReport = try Auditor.verify(directory: plainDir, roster: roster)
         let segmentFile = plain.path(ofSegment: victim.segment, in: plainDir)
         let sealOffset = try #require(plain.files.first { $0.segment == victim.segment }).bytes.count - 24
-        let sealProblem = try #require(plainReport.problems.first)
+        // The records before the seal are still checked: the first bad entry is the local chain break at the
+        // record after the deleted one; the seal's miscount is reported too, at the seal's offset.
+        let first = try #require(plainReport.problems.first)
+        #expect(first.position?.index == UInt64(victim.index), "\(first)")
+        #expect(first.reason.contains("the local chain breaks here"), "\(first)")
+        let sealProblem = try #require(
+            plainReport.problems.first { $0.reason.contains("end-of-segment marker") },
+            "\(plainReport.problems)"
+        )
         #expect(sealProblem.file == segmentFile && sealProblem.offset == UInt64(sealOffset), "\(sealProblem)")
-        #expect(sealProblem.reason.contains("end-of-segment marker"), "\(sealProblem)")
         let plainCLI = try verifyCLI(plainDir)
         #expect(
-            plainCLI.status == 1 && plainCLI.stderr.contains(Self.named(file: segmentFile, offset: UInt64(sealOffset)))
+            plainCLI.status == 1 && plainCLI.stderr.contains("then: \(segmentFile) offset \(sealOffset)"),
+            "\(plainCLI.stderr)"
         )
 
         // Local chain rewritten: per-origin sequence numbers give it away at the origin's next entry.

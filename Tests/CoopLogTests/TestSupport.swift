@@ -1,32 +1,20 @@
 import CoopLog
+import CoopTestKit
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A fresh directory made with mkdtemp under FileManager's temporary directory, removed by `remove()`.
-struct TemporaryDirectory: Sendable {
-    let path: String
+/// The test kit's private temporary directory (mkdtemp, removed when released or by `remove()`).
+typealias TemporaryDirectory = CoopTestKit.TemporaryDirectory
 
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.path
-        var template = Array("\(base)/cooplog-test-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw LogError(code: .io, message: "mkdtemp failed under \(base): errno \(errno)")
-        }
-        path = String(cString: made)
-    }
-
+extension CoopTestKit.TemporaryDirectory {
     /// The `log/` folder the log keeps its segments in.
     var logPath: String { path + "/log" }
 
     func segmentPath(_ number: UInt32) -> String {
         logPath + "/" + segmentName(number)
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
     }
 }
 
@@ -42,28 +30,8 @@ func segmentName(_ number: UInt32) -> String {
     return String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".seg"
 }
 
-/// A small seeded generator (SplitMix64), so randomized tests can be repeated from their seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension RandomNumberGenerator {
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-    }
-}
+/// The seeded generator of the test kit.
+typealias SeededGenerator = CoopTestKit.SeededRandom
 
 /// Options for tests that do not need real syncs.
 func fastOptions(segmentSize: UInt64 = 64 << 20) -> SegmentedLog.Options {

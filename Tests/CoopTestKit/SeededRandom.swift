@@ -1,20 +1,9 @@
-/// A deterministic random number generator (SplitMix64) for reproducible randomized tests.
-///
-/// Tests print or name their seed so a failure can be replayed. Not thread-safe: one per test.
-public struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
+public import CoopLedger
 
-    /// A generator starting from `seed`.
-    public init(seed: UInt64) { state = seed }
+/// The seeded generator tests use: SplitMix64, so a failure can be replayed from the seed the test prints.
+public typealias SeededRandom = SplitMix64
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// `count` random bytes.
     public mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }

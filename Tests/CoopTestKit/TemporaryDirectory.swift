@@ -18,6 +18,11 @@ public final class TemporaryDirectory: Sendable {
         try? FileManager.default.removeItem(atPath: path)
     }
 
+    /// Removes the directory now (it is also removed when the value is released).
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
     /// `path/name`.
     public func file(_ name: String) -> String { "\(path)/\(name)" }
 }
