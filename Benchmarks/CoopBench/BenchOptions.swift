@@ -1,0 +1,85 @@
+import Foundation
+
+/// The command line of a benchmark run.
+struct BenchOptions {
+    /// Small sizes; finishes in well under a minute.
+    var quick = false
+    /// Entries in the large generated log (open time and memory, replay).
+    var entries = 1_000_000
+    /// Entries in the log `audit verify` is timed on; when no larger than `entries`, the large log is reused.
+    var auditEntries: Int?
+    /// Concurrent appenders in the group-commit measurement.
+    var writers = 32
+    /// Where to make the run's scratch directory (default: `./.bench-tmp`).
+    var parent: String?
+    /// Keep the scratch directory instead of removing it.
+    var keep = false
+    /// Measure 1–3 only (no generated logs).
+    var skipLogs = false
+
+    static let usage = """
+        usage: coop-bench [--quick] [--entries N] [--audit-entries N] [--writers N] [--dir PATH] [--keep] [--skip-logs]
+               coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
+               coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
+
+          --quick            small sizes (50,000-entry log, shorter loops); finishes in under a minute
+          --entries N        entries in the generated log for replay, open time and memory (default 1,000,000)
+          --audit-entries N  entries in the log `audit verify` is timed on (default: min(entries, 100,000))
+          --writers N        concurrent appenders for the group-commit measurement (default 32)
+          --dir PATH         make the scratch directory inside PATH (default ./.bench-tmp); it is removed at the end
+          --keep             keep the scratch directory
+          --skip-logs        measure 1–3 only (the disk and appends; no generated logs)
+        """
+
+    /// Parses the arguments after the program name; throws a message for the user.
+    init(arguments: [String]) throws(UsageError) {
+        var explicitEntries: Int?
+        var rest = arguments[...]
+        func value(_ flag: String) throws(UsageError) -> String {
+            guard let v = rest.popFirst() else { throw UsageError("\(flag) needs a value") }
+            return v
+        }
+        func count(_ flag: String) throws(UsageError) -> Int {
+            let text = try value(flag).replacingOccurrences(of: "_", with: "").replacingOccurrences(of: ",", with: "")
+            guard let n = Int(text), n > 0 else { throw UsageError("\(flag) needs a positive whole number") }
+            return n
+        }
+        while let arg = rest.popFirst() {
+            switch arg {
+            case "--quick": quick = true
+            case "--entries": explicitEntries = try count(arg)
+            case "--audit-entries": auditEntries = try count(arg)
+            case "--writers": writers = try count(arg)
+            case "--dir": parent = try value(arg)
+            case "--keep": keep = true
+            case "--skip-logs": skipLogs = true
+            case "-h", "--help": throw UsageError("")
+            default: throw UsageError("unknown argument \(arg)")
+            }
+        }
+        entries = explicitEntries ?? (quick ? 50_000 : 1_000_000)
+    }
+
+    /// Entries of the log `audit verify` runs on.
+    var auditSize: Int { auditEntries ?? min(entries, 100_000) }
+
+    // Sizes of the shorter measurements.
+
+    /// How long the raw fsync loop runs.
+    var fsyncSeconds: Double { quick ? 1 : 2 }
+    /// Single-writer appends: about this many seconds' worth at the raw fsync rate, within `singleBounds`.
+    var singleSeconds: Double { quick ? 1 : 2.5 }
+    var singleBounds: ClosedRange<Int> { quick ? 100...300 : 300...1000 }
+    /// Appends per writer in the concurrent measurements.
+    var appendsPerWriter: Int { quick ? 100 : 500 }
+    /// Bodies signed in the raw signing measurement.
+    var signCount: Int { quick ? 5_000 : 20_000 }
+    /// How long each raw verify measurement runs (about).
+    var verifySeconds: Double { quick ? 0.3 : 1 }
+}
+
+/// A command-line mistake (or a request for help, with an empty message).
+struct UsageError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
