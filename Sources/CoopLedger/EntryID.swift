@@ -9,11 +9,18 @@ public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The id from its 32 bytes, or `nil` when `bytes` is not 32 long.
     public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
         guard bytes.count == 32 else { return nil }
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (i, byte) in bytes.enumerated() {
-            words[i / 8] = words[i / 8] << 8 | UInt64(byte)
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var i = 0
+        for byte in bytes {
+            switch i >> 3 {
+            case 0: words.0 = words.0 << 8 | UInt64(byte)
+            case 1: words.1 = words.1 << 8 | UInt64(byte)
+            case 2: words.2 = words.2 << 8 | UInt64(byte)
+            default: words.3 = words.3 << 8 | UInt64(byte)
+            }
+            i += 1
         }
-        (a, b, c, d) = (words[0], words[1], words[2], words[3])
+        (a, b, c, d) = words
     }
 
     /// The id of a signed entry: SHA-256 of its canonical encoding.
@@ -28,14 +35,14 @@ public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The 32 bytes.
     public var bytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for w in [a, b, c, d] {
-            for shift in stride(from: 56, through: 0, by: -8) {
-                out.append(UInt8(truncatingIfNeeded: w >> UInt64(shift)))
+        [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+            for (n, w) in [a, b, c, d].enumerated() {
+                for k in 0..<8 {
+                    buffer[n * 8 + k] = UInt8(truncatingIfNeeded: w >> UInt64(56 - 8 * k))
+                }
             }
+            count = 32
         }
-        return out
     }
 
     /// Byte-wise order (as sorted byte strings).

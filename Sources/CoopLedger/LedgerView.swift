@@ -165,6 +165,12 @@ public struct LedgerView: Sendable {
         catalog.items.compactMap { state(of: $0.id) }
     }
 
+    /// Makes room for `count` entries, so a large replay does not grow (and briefly double) the id set again and
+    /// again.
+    public mutating func reserveCapacity(_ count: Int) {
+        seen.reserveCapacity(count)
+    }
+
     /// Number of distinct entries the view has been given.
     public var entryCount: Int { seen.count }
 }

@@ -10,13 +10,25 @@ import Synchronization
 /// Reads a copy of a data directory through ``LogReader`` (no lock, no repair). Signatures are checked in
 /// batches on all cores. Thread-safe: a pure function of the files and the roster.
 public enum Auditor {
+    /// Sizes of the segment files by number, for progress in bytes.
+    private static func segmentSizes(_ logDirectory: String) -> [UInt32: UInt64] {
+        var sizes: [UInt32: UInt64] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? [] {
+            guard let number = SegmentHeader.segmentNumber(fileName: name),
+                let size = try? FileManager.default.attributesOfItem(atPath: logDirectory + "/" + name)[.size] as? Int
+            else { continue }
+            sizes[number] = UInt64(size)
+        }
+        return sizes
+    }
+
     /// Entries whose signatures are checked together.
     static let batchSize = 8192
     /// Problems reported at most (the first is always the first bad entry).
     public static let maxProblems = 50
 
-    /// Verifies the log in `directory` against `roster`. `progress` is called now and then with records done and
-    /// the total. Throws only when the directory cannot be read at all (no log folder).
+    /// Verifies the log in `directory` against `roster`. `progress` is called now and then with the bytes read
+    /// and the total. Throws only when the directory cannot be read at all (no log folder).
     public static func verify(
         directory: String,
         roster: RosterBook,
@@ -24,9 +36,14 @@ public enum Auditor {
     ) throws -> AuditReport {
         var report = AuditReport()
         var scan = Scan(roster: roster, logDirectory: directory + "/log")
+        let sizes = segmentSizes(scan.logDirectory)
+        let totalBytes = sizes.values.reduce(0, +)
         let files = try LogReader.scanAll(directory: directory) { position, payload in
             scan.record(position, payload)
-            if position.index % 4096 == 0 { progress?(position.index, 0) }
+            if position.index % 4096 == 0 {
+                let before = sizes.filter { $0.key < position.segment }.values.reduce(0, +)
+                progress?(before + position.offset, totalBytes)
+            }
             if scan.batch.count >= batchSize { scan.flushSignatures() }
         }
         report.tornTail = files.tornTail
@@ -43,8 +60,8 @@ public enum Auditor {
                 )
             )
         }
-        scan.flushSignatures()
-        progress?(files.records, files.records)
+        scan.finishSignatures()
+        progress?(totalBytes, totalBytes)
         report.records = scan.records
         report.entries = scan.entries
         report.chainHead = scan.chain
@@ -71,6 +88,7 @@ public enum Auditor {
         var equivocations: [AuditedEquivocation] = []
         var problems: [AuditProblem] = []
         var batch: [SignatureJob] = []
+        let pipeline = SignaturePipeline()
 
         init(roster: RosterBook, logDirectory: String) {
             self.roster = roster
@@ -146,8 +164,8 @@ public enum Auditor {
                 )
                 return
             }
-            var chainIDs = held[origin] ?? []
-            let expectedSequence = UInt64(chainIDs.count + 1)
+            // Read in place: copying the origin's id array for every entry made audits quadratic.
+            let expectedSequence = UInt64((held[origin]?.count ?? 0) + 1)
             if broken.contains(origin) {
                 // Reported once at the break; signatures are still checked below.
             } else if sequence != expectedSequence {
@@ -160,7 +178,7 @@ public enum Auditor {
                     origin: origin,
                     sequence: sequence
                 )
-            } else if sequence > 1 && body.previous != chainIDs.last?.bytes {
+            } else if sequence > 1 && body.previous != held[origin]?.last?.bytes {
                 broken.insert(origin)
                 problem(
                     position,
@@ -173,8 +191,7 @@ public enum Auditor {
                 problem(position, "a first entry with a previous hash", origin: origin, sequence: sequence)
             }
             if sequence == expectedSequence {
-                chainIDs.append(id)
-                held[origin] = chainIDs
+                held[origin, default: []].append(id)
             }
             batch.append(
                 SignatureJob(
@@ -205,30 +222,17 @@ public enum Auditor {
             }
         }
 
-        /// Checks the batched signatures on every core.
+        /// Hands the batched signatures to the pipeline, which checks them on every core while the scan goes on.
         mutating func flushSignatures() {
             guard !batch.isEmpty else { return }
-            let jobs = batch
+            pipeline.submit(batch)
             batch.removeAll(keepingCapacity: true)
-            let failed = Mutex<[Int]>([])
-            let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-            let chunk = (jobs.count + workers - 1) / workers
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var bad: [Int] = []
-                var i = w * chunk
-                while i < min(jobs.count, (w + 1) * chunk) {
-                    let job = jobs[i]
-                    if job.signature.count != 64
-                        || !SignatureCheck.isValid(signature: job.signature, of: job.body, publicKey: job.key)
-                    {
-                        bad.append(i)
-                    }
-                    i += 1
-                }
-                if !bad.isEmpty { failed.withLock { $0 += bad } }
-            }
-            for i in failed.withLock({ $0 }).sorted() {
-                let job = jobs[i]
+        }
+
+        /// Waits for the last batch and records every signature that failed.
+        mutating func finishSignatures() {
+            flushSignatures()
+            for job in pipeline.finish() {
                 problem(
                     job.position,
                     "the signature does not verify with \(job.origin)'s roster key",
@@ -236,6 +240,37 @@ public enum Auditor {
                     sequence: job.sequence
                 )
             }
+        }
+    }
+
+    /// Checks batches of signatures in the background, one batch at a time, each on all cores, so decoding the
+    /// next batch overlaps with checking this one.
+    final class SignaturePipeline: Sendable {
+        private let group = DispatchGroup()
+        private let failed = Mutex<[SignatureJob]>([])
+
+        func submit(_ jobs: [SignatureJob]) {
+            group.wait()  // at most one batch in flight
+            DispatchQueue.global().async(group: group) { [self] in
+                let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+                let chunk = (jobs.count + workers - 1) / workers
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    var bad: [SignatureJob] = []
+                    for job in jobs[min(jobs.count, w * chunk)..<min(jobs.count, (w + 1) * chunk)] {
+                        if job.signature.count != 64
+                            || !SignatureCheck.isValid(signature: job.signature, of: job.body, publicKey: job.key)
+                        {
+                            bad.append(job)
+                        }
+                    }
+                    if !bad.isEmpty { failed.withLock { $0 += bad } }
+                }
+            }
+        }
+
+        func finish() -> [SignatureJob] {
+            group.wait()
+            return failed.withLock { $0 }
         }
     }
 

@@ -50,10 +50,11 @@ struct Checkpoint {
 
     static func decode(_ bytes: [UInt8]) throws -> Checkpoint {
         guard bytes.count > 12 else { throw CheckpointProblem("it is too short") }
-        let body = Array(bytes.dropLast(4))
-        let stored = bytes.suffix(4).reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard CRC32C.checksum(body) == stored else { throw CheckpointProblem("its checksum does not match") }
-        var r = ByteReader(body)
+        let end = bytes.count - 4
+        let stored = bytes[end...].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[..<end])) }
+        guard computed == stored else { throw CheckpointProblem("its checksum does not match") }
+        var r = ByteReader(bytes)
         do {
             guard Array(try r.raw(8)) == magic, try r.u32() == version else {
                 throw CheckpointProblem("it is not a version \(version) checkpoint")
@@ -77,6 +78,7 @@ struct Checkpoint {
             var evidence: [Equivocation] = []
             for _ in 0..<(try r.u32()) { evidence.append(try Equivocation(wireBytes: try r.blob())) }
             let view = try r.blob()
+            guard r.offset == end else { throw CheckpointProblem("it has bytes after its view") }
             return Checkpoint(
                 recordCount: recordCount,
                 chain: chain,
@@ -125,9 +127,9 @@ struct Checkpoint {
     }
 
     static func read(from directory: String) -> Result<Checkpoint, CheckpointProblem>? {
-        guard let data = FileManager.default.contents(atPath: path(in: directory)) else { return nil }
+        guard let bytes = readWhole(path(in: directory)) else { return nil }
         do {
-            return .success(try decode([UInt8](data)))
+            return .success(try decode(bytes))
         } catch let problem as CheckpointProblem {
             return .failure(problem)
         } catch {
@@ -136,6 +138,29 @@ struct Checkpoint {
     }
 
     private func errnoText() -> String { String(cString: strerror(errno)) }
+
+    /// The file's bytes in one buffer (no intermediate copy: a checkpoint of a large log is tens of megabytes).
+    private static func readWhole(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        let size = Int(info.st_size)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var done = 0
+            while done < size {
+                let n = Foundation.read(fd, buffer.baseAddress! + done, size - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                done += n
+            }
+            failed = done != size
+            count = done
+        }
+        return failed ? nil : bytes
+    }
 }
 
 /// Why a checkpoint was not used.

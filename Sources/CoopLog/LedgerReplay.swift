@@ -162,26 +162,32 @@ public enum LedgerReplay {
         return setAside
     }
 
-    /// Calls `body` with each entry in records before `end`.
+    /// Calls `body` with each entry in records before `end`, decoded on all cores.
     static func forEachEntry(
         _ reader: LogReader,
         before end: UInt64,
         _ body: (RecordPosition, EntryID, EntryBody) throws -> Void
     ) throws {
-        struct Done: Error {}
-        do {
-            try reader.forEachRecord(verifyingChecksums: false) { position, payload in
-                if position.index >= end { throw Done() }
-                let at = "\(reader.logDirectory) record \(position)"
-                guard case .entry(let bytes, let id) = try RecordCodec.decode(payload, at: at).content else { return }
-                let entryBody: EntryBody
+        let directory = reader.logDirectory
+        try ParallelDecode.forEach(
+            read: { deliver in
+                try reader.forEachRecord(verifyingChecksums: false) { position, payload in
+                    if position.index >= end { throw ParallelDecode.Stop() }
+                    try deliver(position, payload)
+                }
+            },
+            decode: { position, payload -> (EntryID, EntryBody)? in
+                var at: String { "\(directory) record \(position)" }
+                let decoded = try payload.withUnsafeBytes { try RecordCodec.decode($0, at: at) }
+                guard case .entry(let bytes, let id) = decoded.content else { return nil }
                 do {
-                    entryBody = try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body)
+                    return (id, try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body))
                 } catch {
                     throw LogError(code: .corrupt, message: "\(at): the entry does not decode: \(error)")
                 }
-                try body(position, id, entryBody)
             }
-        } catch is Done {}
+        ) { position, entry in
+            if let (id, entryBody) = entry { try body(position, id, entryBody) }
+        }
     }
 }

@@ -92,8 +92,15 @@ extension LogStore {
 
     private static func replayAll(_ log: SegmentedLog, roster: RosterBook, catalog: CatalogBook) throws -> Replayer {
         var replayer = Replayer(catalog: catalog, roster: roster, evidence: try evidence(in: log))
-        try log.forEachRecord(verifyingChecksums: false) { position, payload in
-            try replayer.apply(position, payload, logDirectory: log.logDirectory)
+        replayer.state.view.reserveCapacity(Int(log.count))
+        let directory = log.logDirectory
+        try ParallelDecode.forEach(
+            read: { try log.forEachRecord(verifyingChecksums: false, $0) },
+            decode: { position, payload in
+                try payload.withUnsafeBytes { try Replayer.decode($0, at: "\(directory) record \(position)") }
+            }
+        ) { position, decoded in
+            try replayer.apply(position, decoded, logDirectory: directory)
         }
         return replayer
     }
@@ -151,6 +158,7 @@ extension LogStore {
         }
         var replayer = Replayer(catalog: catalog, roster: roster, evidence: [:])
         var seen: Set<EntryID> = []
+        seen.reserveCapacity(Int(log.count))
         for (origin, index) in checkpoint.origins {
             replayer.state.origins[origin] = index
             seen.formUnion(index.ids)
@@ -210,9 +218,34 @@ struct Replayer {
         state.view = LedgerView(catalog: catalog, roster: roster, setAside: state.setAside)
     }
 
+    /// A record decoded off the replay thread: its content, chain value and, for an entry, its body.
+    struct Decoded: Sendable {
+        var record: DecodedRecord
+        var body: EntryBody?
+    }
+
+    /// Decodes one record; runs on any thread.
+    static func decode(_ payload: UnsafeRawBufferPointer, at: @autoclosure () -> String) throws -> Decoded {
+        let record = try RecordCodec.decode(payload, at: at())
+        guard case .entry(let bytes, _) = record.content else { return Decoded(record: record, body: nil) }
+        do {
+            return Decoded(record: record, body: try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body))
+        } catch {
+            throw LogError(code: .corrupt, message: "\(at()): the entry does not decode: \(error)")
+        }
+    }
+
     mutating func apply(_ position: RecordPosition, _ payload: UnsafeRawBufferPointer, logDirectory: String) throws {
-        let at = "\(logDirectory) record \(position)"
-        let decoded = try RecordCodec.decode(payload, at: at)
+        try apply(
+            position,
+            try Self.decode(payload, at: "\(logDirectory) record \(position)"),
+            logDirectory: logDirectory
+        )
+    }
+
+    mutating func apply(_ position: RecordPosition, _ decodedRecord: Decoded, logDirectory: String) throws {
+        var at: String { "\(logDirectory) record \(position)" }
+        let decoded = decodedRecord.record
         let expected = RecordCodec.chain(after: state.chain, decoded.content)
         guard expected == decoded.chain else {
             throw LogError(
@@ -223,12 +256,9 @@ struct Replayer {
         }
         state.chain = expected
         switch decoded.content {
-        case .entry(let bytes, let id):
-            let body: EntryBody
-            do {
-                body = try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body)
-            } catch {
-                throw LogError(code: .corrupt, message: "\(at): the entry does not decode: \(error)")
+        case .entry(_, let id):
+            guard let body = decodedRecord.body else {
+                throw LogError(code: .corrupt, message: "\(at): the entry was not decoded")
             }
             let index = state.origins[body.origin] ?? OriginIndex()
             guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last?.bytes else {

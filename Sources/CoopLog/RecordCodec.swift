@@ -54,15 +54,15 @@ public enum RecordCodec {
     }
 
     /// Decodes a record payload; throws ``LogError/Code/corrupt`` with `at` in the message when it is not one.
-    public static func decode(_ payload: UnsafeRawBufferPointer, at: String) throws -> DecodedRecord {
+    public static func decode(_ payload: UnsafeRawBufferPointer, at: @autoclosure () -> String) throws -> DecodedRecord {
         let record: CoopWire.LogRecord
         do {
             record = try CoopWire.LogRecord(wireBytes: payload)
         } catch let error as WireError {
-            throw LogError(code: .corrupt, message: "\(at): not a log record: \(error.message)", cause: error)
+            throw LogError(code: .corrupt, message: "\(at()): not a log record: \(error.message)", cause: error)
         }
         guard record.chain.count == 32 else {
-            throw LogError(code: .corrupt, message: "\(at): the record's chain value is not 32 bytes")
+            throw LogError(code: .corrupt, message: "\(at()): the record's chain value is not 32 bytes")
         }
         switch record.record {
         case .entry(let bytes):
@@ -70,7 +70,7 @@ public enum RecordCodec {
         case .evidence(let evidence):
             return DecodedRecord(content: .evidence(evidence), chain: record.chain)
         case nil:
-            throw LogError(code: .corrupt, message: "\(at): the record holds neither an entry nor evidence")
+            throw LogError(code: .corrupt, message: "\(at()): the record holds neither an entry nor evidence")
         }
     }
 }

@@ -11,7 +11,7 @@ enum WireDiagnostics {
     static func problem(messageName: String, bytes: UnsafeRawBufferPointer) -> String? {
         guard let d = MessageRegistry.descriptors[messageName] else { return nil }
         let b = UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        return walk(b, from: 0, to: b.count, descriptor: d, path: messageName, depth: 0)
+        return walk(b, from: 0, to: b.count, descriptor: d, path: { messageName }, depth: 0)
     }
 
     static func explain(messageName: String, bytes: UnsafeRawBufferPointer) -> WireError {
@@ -21,7 +21,7 @@ enum WireDiagnostics {
         )
         let problem: String?
         if let d = MessageRegistry.descriptors[messageName] {
-            problem = walk(bytes, from: 0, to: bytes.count, descriptor: d, path: messageName, depth: 0)
+            problem = walk(bytes, from: 0, to: bytes.count, descriptor: d, path: { messageName }, depth: 0)
         } else {
             problem = nil
         }
@@ -64,30 +64,41 @@ enum WireDiagnostics {
         }
     }
 
+    /// Records field `number` as seen; false when it was seen before.
+    private static func firstOccurrence(_ number: UInt64, _ mask: inout UInt64, _ more: inout Set<UInt64>) -> Bool {
+        guard number < 64 else { return more.insert(number).inserted }
+        defer { mask |= 1 << number }
+        return mask & (1 << number) == 0
+    }
+
     /// The first problem in `b[start..<end]` read as `descriptor`, or `nil`.
     private static func walk(
         _ b: UnsafeBufferPointer<UInt8>,
         from start: Int,
         to end: Int,
         descriptor: MessageDescriptor,
-        path: String,
+        path: () -> String,
         depth: Int
     ) -> String? {
-        guard depth < 64 else { return "\(path): nested more than 64 levels deep" }
+        guard depth < 64 else { return "\(path()): nested more than 64 levels deep" }
         var i = start
-        var singularMessages: Set<UInt64> = []
+        var singularMessages: UInt64 = 0  // bit n: field n (< 64) seen; larger numbers in `moreMessages`
+        var moreMessages: Set<UInt64> = []
         while i < end {
             let keyOffset = i
             guard let key = varint(b, &i, end: end) else {
-                return "\(path): truncated field key at byte \(keyOffset)"
+                return "\(path()): truncated field key at byte \(keyOffset)"
             }
             let number = key >> 3
             let wireType = key & 7
             guard number > 0 && number < (1 << 29) else {
-                return "\(path): invalid field number \(number) at byte \(keyOffset)"
+                return "\(path()): invalid field number \(number) at byte \(keyOffset)"
             }
             let field = descriptor.field(number: UInt32(number))
-            let fieldName = field.map { "\(path).\(String(cString: $0.pointee.name))" } ?? "\(path) field \(number)"
+            // Built only for an error message: this walk runs on every decode.
+            var fieldName: String {
+                field.map { "\(path()).\(String(cString: $0.pointee.name))" } ?? "\(path()) field \(number)"
+            }
             if let field {
                 let expected = expectedWireType(field.pointee.type)
                 let packedOK = field.pointee.label == PROTOBUF_C_LABEL_REPEATED && wireType == 2 && expected != 2
@@ -120,7 +131,7 @@ enum WireDiagnostics {
                 i += Int(length)
                 if let field {
                     if field.pointee.type == PROTOBUF_C_TYPE_MESSAGE && field.pointee.label != PROTOBUF_C_LABEL_REPEATED
-                        && !singularMessages.insert(number).inserted
+                        && !firstOccurrence(number, &singularMessages, &moreMessages)
                     {
                         return "\(fieldName) at byte \(keyOffset): a singular message field given twice "
                             + "(ambiguous: protobuf-c does not merge them)"
@@ -133,7 +144,7 @@ enum WireDiagnostics {
                             from: bodyStart,
                             to: i,
                             descriptor: MessageDescriptor(pointer: sub),
-                            path: fieldName,
+                            path: { fieldName },
                             depth: depth + 1
                         ) {
                             return p

@@ -20,6 +20,7 @@
 import CoopLedger
 import CoopLog
 import CoopWire
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -67,6 +68,17 @@ func writeAll(_ text: String, to fd: Int32) {
     bytes.removeAll()
 }
 
+/// Exits when the test that started this process is gone (its parent then becomes another process), so a test
+/// run that dies before it kills the child never leaves it appending forever.
+func exitWithParent() {
+    let parent = getppid()
+    Thread.detachNewThread {
+        while getppid() == parent { usleep(100_000) }
+        exit(0)
+    }
+}
+
+exitWithParent()
 let arguments = CommandLine.arguments
 if arguments.count == 6 && arguments[1] == "--store" {
     await runStore(directory: arguments[2], roster: arguments[3], catalog: arguments[4], keys: arguments[5])

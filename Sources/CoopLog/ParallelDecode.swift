@@ -1,0 +1,63 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Decodes log records on every core, a chunk at a time, and hands the results over in log order.
+///
+/// Decoding entries (protobuf-c unpacks, SHA-256 ids) is independent per record and is most of a replay's work;
+/// folding the results (chains, the view) must stay in order on one thread. Blocks the caller; the decode
+/// closure runs on several threads at once.
+enum ParallelDecode {
+    static let chunkSize = 4096
+
+    /// Thrown by `read`'s caller-side closure to stop reading: what was read so far is still decoded and handed
+    /// over, and `forEach` returns normally.
+    struct Stop: Error {}
+
+    /// Reads records with `read`, decodes them with `decode` in parallel, and calls `body` with each result in
+    /// the order read. `read` may throw ``Stop`` to end early; any other error (from reading, decoding or `body`)
+    /// stops it and is rethrown.
+    static func forEach<T: Sendable>(
+        read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T,
+        _ body: (RecordPosition, T) throws -> Void
+    ) throws {
+        try withoutActuallyEscaping(body) { body in
+            var chunk: [(RecordPosition, [UInt8])] = []
+            chunk.reserveCapacity(chunkSize)
+            func flush() throws {
+                guard !chunk.isEmpty else { return }
+                for (position, result) in decodeAll(chunk, decode) {
+                    try body(position, try result.get())
+                }
+                chunk.removeAll(keepingCapacity: true)
+            }
+            do {
+                try read { position, payload in
+                    chunk.append((position, [UInt8](payload)))
+                    if chunk.count == chunkSize { try flush() }
+                }
+            } catch is Stop {}
+            try flush()
+        }
+    }
+
+    private static func decodeAll<T: Sendable>(
+        _ chunk: [(RecordPosition, [UInt8])],
+        _ decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T
+    ) -> [(RecordPosition, Result<T, any Error>)] {
+        let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, chunk.count / 256))
+        let slice = (chunk.count + workers - 1) / workers
+        let parts = Mutex<[Int: [(RecordPosition, Result<T, any Error>)]]>([:])
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var out: [(RecordPosition, Result<T, any Error>)] = []
+            let range = min(chunk.count, w * slice)..<min(chunk.count, (w + 1) * slice)
+            out.reserveCapacity(range.count)
+            for (position, payload) in chunk[range] {
+                out.append((position, Result { try decode(position, payload) }))
+            }
+            parts.withLock { $0[w] = out }
+        }
+        return parts.withLock { parts in (0..<workers).flatMap { parts[$0] ?? [] } }
+    }
+}
