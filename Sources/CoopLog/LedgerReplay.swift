@@ -185,9 +185,10 @@ public enum LedgerReplay {
                 } catch {
                     throw LogError(code: .corrupt, message: "\(at): the entry does not decode: \(error)")
                 }
+            },
+            apply: { position, entry in
+                if let (id, entryBody) = entry { try body(position, id, entryBody) }
             }
-        ) { position, entry in
-            if let (id, entryBody) = entry { try body(position, id, entryBody) }
-        }
+        )
     }
 }

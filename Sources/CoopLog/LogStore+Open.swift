@@ -98,10 +98,11 @@ extension LogStore {
             read: { try log.forEachRecord(verifyingChecksums: false, $0) },
             decode: { position, payload in
                 try payload.withUnsafeBytes { try Replayer.decode($0, at: "\(directory) record \(position)") }
+            },
+            apply: { position, decoded in
+                try replayer.apply(position, decoded, logDirectory: directory)
             }
-        ) { position, decoded in
-            try replayer.apply(position, decoded, logDirectory: directory)
-        }
+        )
         return replayer
     }
 

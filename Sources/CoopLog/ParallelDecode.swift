@@ -20,7 +20,7 @@ enum ParallelDecode {
     static func forEach<T: Sendable>(
         read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void,
         decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T,
-        _ body: (RecordPosition, T) throws -> Void
+        apply body: (RecordPosition, T) throws -> Void
     ) throws {
         try withoutActuallyEscaping(body) { body in
             var chunk: [(RecordPosition, [UInt8])] = []

@@ -54,7 +54,10 @@ public enum RecordCodec {
     }
 
     /// Decodes a record payload; throws ``LogError/Code/corrupt`` with `at` in the message when it is not one.
-    public static func decode(_ payload: UnsafeRawBufferPointer, at: @autoclosure () -> String) throws -> DecodedRecord {
+    public static func decode(
+        _ payload: UnsafeRawBufferPointer,
+        at: @autoclosure () -> String
+    ) throws -> DecodedRecord {
         let record: CoopWire.LogRecord
         do {
             record = try CoopWire.LogRecord(wireBytes: payload)
