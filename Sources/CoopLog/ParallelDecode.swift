@@ -23,26 +23,58 @@ enum ParallelDecode {
         apply body: (RecordPosition, T) throws -> Void
     ) throws {
         try withoutActuallyEscaping(body) { body in
+            // Pipelined: while the caller reads and applies chunk k, chunk k + 1 is decoded in the background.
+            let pipeline = Pipeline<T>(decode: decode)
             var chunk: [(RecordPosition, [UInt8])] = []
             chunk.reserveCapacity(chunkSize)
-            func flush() throws {
-                guard !chunk.isEmpty else { return }
-                for (position, result) in decodeAll(chunk, decode) {
+            func handOver() throws {
+                let previous = pipeline.swap(chunk)
+                chunk = []
+                chunk.reserveCapacity(chunkSize)
+                for (position, result) in previous {
                     try body(position, try result.get())
                 }
-                chunk.removeAll(keepingCapacity: true)
             }
+            defer { _ = pipeline.swap([]) }
             do {
                 try read { position, payload in
                     chunk.append((position, [UInt8](payload)))
-                    if chunk.count == chunkSize { try flush() }
+                    if chunk.count == chunkSize { try handOver() }
                 }
             } catch is Stop {}
-            try flush()
+            try handOver()
+            try handOver()
         }
     }
 
-    private static func decodeAll<T: Sendable>(
+    /// One chunk decoding in the background at a time.
+    private final class Pipeline<T: Sendable>: Sendable {
+        private let decode: @Sendable (RecordPosition, [UInt8]) throws -> T
+        private let group = DispatchGroup()
+        private let result = Mutex<[(RecordPosition, Result<T, any Error>)]>([])
+
+        init(decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T) {
+            self.decode = decode
+        }
+
+        /// Waits for the chunk in flight, starts decoding `next`, and returns the finished chunk's results.
+        func swap(_ next: [(RecordPosition, [UInt8])]) -> [(RecordPosition, Result<T, any Error>)] {
+            group.wait()
+            let finished = result.withLock { r in
+                defer { r = [] }
+                return r
+            }
+            if !next.isEmpty {
+                DispatchQueue.global().async(group: group) { [self] in
+                    let decoded = ParallelDecode.decodeAll(next, decode)
+                    result.withLock { $0 = decoded }
+                }
+            }
+            return finished
+        }
+    }
+
+    static func decodeAll<T: Sendable>(
         _ chunk: [(RecordPosition, [UInt8])],
         _ decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T
     ) -> [(RecordPosition, Result<T, any Error>)] {
