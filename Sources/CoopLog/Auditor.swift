@@ -1,29 +1,15 @@
 public import CoopLedger
 import CoopWire
-import Dispatch
 import Foundation
-import Synchronization
 
 /// Offline verification of a node's log, independent of the daemon: framing and CRCs, the local chain, each
 /// entry's encoding, origin, sequence number, per-origin chain and Ed25519 signature, and equivocation evidence.
 ///
-/// Reads a copy of a data directory through ``LogReader`` (no lock, no repair). Signatures are checked in
-/// batches on all cores. Thread-safe: a pure function of the files and the roster.
+/// Reads a copy of a data directory through ``LogReader`` (no lock, no repair). Each record's own checks
+/// (decoding, canonical encoding, roster, signature) run on every core, a chunk of records at a time, while the
+/// checks that need the log's order (the local chain, sequence numbers, per-origin chains) run on the calling
+/// thread. Thread-safe: a pure function of the files and the roster.
 public enum Auditor {
-    /// Sizes of the segment files by number, for progress in bytes.
-    private static func segmentSizes(_ logDirectory: String) -> [UInt32: UInt64] {
-        var sizes: [UInt32: UInt64] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? [] {
-            guard let number = SegmentHeader.segmentNumber(fileName: name),
-                let size = try? FileManager.default.attributesOfItem(atPath: logDirectory + "/" + name)[.size] as? Int
-            else { continue }
-            sizes[number] = UInt64(size)
-        }
-        return sizes
-    }
-
-    /// Entries whose signatures are checked together.
-    static let batchSize = 8192
     /// Problems reported at most (the first is always the first bad entry).
     public static let maxProblems = 50
 
@@ -35,17 +21,33 @@ public enum Auditor {
         progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> AuditReport {
         var report = AuditReport()
-        var scan = Scan(roster: roster, logDirectory: directory + "/log")
+        var scan = Scan(logDirectory: directory + "/log")
         let sizes = segmentSizes(scan.logDirectory)
         let totalBytes = sizes.values.reduce(0, +)
+        let pipeline = ParallelDecode.Pipeline<Checked> { position, payload in
+            Checked(position: position, payload: payload, roster: roster)
+        }
+        var chunk: [(RecordPosition, [UInt8])] = []
+        func handOver() {
+            for (position, result) in pipeline.swap(chunk) {
+                switch result {
+                case .success(let checked): scan.absorb(position, checked)
+                case .failure(let error): scan.problem(position, "\(error)")
+                }
+            }
+            chunk = []
+            chunk.reserveCapacity(ParallelDecode.chunkSize)
+        }
         let files = try LogReader.scanAll(directory: directory) { position, payload in
-            scan.record(position, payload)
-            if position.index % 4096 == 0 {
+            chunk.append((position, [UInt8](payload)))
+            if chunk.count == ParallelDecode.chunkSize {
+                handOver()
                 let before = sizes.filter { $0.key < position.segment }.values.reduce(0, +)
                 progress?(before + position.offset, totalBytes)
             }
-            if scan.batch.count >= batchSize { scan.flushSignatures() }
         }
+        handOver()
+        handOver()
         report.tornTail = files.tornTail
         if let damage = files.damage {
             scan.problems.append(
@@ -60,7 +62,6 @@ public enum Auditor {
                 )
             )
         }
-        scan.finishSignatures()
         progress?(totalBytes, totalBytes)
         report.records = scan.records
         report.entries = scan.entries
@@ -70,14 +71,102 @@ public enum Auditor {
             OriginDigest(origin: $0, sequence: UInt64(scan.held[$0]!.count), head: scan.held[$0]!.last?.bytes ?? [])
         }
         report.problems = Array(
-            scan.problems.sorted { ($0.position?.index ?? .max) < ($1.position?.index ?? .max) }.prefix(maxProblems)
+            scan.problems.enumerated()
+                .sorted {
+                    ($0.element.position?.index ?? .max, $0.offset) < ($1.element.position?.index ?? .max, $1.offset)
+                }
+                .map(\.element)
+                .prefix(maxProblems)
         )
         return report
     }
 
-    /// The sequential part of a verification: everything but the signatures, which go to `batch`.
+    /// Sizes of the segment files by number, for progress in bytes.
+    private static func segmentSizes(_ logDirectory: String) -> [UInt32: UInt64] {
+        var sizes: [UInt32: UInt64] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? [] {
+            guard let number = SegmentHeader.segmentNumber(fileName: name),
+                let size = try? FileManager.default.attributesOfItem(atPath: logDirectory + "/" + name)[.size] as? Int
+            else { continue }
+            sizes[number] = UInt64(size)
+        }
+        return sizes
+    }
+
+    /// The checks of one record that do not depend on the others. Runs on any thread.
+    struct Checked: Sendable {
+        var content: RecordContent?
+        var claimedChain: [UInt8] = []
+        /// Problems found in the record itself, before order is considered.
+        var problems: [String] = []
+        /// For an authentic-looking entry (decoded, canonical, from a roster peer): what order checks need.
+        var origin: String?
+        var sequence: UInt64?
+        var previous: [UInt8] = []
+        var orderable = false
+        /// Set when the signature does not verify.
+        var badSignature = false
+        var equivocation: AuditedEquivocation?
+
+        init(position: RecordPosition, payload: [UInt8], roster: RosterBook) {
+            let decoded: DecodedRecord
+            do {
+                decoded = try payload.withUnsafeBytes { try RecordCodec.decode($0, at: "record #\(position.index)") }
+            } catch {
+                problems = ["\(error)"]
+                return
+            }
+            content = decoded.content
+            claimedChain = decoded.chain
+            switch decoded.content {
+            case .entry(let bytes, _):
+                let signed: SignedEntry
+                let body: EntryBody
+                do {
+                    signed = try SignedEntry(wireBytes: bytes)
+                    body = try EntryBody(wireBytes: signed.body)
+                } catch {
+                    problems = ["the entry does not decode: \(error)"]
+                    return
+                }
+                origin = body.origin
+                sequence = body.sequence
+                previous = body.previous
+                guard signed.wireBytes() == bytes, body.wireBytes() == signed.body else {
+                    problems = ["the entry is not in canonical encoding"]
+                    return
+                }
+                guard let member = roster.member(body.origin), member.role == .peer else {
+                    problems = ["origin \"\(body.origin)\" is not a peer in the roster"]
+                    return
+                }
+                orderable = true
+                badSignature =
+                    signed.signature.count != 64
+                    || !SignatureCheck.isValid(
+                        signature: signed.signature,
+                        of: signed.body,
+                        publicKey: member.signingPublicKey
+                    )
+            case .evidence(let evidence):
+                do {
+                    let key = try EntryVerifier(roster: roster).verify(evidence)
+                    equivocation = AuditedEquivocation(
+                        origin: key.origin,
+                        sequence: key.sequence,
+                        first: EntryID(of: evidence.first!),
+                        second: EntryID(of: evidence.second!),
+                        position: position
+                    )
+                } catch {
+                    problems = ["evidence that proves nothing: \(error.reason)"]
+                }
+            }
+        }
+    }
+
+    /// The checks that need the log's order, on the calling thread.
     private struct Scan {
-        let roster: RosterBook
         let logDirectory: String
         var records: UInt64 = 0
         var entries: UInt64 = 0
@@ -87,11 +176,8 @@ public enum Auditor {
         var broken: Set<String> = []
         var equivocations: [AuditedEquivocation] = []
         var problems: [AuditProblem] = []
-        var batch: [SignatureJob] = []
-        let pipeline = SignaturePipeline()
 
-        init(roster: RosterBook, logDirectory: String) {
-            self.roster = roster
+        init(logDirectory: String) {
             self.logDirectory = logDirectory
         }
 
@@ -113,61 +199,52 @@ public enum Auditor {
             )
         }
 
-        mutating func record(_ position: RecordPosition, _ payload: UnsafeRawBufferPointer) {
+        mutating func absorb(_ position: RecordPosition, _ checked: Checked) {
             records += 1
-            let decoded: DecodedRecord
-            do {
-                decoded = try RecordCodec.decode(payload, at: "record #\(position.index)")
-            } catch {
-                problem(position, "\(error)")
+            guard let content = checked.content else {
+                for p in checked.problems { problem(position, p) }
                 return
             }
-            let expected = RecordCodec.chain(after: chain, decoded.content)
-            if expected != decoded.chain {
+            let expected = RecordCodec.chain(after: chain, content)
+            if expected != checked.claimedChain {
                 problem(
                     position,
                     "the local chain breaks here: a record before this one was removed, inserted or reordered "
                         + "(or this record was altered)"
                 )
             }
-            chain = decoded.chain
-            switch decoded.content {
-            case .entry(let bytes, let id):
+            chain = checked.claimedChain
+            if case .entry(_, let id) = content {
                 entries += 1
-                entry(position, bytes: bytes, id: id)
-            case .evidence(let evidence):
-                self.evidence(position, evidence)
+                for p in checked.problems { problem(position, p, origin: checked.origin, sequence: checked.sequence) }
+                if checked.orderable, let origin = checked.origin, let sequence = checked.sequence {
+                    order(position, origin: origin, sequence: sequence, previous: checked.previous, id: id)
+                    if checked.badSignature {
+                        problem(
+                            position,
+                            "the signature does not verify with \(origin)'s roster key",
+                            origin: origin,
+                            sequence: sequence
+                        )
+                    }
+                }
+            } else {
+                for p in checked.problems { problem(position, p) }
+                if let e = checked.equivocation { equivocations.append(e) }
             }
         }
 
-        private mutating func entry(_ position: RecordPosition, bytes: [UInt8], id: EntryID) {
-            let signed: SignedEntry
-            let body: EntryBody
-            do {
-                signed = try SignedEntry(wireBytes: bytes)
-                body = try EntryBody(wireBytes: signed.body)
-            } catch {
-                problem(position, "the entry does not decode: \(error)")
-                return
-            }
-            let (origin, sequence) = (body.origin, body.sequence)
-            guard signed.wireBytes() == bytes, body.wireBytes() == signed.body else {
-                problem(position, "the entry is not in canonical encoding", origin: origin, sequence: sequence)
-                return
-            }
-            guard let member = roster.member(origin), member.role == .peer else {
-                problem(
-                    position,
-                    "origin \"\(origin)\" is not a peer in the roster",
-                    origin: origin,
-                    sequence: sequence
-                )
-                return
-            }
+        private mutating func order(
+            _ position: RecordPosition,
+            origin: String,
+            sequence: UInt64,
+            previous: [UInt8],
+            id: EntryID
+        ) {
             // Read in place: copying the origin's id array for every entry made audits quadratic.
             let expectedSequence = UInt64((held[origin]?.count ?? 0) + 1)
             if broken.contains(origin) {
-                // Reported once at the break; signatures are still checked below.
+                // Reported once at the break; signatures are still checked.
             } else if sequence != expectedSequence {
                 broken.insert(origin)
                 problem(
@@ -178,7 +255,7 @@ public enum Auditor {
                     origin: origin,
                     sequence: sequence
                 )
-            } else if sequence > 1 && body.previous != held[origin]?.last?.bytes {
+            } else if sequence > 1 && previous != held[origin]?.last?.bytes {
                 broken.insert(origin)
                 problem(
                     position,
@@ -187,99 +264,12 @@ public enum Auditor {
                     origin: origin,
                     sequence: sequence
                 )
-            } else if sequence == 1 && !body.previous.isEmpty {
+            } else if sequence == 1 && !previous.isEmpty {
                 problem(position, "a first entry with a previous hash", origin: origin, sequence: sequence)
             }
             if sequence == expectedSequence {
                 held[origin, default: []].append(id)
             }
-            batch.append(
-                SignatureJob(
-                    position: position,
-                    origin: origin,
-                    sequence: sequence,
-                    body: signed.body,
-                    signature: signed.signature,
-                    key: member.signingPublicKey
-                )
-            )
         }
-
-        private mutating func evidence(_ position: RecordPosition, _ evidence: Equivocation) {
-            do {
-                let key = try EntryVerifier(roster: roster).verify(evidence)
-                equivocations.append(
-                    AuditedEquivocation(
-                        origin: key.origin,
-                        sequence: key.sequence,
-                        first: EntryID(of: evidence.first!),
-                        second: EntryID(of: evidence.second!),
-                        position: position
-                    )
-                )
-            } catch {
-                problem(position, "evidence that proves nothing: \(error.reason)")
-            }
-        }
-
-        /// Hands the batched signatures to the pipeline, which checks them on every core while the scan goes on.
-        mutating func flushSignatures() {
-            guard !batch.isEmpty else { return }
-            pipeline.submit(batch)
-            batch.removeAll(keepingCapacity: true)
-        }
-
-        /// Waits for the last batch and records every signature that failed.
-        mutating func finishSignatures() {
-            flushSignatures()
-            for job in pipeline.finish() {
-                problem(
-                    job.position,
-                    "the signature does not verify with \(job.origin)'s roster key",
-                    origin: job.origin,
-                    sequence: job.sequence
-                )
-            }
-        }
-    }
-
-    /// Checks batches of signatures in the background, one batch at a time, each on all cores, so decoding the
-    /// next batch overlaps with checking this one.
-    final class SignaturePipeline: Sendable {
-        private let group = DispatchGroup()
-        private let failed = Mutex<[SignatureJob]>([])
-
-        func submit(_ jobs: [SignatureJob]) {
-            group.wait()  // at most one batch in flight
-            DispatchQueue.global().async(group: group) { [self] in
-                let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-                let chunk = (jobs.count + workers - 1) / workers
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    var bad: [SignatureJob] = []
-                    for job in jobs[min(jobs.count, w * chunk)..<min(jobs.count, (w + 1) * chunk)] {
-                        if job.signature.count != 64
-                            || !SignatureCheck.isValid(signature: job.signature, of: job.body, publicKey: job.key)
-                        {
-                            bad.append(job)
-                        }
-                    }
-                    if !bad.isEmpty { failed.withLock { $0 += bad } }
-                }
-            }
-        }
-
-        func finish() -> [SignatureJob] {
-            group.wait()
-            return failed.withLock { $0 }
-        }
-    }
-
-    struct SignatureJob: Sendable {
-        var position: RecordPosition
-        var origin: String
-        var sequence: UInt64
-        var body: [UInt8]
-        var signature: [UInt8]
-        var key: [UInt8]
     }
 }

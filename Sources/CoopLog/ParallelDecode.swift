@@ -48,7 +48,7 @@ enum ParallelDecode {
     }
 
     /// One chunk decoding in the background at a time.
-    private final class Pipeline<T: Sendable>: Sendable {
+    final class Pipeline<T: Sendable>: Sendable {
         private let decode: @Sendable (RecordPosition, [UInt8]) throws -> T
         private let group = DispatchGroup()
         private let result = Mutex<[(RecordPosition, Result<T, any Error>)]>([])
