@@ -78,7 +78,10 @@ enum ParallelDecode {
         _ chunk: [(RecordPosition, [UInt8])],
         _ decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T
     ) -> [(RecordPosition, Result<T, any Error>)] {
-        let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, chunk.count / 256))
+        // Several slices per core, so that dispatch balances them when a core is also busy elsewhere (the
+        // caller folds while this runs).
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let workers = min(cores * 8, max(1, chunk.count / 64))
         let slice = (chunk.count + workers - 1) / workers
         let parts = Mutex<[Int: [(RecordPosition, Result<T, any Error>)]]>([:])
         DispatchQueue.concurrentPerform(iterations: workers) { w in
