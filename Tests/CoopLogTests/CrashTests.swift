@@ -1,4 +1,5 @@
 import CoopLog
+import CoopTestKit
 import Foundation
 import Testing
 
@@ -33,11 +34,9 @@ struct CrashTests {
 
     @Test("every acknowledged record survives SIGKILL, and the log holds no garbage")
     func killAndRecover() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let kills = Int(environment["COOP_CRASH_KILLS"] ?? "") ?? 5
-        let seed = UInt64(environment["COOP_CRASH_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
-        print("CrashTests: \(kills) kills, COOP_CRASH_SEED=\(seed)")
-        var random = SeededGenerator(seed: seed)
+        let settings = CrashSettings(test: "CrashTests", killsVariable: "COOP_CRASH_KILLS", defaultKills: 5)
+        let kills = settings.kills
+        var random = SeededGenerator(seed: settings.seed)
         let child = try Self.childExecutable()
         try await withTemporaryDirectory { directory in
             var dataDirectory = ""

@@ -14,11 +14,9 @@ import Testing
 struct StoreCrashTests {
     @Test("every acknowledged entry survives SIGKILL; the store replays and the auditor finds it intact")
     func killAndReopen() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let kills = Int(environment["COOP_STORE_CRASH_KILLS"] ?? "") ?? 4
-        let seed = UInt64(environment["COOP_CRASH_SEED"] ?? "") ?? UInt64.random(in: 0...UInt64.max)
-        print("StoreCrashTests: \(kills) kills, COOP_CRASH_SEED=\(seed)")
-        var random = SeededRandom(seed: seed)
+        let settings = CrashSettings(test: "StoreCrashTests", killsVariable: "COOP_STORE_CRASH_KILLS", defaultKills: 4)
+        let kills = settings.kills
+        var random = SeededRandom(seed: settings.seed)
         let roster = try Fixtures.roster()
         let catalog = try Fixtures.catalog()
         let child = try CrashTests.childExecutable()
