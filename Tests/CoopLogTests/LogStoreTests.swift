@@ -262,6 +262,21 @@ struct CheckpointTests {
         try await store.close()
     }
 
+    @Test("a checkpoint written under another catalog is not used; the log is replayed against the new one")
+    func changedCatalog() async throws {
+        let dir = try await generated(80)
+        try await LogStore.open(directory: dir.path, roster: roster, catalog: catalog).close()
+        var edited = catalog.catalog
+        edited.items[0].targetEn += " (revised)"
+        let revised = try CatalogBook(edited, roster: roster)
+        #expect(revised.hash != catalog.hash)
+        let store = try LogStore.open(directory: dir.path, roster: roster, catalog: revised)
+        #expect(!store.openReport.checkpointUsed)
+        #expect(store.openReport.note == "checkpoint not used: the catalog or roster changed since it was written")
+        #expect(store.recordCount == 80)
+        try await store.close()
+    }
+
     @Test("a log shorter than its checkpoint refuses to open: acknowledged records were lost")
     func lostRecords() async throws {
         let dir = try await generated(50)
