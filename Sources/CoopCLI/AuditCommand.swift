@@ -53,7 +53,7 @@ struct AuditVerify: AsyncParsableCommand {
     func run() async throws {
         let roster: RosterBook
         do { roster = try data.rosterBook() } catch { throw CLIOutput.fail(error) }
-        let bar = ProgressBar(label: "verifying")
+        let bar = ProgressBar(label: "verifying", unit: .bytes)
         let report: AuditReport
         do {
             report = try Auditor.verify(directory: data.directory, roster: roster) { done, total in
