@@ -10,11 +10,6 @@ public struct ContentHash: Sendable, Hashable, CustomStringConvertible {
         self.bytes = Array(SHA256.hash(data: data))
     }
 
-    /// A hash from its 32 bytes.
-    public init(bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
     /// Lower-case hex of the digest.
     public var hex: String { Hex.encode(bytes) }
 

@@ -66,21 +66,6 @@ public struct EntryVerifier: Sendable {
         return VerifiedEntry(bytes: bytes, id: EntryID(digestOf: bytes), signed: canonical, body: body)
     }
 
-    /// Verifies an entry read from a log record (its canonical bytes).
-    public func verify(bytes: [UInt8]) throws(AuthenticityError) -> VerifiedEntry {
-        let signed: SignedEntry
-        do {
-            signed = try SignedEntry(wireBytes: bytes)
-        } catch {
-            throw AuthenticityError(reason: "not a SignedEntry: \(error)")
-        }
-        let verified = try verify(signed)
-        guard verified.bytes == bytes else {
-            throw AuthenticityError(reason: "the stored entry is not in canonical encoding")
-        }
-        return verified
-    }
-
     /// Whether `evidence` proves an equivocation: two authentic entries of one origin and sequence number
     /// with different bodies. Returns the origin and sequence number, or throws naming what is wrong.
     public func verify(_ evidence: Equivocation) throws(AuthenticityError) -> (origin: String, sequence: UInt64) {

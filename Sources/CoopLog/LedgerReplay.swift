@@ -129,9 +129,13 @@ public enum LedgerReplay {
         var ids: [String: [EntryID]] = [:]
         var evidence: [String: Int] = [:]
         try reader.forEachRecord(verifyingChecksums: false) { position, payload in
-            switch try RecordCodec.decode(payload, at: "\(reader.logDirectory) record \(position)").content {
-            case .entry(let bytes, let id):
-                let body = try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body)
+            let (record, entryBody) = try RecordCodec.decodeWithBody(
+                payload,
+                at: "\(reader.logDirectory) record \(position)"
+            )
+            switch record.content {
+            case .entry(_, let id):
+                guard let body = entryBody else { return }
                 if body.sequence == UInt64((ids[body.origin]?.count ?? 0) + 1) {
                     ids[body.origin, default: []].append(id)
                 }
@@ -146,20 +150,9 @@ public enum LedgerReplay {
 
     /// Per origin, the first sequence number evidence in records before `end` names.
     static func evidence(_ reader: LogReader, before end: UInt64) throws -> [String: UInt64] {
-        var setAside: [String: UInt64] = [:]
-        struct Done: Error {}
-        do {
-            try reader.forEachRecord(verifyingChecksums: false) { position, payload in
-                if position.index >= end { throw Done() }
-                guard payload.first == 0x12 else { return }
-                if case .evidence(let e) = try RecordCodec.decode(payload, at: "record \(position)").content,
-                    let first = e.first, let body = try? EntryBody(wireBytes: first.body)
-                {
-                    setAside[body.origin] = min(setAside[body.origin] ?? .max, body.sequence)
-                }
-            }
-        } catch is Done {}
-        return setAside
+        RecordCodec.setAside(
+            try RecordCodec.evidence(before: end) { try reader.forEachRecord(verifyingChecksums: false, $0) }
+        )
     }
 
     /// Calls `body` with each entry in records before `end`, decoded on all cores.
@@ -177,14 +170,11 @@ public enum LedgerReplay {
                 }
             },
             decode: { position, payload -> (EntryID, EntryBody)? in
-                var at: String { "\(directory) record \(position)" }
-                let decoded = try payload.withUnsafeBytes { try RecordCodec.decode($0, at: at) }
-                guard case .entry(let bytes, let id) = decoded.content else { return nil }
-                do {
-                    return (id, try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body))
-                } catch {
-                    throw LogError(code: .corrupt, message: "\(at): the entry does not decode: \(error)")
+                let (record, body) = try payload.withUnsafeBytes {
+                    try RecordCodec.decodeWithBody($0, at: "\(directory) record \(position)")
                 }
+                guard case .entry(_, let id) = record.content, let body else { return nil }
+                return (id, body)
             },
             apply: { position, entry in
                 if let (id, entryBody) = entry { try body(position, id, entryBody) }

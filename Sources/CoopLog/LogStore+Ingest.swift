@@ -136,10 +136,11 @@ extension LogStore {
         try state.withLock { s in
             var view = LedgerView(catalog: catalog, roster: roster, setAside: s.setAside)
             try log.forEachRecord(verifyingChecksums: false) { position, payload in
-                let decoded = try RecordCodec.decode(payload, at: "\(position)")
-                guard case .entry(let bytes, let id) = decoded.content else { return }
-                let body = try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body)
-                view.apply(ViewEntry(id: id, body: body))
+                let (record, body) = try RecordCodec.decodeWithBody(
+                    payload,
+                    at: "\(log.logDirectory) record \(position)"
+                )
+                if case .entry(_, let id) = record.content, let body { view.apply(ViewEntry(id: id, body: body)) }
             }
             for flying in s.inFlight { view.apply(flying.entry) }
             s.view = view

@@ -91,7 +91,11 @@ extension LogStore {
     }
 
     private static func replayAll(_ log: SegmentedLog, roster: RosterBook, catalog: CatalogBook) throws -> Replayer {
-        var replayer = Replayer(catalog: catalog, roster: roster, evidence: try evidence(in: log))
+        var replayer = Replayer(
+            catalog: catalog,
+            roster: roster,
+            evidence: try RecordCodec.evidence { try log.forEachRecord(verifyingChecksums: false, $0) }
+        )
         replayer.state.view.reserveCapacity(Int(log.count))
         let directory = log.logDirectory
         try ParallelDecode.forEach(
@@ -104,21 +108,6 @@ extension LogStore {
             }
         )
         return replayer
-    }
-
-    /// Evidence in the log (a record's first byte tells its kind, so this reads little).
-    private static func evidence(in log: SegmentedLog) throws -> [OriginSequenceKey: Equivocation] {
-        var evidence: [OriginSequenceKey: Equivocation] = [:]
-        try log.forEachRecord(verifyingChecksums: false) { position, payload in
-            guard payload.first == 0x12 else { return }
-            let decoded = try RecordCodec.decode(payload, at: "\(log.logDirectory) record \(position)")
-            if case .evidence(let e) = decoded.content, let first = e.first,
-                let body = try? EntryBody(wireBytes: first.body)
-            {
-                evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
-            }
-        }
-        return evidence
     }
 
     /// The state a checkpoint describes, checked against the log. Throws ``CheckpointProblem`` when it does
@@ -227,13 +216,8 @@ struct Replayer {
 
     /// Decodes one record; runs on any thread.
     static func decode(_ payload: UnsafeRawBufferPointer, at: @autoclosure () -> String) throws -> Decoded {
-        let record = try RecordCodec.decode(payload, at: at())
-        guard case .entry(let bytes, _) = record.content else { return Decoded(record: record, body: nil) }
-        do {
-            return Decoded(record: record, body: try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body))
-        } catch {
-            throw LogError(code: .corrupt, message: "\(at()): the entry does not decode: \(error)")
-        }
+        let (record, body) = try RecordCodec.decodeWithBody(payload, at: at())
+        return Decoded(record: record, body: body)
     }
 
     mutating func apply(_ position: RecordPosition, _ payload: UnsafeRawBufferPointer, logDirectory: String) throws {

@@ -82,11 +82,4 @@ extension LogStore {
         } catch is Done {}
         return out
     }
-
-    /// Calls `body` with every durable record of the log from `from`, decoded.
-    public func forEachRecord(from: UInt64 = 0, _ body: (RecordPosition, DecodedRecord) throws -> Void) throws {
-        try log.forEachRecord(from: from, verifyingChecksums: false) { position, payload in
-            try body(position, try RecordCodec.decode(payload, at: "\(position)"))
-        }
-    }
 }

@@ -99,13 +99,7 @@ struct StoreState {
     var skews: [String: UInt64] = [:]
 
     /// Per origin, the first sequence number it equivocated at.
-    var setAside: [String: UInt64] {
-        var out: [String: UInt64] = [:]
-        for key in evidence.keys {
-            out[key.origin] = min(out[key.origin] ?? .max, key.sequence)
-        }
-        return out
-    }
+    var setAside: [String: UInt64] { RecordCodec.setAside(evidence) }
 }
 
 /// What a local write produced. Returned once the entry is durable.

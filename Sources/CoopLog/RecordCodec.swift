@@ -76,4 +76,49 @@ public enum RecordCodec {
             throw LogError(code: .corrupt, message: "\(at()): the record holds neither an entry nor evidence")
         }
     }
+
+    /// Decodes a record and, for an entry, its body (what readers of the log usually need). Runs on any thread.
+    static func decodeWithBody(
+        _ payload: UnsafeRawBufferPointer,
+        at: @autoclosure () -> String
+    ) throws -> (record: DecodedRecord, body: EntryBody?) {
+        let record = try decode(payload, at: at())
+        guard case .entry(let bytes, _) = record.content else { return (record, nil) }
+        do {
+            return (record, try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body))
+        } catch {
+            throw LogError(code: .corrupt, message: "\(at()): the entry does not decode: \(error)")
+        }
+    }
+
+    /// The evidence among the records `read` delivers before record `end`, by origin and sequence number. A
+    /// record's first payload byte tells its kind (0x12: evidence), so entries are not decoded.
+    static func evidence(
+        before end: UInt64 = .max,
+        read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> [OriginSequenceKey: Equivocation] {
+        struct Done: Error {}
+        var evidence: [OriginSequenceKey: Equivocation] = [:]
+        do {
+            try read { position, payload in
+                if position.index >= end { throw Done() }
+                guard payload.first == 0x12 else { return }
+                if case .evidence(let e) = try decode(payload, at: "record \(position)").content, let first = e.first,
+                    let body = try? EntryBody(wireBytes: first.body)
+                {
+                    evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
+                }
+            }
+        } catch is Done {}
+        return evidence
+    }
+
+    /// Per origin, the first sequence number it equivocated at: what the view sets aside.
+    static func setAside(_ evidence: [OriginSequenceKey: Equivocation]) -> [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for key in evidence.keys {
+            out[key.origin] = min(out[key.origin] ?? .max, key.sequence)
+        }
+        return out
+    }
 }

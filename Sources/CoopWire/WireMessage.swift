@@ -43,14 +43,6 @@ public protocol WireEnum: RawRepresentable, Sendable, Hashable, CaseIterable whe
     var protoValueName: String { get }
 }
 
-extension WireEnum {
-    /// The value of that `.proto` name, or `nil`.
-    public init?(protoValueName name: String) {
-        guard let value = Self.allCases.first(where: { $0.protoValueName == name }) else { return nil }
-        self = value
-    }
-}
-
 /// Rules for text that goes into string fields.
 public enum WireText {
     /// Why `text` cannot be carried in a string field, or `nil`.
