@@ -9,7 +9,9 @@
 //   CoopWire                   Swift messages <-> protobuf-c, JSON mapping; no I/O
 //   CoopZMQ                    safe libzmq wrapper
 //   CoopLedger                 catalog, roster, item life cycle, the view (no ZeroMQ)
-//   CoopLog                    append-only signed log store, recovery, audit (no ZeroMQ)
+//   CoopSegments               generic segmented log: framing, CRC-32C, recovery, group commit (no ledger)
+//   CoopLog                    store of signed entries on CoopSegments, checkpoint, audit (no ZeroMQ)
+//   CoopDevTools               demo data generators for development, benchmarks and training
 //   CoopCLI                    the `coop` commands;  coop: its executable
 import PackageDescription
 
@@ -26,6 +28,7 @@ let package = Package(
         .executable(name: "coop", targets: ["coop"]),
         .library(name: "CoopWire", targets: ["CoopWire"]),
         .library(name: "CoopLedger", targets: ["CoopLedger"]),
+        .library(name: "CoopSegments", targets: ["CoopSegments"]),
         .library(name: "CoopLog", targets: ["CoopLog"]),
     ],
     dependencies: [
@@ -75,12 +78,22 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "CoopSegments",
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "CoopLog",
             dependencies: [
                 "CoopWire",
                 "CoopLedger",
+                "CoopSegments",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "CoopDevTools",
+            dependencies: ["CoopWire", "CoopLedger", "CoopLog", "CoopSegments"],
             swiftSettings: strictSwift
         ),
 
@@ -91,7 +104,9 @@ let package = Package(
                 "CoopWire",
                 "CoopZMQ",
                 "CoopLedger",
+                "CoopSegments",
                 "CoopLog",
+                "CoopDevTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -105,7 +120,7 @@ let package = Package(
         // Benchmarks: `swift run -c release coop-bench` (prints figures and ratios; not a test).
         .executableTarget(
             name: "coop-bench",
-            dependencies: ["CoopLog", "CoopLedger", "CoopWire"],
+            dependencies: ["CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire"],
             path: "Benchmarks/CoopBench",
             swiftSettings: strictSwift
         ),
@@ -113,7 +128,7 @@ let package = Package(
         // A child process for crash tests: appends under load and is killed with SIGKILL.
         .executableTarget(
             name: "coop-crash-child",
-            dependencies: ["CoopLog", "CoopLedger", "CoopWire"],
+            dependencies: ["CoopSegments", "CoopLog", "CoopLedger", "CoopWire"],
             path: "Tests/CrashChild",
             swiftSettings: strictSwift
         ),
@@ -121,7 +136,7 @@ let package = Package(
         // Tests.
         .target(
             name: "CoopTestKit",
-            dependencies: ["CoopWire", "CoopLedger"],
+            dependencies: ["CoopWire", "CoopLedger", "CoopSegments"],
             path: "Tests/CoopTestKit",
             swiftSettings: strictSwift
         ),
@@ -136,13 +151,20 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "CoopSegmentsTests",
+            dependencies: ["CoopSegments", "CoopTestKit", "coop-crash-child"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "CoopLogTests",
-            dependencies: ["CoopLog", "CoopWire", "CoopLedger", "CoopTestKit", "coop-crash-child"],
+            dependencies: [
+                "CoopSegments", "CoopLog", "CoopDevTools", "CoopWire", "CoopLedger", "CoopTestKit", "coop-crash-child",
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "CoopCLITests",
-            dependencies: ["CoopCLI", "CoopLog", "CoopLedger", "CoopWire", "CoopTestKit", "coop"],
+            dependencies: ["CoopCLI", "CoopSegments", "CoopLog", "CoopLedger", "CoopWire", "CoopTestKit", "coop"],
             exclude: ["Golden"],
             swiftSettings: strictSwift
         ),

@@ -1,5 +1,6 @@
 import CoopLedger
 import CoopLog
+import CoopSegments
 import CoopWire
 
 /// A timed run of appends.

@@ -1,5 +1,7 @@
+import CoopDevTools
 import CoopLedger
 import CoopLog
+import CoopSegments
 import Foundation
 import Glibc
 

@@ -1,3 +1,4 @@
+import CoopDevTools
 import CoopLedger
 import CoopLog
 import Foundation

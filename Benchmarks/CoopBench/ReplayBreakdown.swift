@@ -1,5 +1,6 @@
 import CoopLedger
 import CoopLog
+import CoopSegments
 import CoopWire
 
 /// Where replay time goes: the same records read again and again, each pass doing one more step of what

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoopLedger
 import CoopLog
+import CoopSegments
 import CoopWire
 import Foundation
 

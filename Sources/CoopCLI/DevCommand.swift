@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoopDevTools
 import CoopLedger
 import CoopLog
 import CoopWire

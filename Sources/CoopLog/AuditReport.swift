@@ -1,4 +1,5 @@
 public import CoopLedger
+public import CoopSegments
 public import CoopWire
 
 /// One thing wrong in a log, at the record where it shows.

@@ -1,4 +1,5 @@
 public import CoopLedger
+import CoopSegments
 import CoopWire
 import Foundation
 

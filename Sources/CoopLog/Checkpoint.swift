@@ -1,4 +1,5 @@
 import CoopLedger
+import CoopSegments
 import CoopWire
 import Foundation
 

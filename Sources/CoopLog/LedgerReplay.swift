@@ -1,4 +1,5 @@
 public import CoopLedger
+public import CoopSegments
 public import CoopWire
 
 /// The ledger as a log says it was: the view at a log position or at a time, and the history of one item.

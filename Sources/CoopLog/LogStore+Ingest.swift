@@ -1,4 +1,5 @@
 import CoopLedger
+import CoopSegments
 public import CoopWire
 
 extension LogStore {

@@ -1,4 +1,5 @@
 public import CoopLedger
+public import CoopSegments
 import CoopWire
 
 /// What opening a store did.

@@ -1,4 +1,5 @@
 public import CoopLedger
+import CoopSegments
 public import CoopWire
 
 extension LogStore {

@@ -1,4 +1,5 @@
 public import CoopLedger
+public import CoopSegments
 public import CoopWire
 import Foundation
 import Synchronization

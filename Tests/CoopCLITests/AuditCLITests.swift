@@ -1,5 +1,6 @@
 import CoopLedger
 import CoopLog
+import CoopSegments
 import CoopTestKit
 import CoopWire
 import Foundation

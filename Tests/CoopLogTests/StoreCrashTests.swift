@@ -19,7 +19,7 @@ struct StoreCrashTests {
         var random = SeededRandom(seed: settings.seed)
         let roster = try Fixtures.roster()
         let catalog = try Fixtures.catalog()
-        let child = try CrashTests.childExecutable()
+        let child = URL(fileURLWithPath: try ChildProcess.product("coop-crash-child"))
         let dir = try CoopTestKit.TemporaryDirectory()
         let data = dir.file("node")
         var acknowledged: [UInt64: String] = [:]

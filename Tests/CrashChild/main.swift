@@ -19,6 +19,7 @@
 // Exit status: 64 for bad arguments, 1 if the log cannot be opened, 2 if an append fails, 3 if stdout fails.
 import CoopLedger
 import CoopLog
+import CoopSegments
 import CoopWire
 import Foundation
 import Synchronization

@@ -7,17 +7,19 @@ import Synchronization
 /// Decoding entries (protobuf-c unpacks, SHA-256 ids) is independent per record and is most of a replay's work;
 /// folding the results (chains, the view) must stay in order on one thread. Blocks the caller; the decode
 /// closure runs on several threads at once.
-enum ParallelDecode {
-    static let chunkSize = 4096
+package enum ParallelDecode {
+    package static let chunkSize = 4096
 
     /// Thrown by `read`'s caller-side closure to stop reading: what was read so far is still decoded and handed
     /// over, and `forEach` returns normally.
-    struct Stop: Error {}
+    package struct Stop: Error {
+        package init() {}
+    }
 
     /// Reads records with `read`, decodes them with `decode` in parallel, and calls `body` with each result in
     /// the order read. `read` may throw ``Stop`` to end early; any other error (from reading, decoding or `body`)
     /// stops it and is rethrown.
-    static func forEach<T: Sendable>(
+    package static func forEach<T: Sendable>(
         read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void,
         decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T,
         apply body: (RecordPosition, T) throws -> Void
@@ -48,17 +50,17 @@ enum ParallelDecode {
     }
 
     /// One chunk decoding in the background at a time.
-    final class Pipeline<T: Sendable>: Sendable {
+    package final class Pipeline<T: Sendable>: Sendable {
         private let decode: @Sendable (RecordPosition, [UInt8]) throws -> T
         private let group = DispatchGroup()
         private let result = Mutex<[(RecordPosition, Result<T, any Error>)]>([])
 
-        init(decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T) {
+        package init(decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T) {
             self.decode = decode
         }
 
         /// Waits for the chunk in flight, starts decoding `next`, and returns the finished chunk's results.
-        func swap(_ next: [(RecordPosition, [UInt8])]) -> [(RecordPosition, Result<T, any Error>)] {
+        package func swap(_ next: [(RecordPosition, [UInt8])]) -> [(RecordPosition, Result<T, any Error>)] {
             group.wait()
             let finished = result.withLock { r in
                 defer { r = [] }
@@ -74,7 +76,7 @@ enum ParallelDecode {
         }
     }
 
-    static func decodeAll<T: Sendable>(
+    package static func decodeAll<T: Sendable>(
         _ chunk: [(RecordPosition, [UInt8])],
         _ decode: @escaping @Sendable (RecordPosition, [UInt8]) throws -> T
     ) -> [(RecordPosition, Result<T, any Error>)] {

@@ -24,7 +24,7 @@ public struct RecordPosition: Hashable, Comparable, Sendable, CustomStringConver
 }
 
 /// A record read back from the log, with its bytes copied out. A plain value; thread-safe.
-public struct LogRecord: Hashable, Sendable {
+public struct StoredRecord: Hashable, Sendable {
     /// Where the record is.
     public var position: RecordPosition
     /// The bytes that were appended.

@@ -2,8 +2,8 @@
 ///
 /// Layout (little-endian): `"COOPLOG1"` (8 bytes), format version (u32), segment number (u32). Segment `n` lives in
 /// a file named after `n` in decimal, zero-padded to eight digits: `00000001.seg`. A plain value; thread-safe.
-struct SegmentHeader: Equatable, Sendable {
-    static let size = 16
+package struct SegmentHeader: Equatable, Sendable {
+    package static let size = 16
     static let magic: [UInt8] = Array("COOPLOG1".utf8)
     static let currentVersion: UInt32 = 1
     static let fileExtension = ".seg"
@@ -49,13 +49,13 @@ struct SegmentHeader: Equatable, Sendable {
     }
 
     /// `00000001.seg` for segment 1.
-    static func fileName(segment: UInt32) -> String {
+    package static func fileName(segment: UInt32) -> String {
         let digits = String(segment)
         return String(repeating: "0", count: max(0, 8 - digits.count)) + digits + fileExtension
     }
 
     /// The segment number of a file name made by `fileName(segment:)`, or nil if `name` is not one.
-    static func segmentNumber(fileName name: String) -> UInt32? {
+    package static func segmentNumber(fileName name: String) -> UInt32? {
         guard name.hasSuffix(fileExtension) else { return nil }
         let digits = name.dropLast(fileExtension.count)
         guard digits.count >= 8, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }), let number = UInt32(digits) else {

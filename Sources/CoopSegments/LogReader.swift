@@ -72,7 +72,7 @@ public struct LogReader: Sendable {
 
 extension LogReader {
     /// What ``scanAll(directory:onRecord:)`` found.
-    public struct Scan: Sendable {
+    public struct ScanOutcome: Sendable {
         /// Complete records delivered.
         public var records: UInt64 = 0
         /// A torn last record (not delivered).
@@ -91,9 +91,9 @@ extension LogReader {
     public static func scanAll(
         directory: String,
         onRecord: (RecordPosition, UnsafeRawBufferPointer) -> Void
-    ) throws -> Scan {
+    ) throws -> ScanOutcome {
         let logDirectory = directory + "/log"
-        var scan = Scan()
+        var scan = ScanOutcome()
         let numbers: [UInt32]
         do {
             numbers = try Recovery.segmentNumbers(in: logDirectory)

@@ -1,4 +1,4 @@
-import CoopLog
+import CoopSegments
 import Foundation
 import Testing
 
@@ -35,9 +35,9 @@ struct SegmentedLogTests {
                 #expect(positions[i].offset == positions[i - 1].offset + 8 + UInt64(records[i - 1].count))
             }
             #expect(log.count == UInt64(records.count))
-            var seen: [LogRecord] = []
+            var seen: [StoredRecord] = []
             try log.forEachRecord { position, payload in
-                seen.append(LogRecord(position: position, payload: Array(payload)))
+                seen.append(StoredRecord(position: position, payload: Array(payload)))
             }
             #expect(seen.map(\.payload) == records)
             #expect(seen.map(\.position) == positions)

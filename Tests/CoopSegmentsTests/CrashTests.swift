@@ -1,4 +1,4 @@
-import CoopLog
+import CoopSegments
 import CoopTestKit
 import Foundation
 import Testing
@@ -37,7 +37,7 @@ struct CrashTests {
         let settings = CrashSettings(test: "CrashTests", killsVariable: "COOP_CRASH_KILLS", defaultKills: 5)
         let kills = settings.kills
         var random = SeededGenerator(seed: settings.seed)
-        let child = try Self.childExecutable()
+        let child = URL(fileURLWithPath: try ChildProcess.product("coop-crash-child"))
         try await withTemporaryDirectory { directory in
             var dataDirectory = ""
             var acknowledged = Set<UInt64>()
@@ -106,37 +106,5 @@ struct CrashTests {
             print("CrashTests: \(kills) kills, \(acknowledgedTotal) acknowledged records, \(tornTails) torn tails cut")
             #expect(acknowledgedTotal > 0, "the child never acknowledged a record")
         }
-    }
-
-    /// The `coop-crash-child` executable that SwiftPM built next to the test bundle.
-    static func childExecutable() throws -> URL {
-        let name = "coop-crash-child"
-        var candidates: [URL] = []
-        let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        candidates.append(argument0.deletingLastPathComponent())
-        candidates.append(Bundle.main.bundleURL)
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        for directory in candidates {
-            let url = directory.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        // Fallback: a scratch directory of this package (prefer the log engineer's own).
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        let scratch = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-        for folder in [".build-log"] + scratch.filter({ $0.hasPrefix(".build") }).sorted() {
-            let url = root.appendingPathComponent(folder).appendingPathComponent("debug").appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        throw LogError(
-            code: .invalidArgument,
-            message: "cannot find the \(name) executable next to the test bundle (looked in "
-                + candidates.map(\.path).joined(separator: ", ")
-                + " and \(root.path)/.build*/debug); build it with `swift build --scratch-path .build-log "
-                + "--product \(name)` or run the tests with `swift test`, which builds it"
-        )
     }
 }

@@ -1,4 +1,4 @@
-import CoopLog
+import CoopSegments
 import Foundation
 import Testing
 

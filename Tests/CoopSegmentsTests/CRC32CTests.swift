@@ -1,4 +1,4 @@
-import CoopLog
+import CoopSegments
 import Testing
 
 @Suite("CRC-32C")

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import CoopLog
+@testable import CoopSegments
 
 @Suite("SegmentedLog: group commit and failures")
 struct GroupCommitTests {

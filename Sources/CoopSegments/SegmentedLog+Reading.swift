@@ -30,15 +30,15 @@ extension SegmentedLog {
 
     /// The records from index `from` on, at most `limit` of them, with their bytes copied. Blocks like
     /// ``forEachRecord(from:verifyingChecksums:_:)``.
-    public func records(from index: UInt64 = 0, limit: Int = .max) throws -> [LogRecord] {
-        var records: [LogRecord] = []
+    public func records(from index: UInt64 = 0, limit: Int = .max) throws -> [StoredRecord] {
+        var records: [StoredRecord] = []
         guard limit > 0 else { return records }
         let available = count > index ? count - index : 0
         records.reserveCapacity(Int(min(UInt64(limit), available)))
         struct Done: Error {}
         do {
             try forEachRecord(from: index) { position, payload in
-                records.append(LogRecord(position: position, payload: Array(payload)))
+                records.append(StoredRecord(position: position, payload: Array(payload)))
                 if records.count >= limit { throw Done() }
             }
         } catch is Done {}

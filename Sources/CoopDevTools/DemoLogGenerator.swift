@@ -1,4 +1,6 @@
 public import CoopLedger
+import CoopLog
+import CoopSegments
 import CoopWire
 import Foundation
 
