@@ -11,6 +11,19 @@ public enum RecordContent: Sendable {
     case evidence(Equivocation)
 }
 
+/// The two kinds of log record.
+public enum RecordKind: Sendable, Hashable, CustomStringConvertible {
+    case entry
+    case evidence
+
+    public var description: String {
+        switch self {
+        case .entry: "entry"
+        case .evidence: "evidence"
+        }
+    }
+}
+
 /// A decoded log record: its content and the local chain value after it.
 public struct DecodedRecord: Sendable {
     public var content: RecordContent
@@ -54,28 +67,101 @@ public enum RecordCodec {
         return (record.wireBytes(), chain)
     }
 
-    /// Decodes a record payload; throws ``LogError/Code/corrupt`` with `at` in the message when it is not one.
+    /// The kind of record a payload holds, read from its first byte (0x0A: entry, 0x12: evidence), or `nil`.
+    ///
+    /// Every reader tells the kinds apart this way: a canonical record starts with its `entry` or `evidence`
+    /// field (docs/LOG-FORMAT.md, "Canonical records"), and ``decode(_:at:)`` refuses any other layout, so the
+    /// first byte and a full decode never disagree.
+    public static func kind(of payload: UnsafeRawBufferPointer) -> RecordKind? {
+        switch payload.first {
+        case 0x0A: .entry
+        case 0x12: .evidence
+        default: nil
+        }
+    }
+
+    /// Decodes a record payload; throws ``LogError/Code/corrupt`` with `at` in the message when it is not a
+    /// record in canonical encoding (the only encoding a node writes; see docs/LOG-FORMAT.md).
     public static func decode(
         _ payload: UnsafeRawBufferPointer,
         at: @autoclosure () -> String
     ) throws -> DecodedRecord {
-        let record: CoopWire.LogRecord
+        try decodeRecord(payload, at: at()).record
+    }
+
+    /// Decodes a record and, for an entry, its `SignedEntry` (decoded once, for ``decodeWithBody(_:at:)``).
+    ///
+    /// The canonical layout, and the only one accepted: the `entry` (tag 0x0A) or `evidence` (tag 0x12) field,
+    /// its length as a shortest varint and its bytes; then the `chain` field (tag 0x1A, length 0x20) and its 32
+    /// bytes; nothing else. The entry's bytes must be a canonical `SignedEntry` and the evidence a canonical
+    /// `Equivocation` (re-encoding gives the same bytes).
+    static func decodeRecord(
+        _ payload: UnsafeRawBufferPointer,
+        at: @autoclosure () -> String
+    ) throws -> (record: DecodedRecord, entry: SignedEntry?) {
+        func refuse(_ reason: String) -> LogError {
+            LogError(code: .corrupt, message: "\(at()): not a canonical log record: \(reason)")
+        }
+        guard let kind = kind(of: payload) else {
+            guard let first = payload.first else { throw refuse("the record is empty") }
+            throw refuse(
+                "its first byte is 0x\(String(first, radix: 16)), not the entry (0x0a) or evidence (0x12) field"
+            )
+        }
+        guard let (length, start) = canonicalVarint(payload, at: 1) else {
+            throw refuse("the length of its \(kind) field is not a shortest varint within the record")
+        }
+        guard length <= UInt64(payload.count - start), payload.count - start - Int(length) == 34 else {
+            throw refuse(
+                "after its \(kind) field (\(length) bytes) it must end with the 34-byte chain field; "
+                    + "the record is \(payload.count) bytes"
+            )
+        }
+        let end = start + Int(length)
+        guard payload[end] == 0x1A, payload[end + 1] == 0x20 else {
+            throw refuse("the \(kind) field is not followed by the chain field (tag 0x1a, 32 bytes)")
+        }
+        let field = UnsafeRawBufferPointer(rebasing: payload[start..<end])
+        let chain = [UInt8](payload[(end + 2)...])
         do {
-            record = try CoopWire.LogRecord(wireBytes: payload)
+            switch kind {
+            case .entry:
+                let bytes = [UInt8](field)
+                let signed = try SignedEntry(wireBytes: field)
+                guard signed.wireBytes() == bytes else {
+                    throw refuse("the entry is not a canonical SignedEntry (fields out of order, repeated or unknown)")
+                }
+                let record = DecodedRecord(content: .entry(bytes: bytes, id: EntryID(digestOf: bytes)), chain: chain)
+                return (record, signed)
+            case .evidence:
+                let evidence = try Equivocation(wireBytes: field)
+                guard evidence.wireBytes().elementsEqual(field) else {
+                    throw refuse("the evidence is not a canonical Equivocation")
+                }
+                return (DecodedRecord(content: .evidence(evidence), chain: chain), nil)
+            }
         } catch let error as WireError {
-            throw LogError(code: .corrupt, message: "\(at()): not a log record: \(error.message)", cause: error)
+            throw LogError(code: .corrupt, message: "\(at()): the record's \(kind) does not decode: \(error.message)", cause: error)
         }
-        guard record.chain.count == 32 else {
-            throw LogError(code: .corrupt, message: "\(at()): the record's chain value is not 32 bytes")
+    }
+
+    /// A varint at `offset` in its shortest form (no redundant high zero groups) and the offset after it.
+    private static func canonicalVarint(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> (UInt64, Int)? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        var i = offset
+        while i < bytes.count && shift < 64 {
+            let byte = bytes[i]
+            value |= UInt64(byte & 0x7F) << shift
+            i += 1
+            if byte & 0x80 == 0 {
+                // A last group of zero after other groups is a longer encoding of a shorter number.
+                if byte == 0 && i - offset > 1 { return nil }
+                return (value, i)
+            }
+            shift += 7
         }
-        switch record.record {
-        case .entry(let bytes):
-            return DecodedRecord(content: .entry(bytes: bytes, id: EntryID(digestOf: bytes)), chain: record.chain)
-        case .evidence(let evidence):
-            return DecodedRecord(content: .evidence(evidence), chain: record.chain)
-        case nil:
-            throw LogError(code: .corrupt, message: "\(at()): the record holds neither an entry nor evidence")
-        }
+        return nil
     }
 
     /// Decodes a record and, for an entry, its body (what readers of the log usually need). Runs on any thread.
@@ -83,17 +169,18 @@ public enum RecordCodec {
         _ payload: UnsafeRawBufferPointer,
         at: @autoclosure () -> String
     ) throws -> (record: DecodedRecord, body: EntryBody?) {
-        let record = try decode(payload, at: at())
-        guard case .entry(let bytes, _) = record.content else { return (record, nil) }
+        let (record, signed) = try decodeRecord(payload, at: at())
+        guard let signed else { return (record, nil) }
         do {
-            return (record, try EntryBody(wireBytes: try SignedEntry(wireBytes: bytes).body))
+            return (record, try EntryBody(wireBytes: signed.body))
         } catch {
             throw LogError(code: .corrupt, message: "\(at()): the entry does not decode: \(error)")
         }
     }
 
     /// The evidence among the records `read` delivers before record `end`, by origin and sequence number. A
-    /// record's first payload byte tells its kind (0x12: evidence), so entries are not decoded.
+    /// record's first payload byte tells its kind (``kind(of:)``), so entries are not decoded here; whoever reads
+    /// the records in full decodes them with the same rules.
     static func evidence(
         before end: UInt64 = .max,
         read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void
@@ -103,7 +190,7 @@ public enum RecordCodec {
         do {
             try read { position, payload in
                 if position.index >= end { throw Done() }
-                guard payload.first == 0x12 else { return }
+                guard kind(of: payload) == .evidence else { return }
                 if case .evidence(let e) = try decode(payload, at: "record \(position)").content, let first = e.first,
                     let body = try? EntryBody(wireBytes: first.body)
                 {
