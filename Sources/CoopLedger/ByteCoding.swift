@@ -30,6 +30,9 @@ public struct ByteReader {
 
     public var isAtEnd: Bool { offset == bytes.count }
 
+    /// Bytes not read yet.
+    public var remaining: Int { bytes.count - offset }
+
     public mutating func raw(_ count: Int) throws(Truncated) -> ArraySlice<UInt8> {
         guard count >= 0, bytes.count - offset >= count else { throw Truncated() }
         defer { offset += count }

@@ -1,7 +1,12 @@
 import CoopLedger
 import CoopSegments
 import CoopWire
-import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A snapshot of a store's state at a log position, so that opening a large log does not replay it all.
 ///
@@ -68,7 +73,13 @@ struct Checkpoint {
             var origins: [(String, OriginIndex)] = []
             for _ in 0..<(try r.u32()) {
                 let origin = try r.string()
-                let n = Int(try r.u64())
+                // Each id takes 32 bytes and each record number 8: a count the rest cannot hold is damage, and
+                // must not reach `Int(_:)` or `reserveCapacity`.
+                let declared = try r.u64()
+                guard declared <= UInt64(r.remaining / 40) else {
+                    throw CheckpointProblem("origin \(origin) claims \(declared) entries, more than the file holds")
+                }
+                let n = Int(declared)
                 var index = OriginIndex()
                 index.ids.reserveCapacity(n)
                 index.records.reserveCapacity(n)
@@ -95,73 +106,88 @@ struct Checkpoint {
         }
     }
 
-    /// Writes atomically; a crash leaves the old checkpoint or the new one, never a mix.
-    func write(to directory: String) throws {
+    /// Writes atomically through the checked syscall layer: a temporary file, fsync, rename into place, fsync of
+    /// the directory. A crash leaves the old checkpoint or the new one, never a mix. Throws ``LogError`` (`.io`)
+    /// naming the call and file; the temporary file is removed on failure.
+    func write(to directory: String) throws(LogError) {
         let path = Self.path(in: directory)
         let temporary = path + ".tmp"
         let bytes = encode()
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw LogError(code: .io, message: "\(temporary): cannot create: \(errnoText())") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                close(fd)
-                throw LogError(code: .io, message: "\(temporary): cannot write: \(errnoText())")
+        let fd = try Syscall.openFile(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+        var failure: LogError?
+        bytes.withUnsafeBytes { raw in
+            do throws(LogError) {
+                try Syscall.pwriteAll(fd, raw, at: 0, path: temporary)
+                try Syscall.fullSync(fd, path: temporary)
+            } catch {
+                failure = error
             }
-            written += n
         }
-        guard fsync(fd) == 0 else {
-            close(fd)
-            throw LogError(code: .io, message: "\(temporary): fsync failed: \(errnoText())")
+        if let failure {
+            Syscall.closeFile(fd)
+            _ = unlink(temporary)
+            throw failure
         }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            throw LogError(code: .io, message: "\(path): cannot rename into place: \(errnoText())")
-        }
-        let dir = open(directory, O_RDONLY)
-        if dir >= 0 {
-            _ = fsync(dir)
-            close(dir)
-        }
+        Syscall.closeFile(fd)
+        try Syscall.renameFile(temporary, to: path)
+        try Syscall.syncDirectory(directory)
     }
 
-    static func read(from directory: String) -> Result<Checkpoint, CheckpointProblem>? {
-        guard let bytes = readWhole(path(in: directory)) else { return nil }
+    /// What reading the checkpoint file found.
+    enum ReadOutcome {
+        /// There is no checkpoint file.
+        case missing
+        case found(Checkpoint)
+        /// There is one, but it cannot be read or does not decode; the message says which and why.
+        case unusable(CheckpointProblem)
+    }
+
+    /// Reads and decodes `DIR/checkpoint`. Never traps on a damaged or crafted file; a file that exists but
+    /// cannot be read is `.unusable` (reported, never taken for "no checkpoint").
+    static func read(from directory: String) -> ReadOutcome {
+        let path = path(in: directory)
+        let bytes: [UInt8]
         do {
-            return .success(try decode(bytes))
-        } catch let problem as CheckpointProblem {
-            return .failure(problem)
+            bytes = try readWhole(path)
         } catch {
-            return .failure(CheckpointProblem("\(error)"))
+            if (error.cause as? LogError.SystemError)?.errno == ENOENT { return .missing }
+            return .unusable(CheckpointProblem("\(path) cannot be read: \(error.message)"))
+        }
+        do {
+            return .found(try decode(bytes))
+        } catch let problem as CheckpointProblem {
+            return .unusable(problem)
+        } catch {
+            return .unusable(CheckpointProblem("\(error)"))
         }
     }
-
-    private func errnoText() -> String { String(cString: strerror(errno)) }
 
     /// The file's bytes in one buffer (no intermediate copy: a checkpoint of a large log is tens of megabytes).
-    private static func readWhole(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
-        let size = Int(info.st_size)
-        var failed = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            var done = 0
-            while done < size {
-                let n = Foundation.read(fd, buffer.baseAddress! + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { break }
-                done += n
-            }
-            failed = done != size
-            count = done
+    private static func readWhole(_ path: String) throws(LogError) -> [UInt8] {
+        let fd = try Syscall.openFile(path, O_RDONLY)
+        defer { Syscall.closeFile(fd) }
+        let size = try Syscall.fileSize(fd, path: path)
+        guard size <= maxSize else {
+            throw LogError(code: .tooLarge, message: "\(path) is \(size) bytes, more than a checkpoint can be")
         }
-        return failed ? nil : bytes
+        var failure: LogError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, count in
+            do throws(LogError) {
+                count = try Syscall.preadFully(fd, into: UnsafeMutableRawBufferPointer(buffer), at: 0, path: path)
+            } catch {
+                failure = error
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        guard bytes.count == Int(size) else {
+            throw LogError(code: .io, message: "\(path) shrank while it was read (\(bytes.count) of \(size) bytes)")
+        }
+        return bytes
     }
+
+    /// The largest checkpoint file read (4 GiB): far above a real one, so that a crafted size cannot exhaust memory.
+    static let maxSize: UInt64 = 4 << 30
 }
 
 /// Why a checkpoint was not used.

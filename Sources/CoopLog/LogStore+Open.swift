@@ -44,15 +44,17 @@ extension LogStore {
         do {
             var restored: Replayer?
             switch Checkpoint.read(from: directory) {
-            case .success(let checkpoint)?:
+            case .found(let checkpoint):
                 do {
                     restored = try restore(checkpoint, log: log, roster: roster, catalog: catalog)
                 } catch let problem as CheckpointProblem {
                     report.note = "checkpoint not used: \(problem)"
                 }
-            case .failure(let problem)?:
-                report.note = "checkpoint not used: \(problem)"
-            case nil:
+            case .unusable(let problem):
+                report.note =
+                    "checkpoint not used: \(problem); the whole log is replayed, and the check that no records "
+                    + "were lost since the last clean close cannot be made"
+            case .missing:
                 break
             }
             var replayer: Replayer

@@ -141,7 +141,11 @@ public enum RecordCodec {
                 return (DecodedRecord(content: .evidence(evidence), chain: chain), nil)
             }
         } catch let error as WireError {
-            throw LogError(code: .corrupt, message: "\(at()): the record's \(kind) does not decode: \(error.message)", cause: error)
+            throw LogError(
+                code: .corrupt,
+                message: "\(at()): the record's \(kind) does not decode: \(error.message)",
+                cause: error
+            )
         }
     }
 

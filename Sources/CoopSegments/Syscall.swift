@@ -9,23 +9,23 @@ import Darwin
 /// Stateless; callable from any thread. Each wrapper retries `EINTR`, reads `errno` on the failing thread straight
 /// away and throws a `LogError` (code `.io`) naming the call, the file and, where it applies, the byte offset.
 /// File descriptors are plain `Int32`s owned by the caller.
-enum Syscall {
-    static func openFile(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(LogError) -> Int32 {
+package enum Syscall {
+    package static func openFile(_ path: String, _ flags: Int32, mode: Int = 0o644) throws(LogError) -> Int32 {
         while true {
-            let fd = open(path, flags | O_CLOEXEC, mode)
+            let fd = open(path, flags | O_CLOEXEC, mode_t(mode))
             if fd >= 0 { return fd }
             if errno == EINTR { continue }
             throw .system("open", path: path)
         }
     }
 
-    static func closeFile(_ fd: Int32) {
+    package static func closeFile(_ fd: Int32) {
         // Linux closes the descriptor even when close reports EINTR; never retry.
         _ = close(fd)
     }
 
     /// Writes all of `bytes` at `offset`, looping over short writes.
-    static func pwriteAll(
+    package static func pwriteAll(
         _ fd: Int32,
         _ bytes: UnsafeRawBufferPointer,
         at offset: UInt64,
@@ -46,7 +46,7 @@ enum Syscall {
     }
 
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (fewer only at end of file).
-    static func preadFully(
+    package static func preadFully(
         _ fd: Int32,
         into buffer: UnsafeMutableRawBufferPointer,
         at offset: UInt64,
@@ -67,32 +67,32 @@ enum Syscall {
         return done
     }
 
-    static func dataSync(_ fd: Int32, path: String) throws(LogError) {
+    package static func dataSync(_ fd: Int32, path: String) throws(LogError) {
         while fdatasync(fd) != 0 {
             if errno != EINTR { throw .system("fdatasync", path: path) }
         }
     }
 
-    static func fullSync(_ fd: Int32, path: String) throws(LogError) {
+    package static func fullSync(_ fd: Int32, path: String) throws(LogError) {
         while fsync(fd) != 0 {
             if errno != EINTR { throw .system("fsync", path: path) }
         }
     }
 
-    static func truncate(_ fd: Int32, to length: UInt64, path: String) throws(LogError) {
+    package static func truncate(_ fd: Int32, to length: UInt64, path: String) throws(LogError) {
         while ftruncate(fd, off_t(length)) != 0 {
             if errno != EINTR { throw .system("ftruncate", path: path, offset: length) }
         }
     }
 
-    static func fileSize(_ fd: Int32, path: String) throws(LogError) -> UInt64 {
+    package static func fileSize(_ fd: Int32, path: String) throws(LogError) -> UInt64 {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system("fstat", path: path) }
         return UInt64(info.st_size)
     }
 
     /// Whether `path` exists and is a directory; throws for errors other than "does not exist".
-    static func isDirectory(_ path: String) throws(LogError) -> Bool {
+    package static func isDirectory(_ path: String) throws(LogError) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT { return false }
@@ -105,20 +105,25 @@ enum Syscall {
     }
 
     /// Creates the directory `path` (its parent must exist) and makes the new entry durable.
-    static func makeDirectory(_ path: String) throws(LogError) {
+    package static func makeDirectory(_ path: String) throws(LogError) {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw .system("mkdir", path: path) }
         try syncDirectory(parent(of: path))
     }
 
     /// Fsyncs a directory, so that entries created or removed in it survive a crash.
-    static func syncDirectory(_ path: String) throws(LogError) {
+    package static func syncDirectory(_ path: String) throws(LogError) {
         let fd = try openFile(path, O_RDONLY | O_DIRECTORY)
         defer { closeFile(fd) }
         try fullSync(fd, path: path)
     }
 
+    /// Renames `from` to `to` (replacing `to` atomically); sync the directory afterwards to make it durable.
+    package static func renameFile(_ from: String, to: String) throws(LogError) {
+        guard rename(from, to) == 0 else { throw .system("rename", path: to) }
+    }
+
     /// The names in directory `path`, without "." and "..".
-    static func listDirectory(_ path: String) throws(LogError) -> [String] {
+    package static func listDirectory(_ path: String) throws(LogError) -> [String] {
         guard let dir = opendir(path) else { throw .system("opendir", path: path) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -137,7 +142,7 @@ enum Syscall {
         }
     }
 
-    static func parent(of path: String) -> String {
+    package static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }

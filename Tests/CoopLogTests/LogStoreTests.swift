@@ -277,7 +277,7 @@ struct CheckpointTests {
         try Data(bytes).write(to: URL(fileURLWithPath: dir.file("checkpoint")))
         let store = try LogStore.open(directory: dir.path, roster: roster, catalog: catalog)
         #expect(!store.openReport.checkpointUsed)
-        #expect(store.openReport.note == "checkpoint not used: its checksum does not match")
+        #expect(store.openReport.note?.hasPrefix("checkpoint not used: its checksum does not match") == true)
         #expect(store.recordCount == 50)
         try await store.close()
     }

@@ -51,8 +51,10 @@ extension TamperTests {
         }
     }
 
-    @Test("a record in another encoding of the same content: the auditor, the store and replay all refuse it",
-        arguments: Recoding.allCases)
+    @Test(
+        "a record in another encoding of the same content: the auditor, the store and replay all refuse it",
+        arguments: Recoding.allCases
+    )
     func nonCanonicalRecord(_ recoding: Recoding) async throws {
         let dir = try CoopTestKit.TemporaryDirectory("coop-canonical")
         let original = try await makeLog(in: dir, seed: 61, entries: 120)
