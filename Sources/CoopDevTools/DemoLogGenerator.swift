@@ -48,7 +48,7 @@ public struct DemoLogGenerator {
         var chain = RecordCodec.genesis
         var batch: [[UInt8]] = []
         for n in 0..<entries {
-            let (bytes, id) = world.next()
+            let (bytes, id) = try world.next()
             let record = RecordCodec.encode(.entry(bytes: bytes, id: id), after: chain)
             chain = record.chain
             batch.append(record.bytes)
@@ -113,7 +113,7 @@ public struct DemoLogGenerator {
             "受审批进度影响，进度滞后", "开展专题督导", "阶段性成果已上报", "完成年度目标", "双方确认验收材料",
         ]
 
-        mutating func next() -> ([UInt8], EntryID) {
+        mutating func next() throws -> ([UInt8], EntryID) {
             step += 1
             wallMs += UInt64(rng.next() % 600_000)
             deliver()
@@ -162,7 +162,7 @@ public struct DemoLogGenerator {
                 origin: me,
                 sequence: writer.sequence,
                 previous: writer.previous?.bytes ?? [],
-                timestamp: writer.clock.tick(physicalMs: wallMs),
+                timestamp: try writer.clock.tick(physicalMs: wallMs),
                 parents: parents.map(\.bytes),
                 payload: payload
             )

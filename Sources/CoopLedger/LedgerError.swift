@@ -13,6 +13,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
             case notParticipant
             case unknownItem
             case invalidArgument
+            case resourceExhausted
         }
 
         private let wrapped: Wrapped
@@ -34,6 +35,8 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         public static let unknownItem = Code(.unknownItem)
         /// A value out of range or malformed.
         public static let invalidArgument = Code(.invalidArgument)
+        /// A bounded resource ran out (the hybrid clock's counter within one millisecond); try again later.
+        public static let resourceExhausted = Code(.resourceExhausted)
 
         public var description: String {
             switch wrapped {
@@ -45,6 +48,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
             case .notParticipant: "notParticipant"
             case .unknownItem: "unknownItem"
             case .invalidArgument: "invalidArgument"
+            case .resourceExhausted: "resourceExhausted"
             }
         }
     }

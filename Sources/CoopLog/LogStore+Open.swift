@@ -78,6 +78,10 @@ extension LogStore {
             }
             var state = replayer.state
             state.durableCount = state.recordCount
+            // A log may hold entries stamped far ahead (written before clocks were bounded, or by a node whose
+            // clock was wrong): the restored clock never starts beyond the allowed skew.
+            state.clock = HybridClock(last: state.clock.last, maxSkewMs: options.maxClockSkewMs)
+                .bounded(physicalMs: options.physicalClock())
             state.signer = identity?.makeSigner()
             return LogStore(
                 directory: directory,

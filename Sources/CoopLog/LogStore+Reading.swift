@@ -1,5 +1,5 @@
 public import CoopLedger
-import CoopSegments
+public import CoopSegments
 public import CoopWire
 
 extension LogStore {
@@ -46,6 +46,20 @@ extension LogStore {
 
     /// Remote origins whose clocks ran further ahead than the clock allows, and by how much (ms).
     public var clockSkews: [String: UInt64] { state.withLock { $0.skews } }
+
+    /// Entries held because their clock runs too far ahead of this node's, by origin.
+    public var heldCounts: [String: Int] {
+        state.withLock { s in Dictionary(grouping: s.held.values, by: \.origin).mapValues(\.count) }
+    }
+
+    /// Entries that did not chain onto what the store holds (newest last, at most 100), for operators.
+    public var forkReports: [ForkReport] { state.withLock { $0.forkReports } }
+
+    /// Times the view was refolded from the log because new evidence changed what is set aside.
+    public var viewRebuildCount: Int { state.withLock { $0.viewRebuilds } }
+
+    /// The write error that stopped the store, if one did (it then takes nothing until reopened).
+    public var failure: LogError? { state.withLock { $0.failure } }
 
     /// Number of early entries waiting for a gap, per origin.
     public var pendingCounts: [String: Int] { state.withLock { $0.pending.mapValues(\.count) } }

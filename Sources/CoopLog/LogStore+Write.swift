@@ -15,6 +15,7 @@ extension LogStore {
         }
         let now = options.physicalClock()
         let (ticket, result): (AppendTicket, AppendResult) = try state.withLock { s in
+            try Self.checkUsable(s)
             try Self.checkLocalWrite(payload, origin: me, view: s.view)
             let itemID = LedgerView.itemID(of: EntryBody(payload: payload)) ?? ""
             var parents: [EntryID] = []
@@ -32,7 +33,7 @@ extension LogStore {
                 origin: me,
                 sequence: index.count + 1,
                 previous: index.last?.bytes ?? [],
-                timestamp: s.clock.tick(physicalMs: now),
+                timestamp: try Self.tick(&s.clock, now: now),
                 parents: parents.map(\.bytes),
                 payload: payload
             )
@@ -50,6 +51,15 @@ extension LogStore {
     /// Appends a status update (see ``append(_:expectedHeads:)``).
     public func updateStatus(_ update: StatusUpdate, expectedHeads: [EntryID]? = nil) async throws -> AppendResult {
         try await append(.statusUpdate(update), expectedHeads: expectedHeads)
+    }
+
+    /// The clock's next timestamp; a refused write (``LogError/Code/refused``) when its counter is exhausted.
+    private static func tick(_ clock: inout HybridClock, now: UInt64) throws -> HybridTimestamp {
+        do {
+            return try clock.tick(physicalMs: now)
+        } catch {
+            throw LogError(code: .refused, message: error.message, cause: error)
+        }
     }
 
     private static func checkLocalWrite(_ payload: EntryBody.Payload, origin: String, view: LedgerView) throws {
@@ -107,13 +117,23 @@ extension LogStore {
                 s.evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
             }
             s.recordCount += 1
+            s.evidenceCount += 1
         }
         return ticket
     }
 
-    /// Waits for a ticket and records durability.
+    /// Waits for a ticket and records durability. A failed write stops the store: the records it had queued
+    /// (already in its indexes and view) are of unknown fate until the store is reopened.
     func settle(_ ticket: AppendTicket) async throws {
-        let positions = try await ticket.wait()
+        let positions: [RecordPosition]
+        do {
+            positions = try await ticket.wait()
+        } catch let error as LogError {
+            state.withLock { s in
+                if s.failure == nil { s.failure = error }
+            }
+            throw error
+        }
         guard let last = positions.last else { return }
         state.withLock { s in
             s.durableCount = max(s.durableCount, last.index + 1)

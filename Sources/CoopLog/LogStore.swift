@@ -28,6 +28,11 @@ public final class LogStore: Sendable {
         public var physicalClock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
         /// Most early entries kept per origin while a gap is open.
         public var maxPendingPerOrigin = 10_000
+        /// An entry stamped more than this many milliseconds ahead of this node's clock is held (neither stored
+        /// nor applied) until the clock catches up, and the clock never adopts a remote time beyond it.
+        public var maxClockSkewMs: UInt64 = 60_000
+        /// Most entries held for clock skew at once; past it such entries are refused (a peer offers them again).
+        public var maxHeldEntries = 10_000
 
         public init() {}
     }
@@ -98,6 +103,23 @@ struct StoreState {
     var signer: EntrySigner?
     /// Remote clocks seen running ahead, by origin: how far (ms).
     var skews: [String: UInt64] = [:]
+    /// Entries stamped too far ahead of this node's clock, held until it catches up.
+    var held: [EntryID: VerifiedEntry] = [:]
+    /// Evidence records queued since opening (a generation count for refolds).
+    var evidenceCount = 0
+    /// Entries that did not chain onto what the store holds, newest last (at most ``maxForkReports``).
+    var forkReports: [ForkReport] = []
+    /// The write error that stopped the store, if one did.
+    var failure: LogError?
+    /// Times the view was refolded from the log because evidence changed what is set aside.
+    var viewRebuilds = 0
+
+    static let maxForkReports = 100
+
+    mutating func reportFork(_ report: ForkReport) {
+        if forkReports.count == Self.maxForkReports { forkReports.removeFirst() }
+        forkReports.append(report)
+    }
 
     /// Per origin, the first sequence number it equivocated at.
     var setAside: [String: UInt64] { RecordCodec.setAside(evidence) }
@@ -122,4 +144,35 @@ public enum IngestOutcome: Sendable, Hashable {
     case pending(missingFrom: UInt64)
     /// It conflicts with the entry held at its origin and sequence number; the evidence is stored.
     case equivocation(origin: String, sequence: UInt64)
+    /// Its clock runs this many milliseconds ahead of this node's, more than the allowed skew: it is held in
+    /// memory (not stored, not applied) and taken when the clock catches up (``LogStore/releaseHeldEntries()``).
+    case held(aheadMs: UInt64)
+}
+
+/// An authentic entry that named another predecessor than the entry this store holds before it: a sign that its
+/// origin forked (or lies about its chain), for operators. Without a second entry at the same sequence number
+/// it proves nothing, so no evidence is made; the entry is refused or, if it was waiting for a gap, dropped.
+public struct ForkReport: Sendable, Hashable, CustomStringConvertible {
+    /// What the store did with the entry.
+    public enum Action: Sendable, Hashable {
+        /// It arrived in order and was refused.
+        case refused
+        /// It was waiting for a gap; when the gap filled it did not chain on, so it was dropped.
+        case droppedWhileWaiting
+    }
+
+    public var origin: String
+    public var sequence: UInt64
+    public var entry: EntryID
+    /// The predecessor it names.
+    public var claimedPrevious: EntryID?
+    /// The predecessor this store holds.
+    public var heldPrevious: EntryID?
+    public var action: Action
+
+    public var description: String {
+        "\(origin)#\(sequence) (\(entry.short)) names \(claimedPrevious?.short ?? "-") before it, but "
+            + "\(origin)#\(sequence - 1) here is \(heldPrevious?.short ?? "-"): "
+            + (action == .refused ? "refused" : "dropped while it waited for a gap")
+    }
 }

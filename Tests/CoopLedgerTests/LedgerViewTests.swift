@@ -18,7 +18,7 @@ struct Writer {
         let body = EntryBody(
             origin: origin,
             sequence: sequence,
-            timestamp: clock.tick(physicalMs: ms),
+            timestamp: try! clock.tick(physicalMs: ms),
             parents: parents.sorted().map(\.bytes),
             payload: payload
         )

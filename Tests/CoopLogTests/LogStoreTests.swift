@@ -109,24 +109,6 @@ struct LogStoreTests {
         try await store.close()
     }
 
-    @Test("a remote clock far ahead is reported with its skew, and its entry is still stored")
-    func clockSkew() async throws {
-        let dir = try CoopTestKit.TemporaryDirectory()
-        let store = try open(dir, as: nil)
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        let ahead = try EntryFactory(origin: "cd-wuhou").entry(
-            sequence: 1,
-            previous: nil,
-            payload: .comment(CoopWire.Comment(itemId: "CY-02", text: "written by a fast clock")),
-            wallMs: now + 3_600_000
-        )
-        #expect(try await store.ingest(ahead) == .stored(EntryID(of: ahead), released: 0))
-        let skew = try #require(store.clockSkews["cd-wuhou"])
-        #expect(skew > 3_500_000 && skew <= 3_600_001)
-        #expect(store.clockSkews["cq-shapingba"] == nil)
-        try await store.close()
-    }
-
     @Test("entries that are not authentic are refused and never stored")
     func notAuthentic() async throws {
         let dir = try CoopTestKit.TemporaryDirectory()
