@@ -71,7 +71,8 @@ struct AuditVerify: AsyncParsableCommand {
         for origin in report.origins {
             CLIOutput.out("  \(origin.origin)  #\(origin.sequence)  head \(Hex.encode(origin.head.prefix(6)))")
         }
-        CLIOutput.out("  local chain head \(Hex.encode(report.chainHead))")
+        // The chain-head line; its format is fixed in docs/LOG-FORMAT.md ("The local chain").
+        CLIOutput.out("  local chain head \(Hex.encode(report.chainHead)) after \(report.records) records")
         if let torn = report.tornTail {
             CLIOutput.err(
                 "error: \(torn.path) offset \(torn.offset): a torn last record (\(torn.bytesDropped) bytes, "

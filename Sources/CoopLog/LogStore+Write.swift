@@ -129,8 +129,10 @@ extension LogStore {
         do {
             positions = try await ticket.wait()
         } catch let error as LogError {
-            state.withLock { s in
-                if s.failure == nil { s.failure = error }
+            if error.code == .io || error.code == .failed {
+                state.withLock { s in
+                    if s.failure == nil { s.failure = error }
+                }
             }
             throw error
         }

@@ -35,12 +35,16 @@ struct StoreCrashTests {
             process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
             try process.run()
-            try await Task.sleep(for: .milliseconds(Int.random(in: 150...600, using: &random)))
+            // Kill after a random number of acknowledgements (an event, not a delay: on a slow or loaded
+            // machine the child simply takes longer to reach it).
+            let target = Int.random(in: 1...400, using: &random)
+            let reached = try await Self.waitForLines(target, in: output, while: process)
             let alive = process.isRunning
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             let childErrors = try String(contentsOfFile: errors, encoding: .utf8)
             try #require(alive, "round \(round): the child exited by itself: \(childErrors)")
+            try #require(reached, "round \(round): no \(target) acknowledgements within 120 s: \(childErrors)")
             for line in try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n") {
                 let parts = line.split(separator: " ")
                 try #require(parts.count == 2, "round \(round): unreadable line \(line)")
@@ -65,5 +69,18 @@ struct StoreCrashTests {
         )
         #expect(!acknowledged.isEmpty, "the child never acknowledged an entry")
         #expect(checkpointsUsed == kills - 1)
+    }
+
+    /// Waits until the file at `path` holds at least `count` complete lines, while `process` runs; false when
+    /// 120 s pass first (a generous bound for a loaded machine, only to turn a hang into a failure).
+    static func waitForLines(_ count: Int, in path: String, while process: Process) async throws -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(120)
+        while clock.now < deadline && process.isRunning {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            if text.reduce(0, { $0 + ($1 == "\n" ? 1 : 0) }) >= count { return true }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return false
     }
 }
