@@ -7,7 +7,7 @@
 //   CZeroMQ, CProtobufC        system libraries (libzmq3-dev, libprotobuf-c-dev)
 //   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
 //   CoopWire                   Swift messages <-> protobuf-c, JSON mapping; no I/O
-//   CoopZMQ                    safe libzmq wrapper
+//   CoopZMQ                    safe libzmq wrapper: sockets owned by one thread, the reactor, monitor events
 //   CoopLedger                 catalog, roster, item life cycle, the view (no ZeroMQ)
 //   CoopSegments               generic segmented log: framing, CRC-32C, recovery, group commit (no ledger)
 //   CoopLog                    store of signed entries on CoopSegments, checkpoint, audit (no ZeroMQ)
@@ -148,6 +148,11 @@ let package = Package(
         .testTarget(
             name: "CoopLedgerTests",
             dependencies: ["CoopLedger", "CoopWire", "CoopTestKit"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopZMQTests",
+            dependencies: ["CoopZMQ", "CoopTestKit"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,0 +1,216 @@
+internal import CZeroMQ
+import Foundation
+import Synchronization
+
+/// One thread that owns ZeroMQ sockets and waits on them in `zmq_poll` (swift-nio's event loop, in small).
+///
+/// **Threading.** The reactor is `Sendable`; its sockets are not, and never leave its thread. Work reaches the
+/// thread as closures: ``execute(_:)`` queues one (fire and forget) and ``run(_:)`` queues one and awaits its
+/// result. Closures run in the order queued, one at a time, on the reactor thread, with the thread's
+/// ``ZMQReactor/Registry``: there they create sockets, register a handler to be called when a socket is readable,
+/// send, and close. A handler hands what it reads to Swift concurrency through `Sendable` values (an `AsyncStream`
+/// continuation, a checked continuation, a `Mutex`). The queue is a locked array; a pipe wakes `zmq_poll` when
+/// work is queued.
+///
+/// **Shutdown.** ``shutdown()`` runs every closure queued before it, closes every registered socket (with the linger
+/// each was created with), stops the thread and returns once it has exited. Closures queued afterwards are dropped
+/// and ``run(_:)`` throws ``ZMQError/Code/closed``.
+public final class ZMQReactor: Sendable {
+    /// The sockets and handlers of one reactor; lives on, and is only touched from, the reactor's thread.
+    public final class Registry {
+        /// The reactor's context, for creating sockets.
+        public let context: ZMQContext
+        fileprivate var entries: [Entry] = []
+        fileprivate var nextID = 0
+        fileprivate var stopping = false
+
+        fileprivate struct Entry {
+            var id: Int
+            var socket: ZMQSocket
+            var handler: ((ZMQSocket) -> Void)?
+            var reading = true
+        }
+
+        fileprivate init(context: ZMQContext) { self.context = context }
+
+        /// Adds `socket` to the poll set; `onReadable` is called on the reactor thread whenever it has a message
+        /// (it should read until `receive(blocking: false)` returns `nil`). Returns the socket's id.
+        @discardableResult
+        public func register(_ socket: ZMQSocket, onReadable: ((ZMQSocket) -> Void)? = nil) -> SocketID {
+            nextID += 1
+            entries.append(Entry(id: nextID, socket: socket, handler: onReadable))
+            return SocketID(value: nextID)
+        }
+
+        /// The registered socket with `id`, if it is still registered.
+        public func socket(_ id: SocketID) -> ZMQSocket? {
+            entries.first { $0.id == id.value }?.socket
+        }
+
+        /// Stops or resumes calling `id`'s handler (back-pressure: a full consumer stops reading, and libzmq's
+        /// high-water marks then push back on the sender).
+        public func setReading(_ id: SocketID, _ reading: Bool) {
+            if let i = entries.firstIndex(where: { $0.id == id.value }) { entries[i].reading = reading }
+        }
+
+        /// Removes `id` from the poll set and closes it.
+        public func close(_ id: SocketID) {
+            guard let i = entries.firstIndex(where: { $0.id == id.value }) else { return }
+            entries[i].socket.close()
+            entries.remove(at: i)
+        }
+
+        /// Number of registered sockets.
+        public var count: Int { entries.count }
+
+        fileprivate func closeAll() {
+            for entry in entries { entry.socket.close() }
+            entries.removeAll()
+        }
+    }
+
+    /// Names a socket registered with a reactor. A plain value.
+    public struct SocketID: Hashable, Sendable {
+        let value: Int
+    }
+
+    typealias Work = @Sendable (Registry) -> Void
+
+    private struct Queue {
+        var work: [Work] = []
+        var closed = false
+        var exited = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// The context the reactor's sockets are created in.
+    public let context: ZMQContext
+    /// The reactor's name (its thread's name).
+    public let name: String
+    private let queue = Mutex(Queue())
+    /// The wake-up pipe: [read end, polled by the thread; write end, written by `execute`].
+    private let wake: (read: Int32, write: Int32)
+
+    /// Starts a reactor thread named `name`.
+    public init(context: ZMQContext, name: String) throws(ZMQError) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw ZMQError.lastError("pipe", "reactor \(name)", errno: errno)
+        }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        self.context = context
+        self.name = name
+        self.wake = (fds[0], fds[1])
+        let thread = Thread { [self] in self.loop() }
+        thread.name = name
+        thread.start()
+    }
+
+    deinit {
+        close(wake.read)
+        close(wake.write)
+    }
+
+    /// Queues `work` to run on the reactor thread; dropped (and `false` returned) once the reactor is shut down.
+    @discardableResult
+    public func execute(_ work: @escaping @Sendable (Registry) -> Void) -> Bool {
+        let accepted = queue.withLock { q in
+            guard !q.closed else { return false }
+            q.work.append(work)
+            return true
+        }
+        if accepted { poke() }
+        return accepted
+    }
+
+    /// Runs `body` on the reactor thread and returns its result; throws ``ZMQError/Code/closed`` after shutdown.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (Registry) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let queued = execute { registry in
+                continuation.resume(with: Result { try body(registry) })
+            }
+            if !queued {
+                continuation.resume(
+                    throwing: ZMQError(code: .closed, message: "the reactor \(name) is shut down")
+                )
+            }
+        }
+    }
+
+    /// Runs what is queued, closes every registered socket, stops the thread and waits for it to exit. Calling it
+    /// again just waits.
+    public func shutdown() async {
+        let first = queue.withLock { q in
+            defer { q.closed = true }
+            guard !q.closed else { return false }
+            q.work.append { registry in registry.stopping = true }
+            return true
+        }
+        if first { poke() }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let exited = queue.withLock { q in
+                if q.exited { return true }
+                q.exitWaiters.append(continuation)
+                return false
+            }
+            if exited { continuation.resume() }
+        }
+    }
+
+    private func poke() {
+        var byte: UInt8 = 1
+        // A full pipe already guarantees a wake-up; nothing else can fail here.
+        _ = write(wake.write, &byte, 1)
+    }
+
+    /// The thread's body.
+    private func loop() {
+        _ = coop_zmq_name_thread(String(name.utf8.prefix(15)) ?? "zmq-reactor")
+        let registry = Registry(context: context)
+        var items: [zmq_pollitem_t] = []
+        var polled: [Int] = []
+        while !registry.stopping {
+            items.removeAll(keepingCapacity: true)
+            polled.removeAll(keepingCapacity: true)
+            items.append(zmq_pollitem_t(socket: nil, fd: wake.read, events: Int16(ZMQ_POLLIN), revents: 0))
+            for (i, entry) in registry.entries.enumerated() where entry.reading && entry.handler != nil {
+                guard let handle = try? entry.socket.checkedHandle("zmq_poll") else { continue }
+                items.append(zmq_pollitem_t(socket: handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0))
+                polled.append(i)
+            }
+            let ids = polled.map { registry.entries[$0].id }
+            let ready = zmq_poll(&items, Int32(items.count), -1)
+            if ready < 0 {
+                // EINTR: poll again. ETERM cannot happen while the reactor's sockets keep the context alive.
+                continue
+            }
+            if items[0].revents != 0 {
+                var buffer = [UInt8](repeating: 0, count: 64)
+                while read(wake.read, &buffer, buffer.count) > 0 {}
+            }
+            for (k, id) in ids.enumerated() where items[k + 1].revents & Int16(ZMQ_POLLIN) != 0 {
+                // Look the entry up again: an earlier handler may have closed or removed it.
+                guard let entry = registry.entries.first(where: { $0.id == id }), entry.reading,
+                    let handler = entry.handler
+                else { continue }
+                handler(entry.socket)
+            }
+            let work = queue.withLock { q in
+                defer { q.work.removeAll() }
+                return q.work
+            }
+            for item in work { item(registry) }
+        }
+        registry.closeAll()
+        // `shutdown` closed the queue before it queued the stop, so no work can follow the stop.
+        let waiters = queue.withLock { q in
+            q.exited = true
+            defer { q.exitWaiters.removeAll() }
+            return q.exitWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
