@@ -35,6 +35,12 @@ struct DataDirectoryOptions: ParsableArguments {
     func catalogBook(_ roster: RosterBook) throws -> CatalogBook {
         try CatalogBook.load(path: catalog ?? directory + "/catalog.json", roster: roster)
     }
+
+    func validate() throws {
+        try ArgumentCheck.notEmpty(directory, "<directory>")
+        try ArgumentCheck.notEmpty(roster, "--roster")
+        try ArgumentCheck.notEmpty(catalog, "--catalog")
+    }
 }
 
 struct AuditVerify: AsyncParsableCommand {
@@ -123,6 +129,17 @@ struct AuditReplay: AsyncParsableCommand {
     func validate() throws {
         if at != nil && position != nil { throw ValidationError("give --at or --position, not both") }
         if json && csv { throw ValidationError("give --json or --csv, not both") }
+        try ArgumentCheck.notEmpty(item, "--item")
+        if let at {
+            do {
+                _ = try Timestamps.parse(at)
+            } catch {
+                throw ValidationError(
+                    "--at \(CLIOutput.quoted(at)): \(error.reason); give a date (2025-06-30) or a date-time in UTC "
+                        + "(2025-06-30T12:00:00Z), years 0000–9999"
+                )
+            }
+        }
     }
 
     func run() async throws {
@@ -131,14 +148,7 @@ struct AuditReplay: AsyncParsableCommand {
             let catalog = try data.catalogBook(roster)
             var limit = LedgerReplay.Limit.end
             if let position { limit = .position(position) }
-            if let at {
-                guard let ms = Timestamps.parse(at) else {
-                    throw CLIOutput.fail(
-                        "--at \"\(at)\" is not a date (2025-06-30) or date-time (2025-06-30T12:00:00Z)"
-                    )
-                }
-                limit = .time(wallMs: ms)
-            }
+            if let at { limit = .time(wallMs: try Timestamps.parse(at)) }
             let (view, records) = try LedgerReplay.view(
                 directory: data.directory,
                 catalog: catalog,
@@ -185,6 +195,10 @@ struct AuditHistory: AsyncParsableCommand {
 
     @Argument(help: "The item id, e.g. CY-07.")
     var item: String
+
+    func validate() throws {
+        try ArgumentCheck.notEmpty(item, "<item>")
+    }
 
     func run() async throws {
         do {
@@ -241,6 +255,11 @@ struct AuditDiff: AsyncParsableCommand {
 
     @Argument(help: "The second data directory.")
     var right: String
+
+    func validate() throws {
+        try ArgumentCheck.notEmpty(left, "<left>")
+        try ArgumentCheck.notEmpty(right, "<right>")
+    }
 
     func run() async throws {
         let comparisons: [LedgerReplay.OriginComparison]

@@ -11,6 +11,8 @@ enum CLIOutput {
     static let invalid: Int32 = 1
     /// Exit code: a file could not be read or written.
     static let io: Int32 = 2
+    /// Exit code: the command line is wrong (EX_USAGE, as ArgumentParser uses).
+    static let usage: Int32 = 64
 
     static func out(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
@@ -38,6 +40,11 @@ enum CLIOutput {
         case let e as LogError: fail(e.message, code: e.code == .io || e.code == .locked ? io : invalid)
         default: fail("\(error)")
         }
+    }
+
+    /// `text` quoted for an error message on one line: control characters escaped, cut after 60 characters.
+    static func quoted(_ text: String) -> String {
+        (text.count > 60 ? String(text.prefix(60)) + "…" : text).debugDescription
     }
 
     /// All of standard input.

@@ -18,6 +18,11 @@ struct ReferenceOptions: ParsableArguments {
 
     @Option(name: .long, help: "The roster file (JSON of coop.v1.Roster); participants are checked against it.")
     var roster: String?
+
+    func validate() throws {
+        try ArgumentCheck.notEmpty(catalog, "--catalog")
+        try ArgumentCheck.notEmpty(roster, "--roster")
+    }
 }
 
 struct CatalogList: AsyncParsableCommand {
@@ -72,6 +77,11 @@ struct CatalogCheck: AsyncParsableCommand {
 
     @Option(name: .long, help: "The roster file; participants are checked against it.")
     var roster: String?
+
+    func validate() throws {
+        try ArgumentCheck.notEmpty(file, "<file>")
+        try ArgumentCheck.notEmpty(roster, "--roster")
+    }
 
     func run() async throws {
         do {

@@ -16,3 +16,21 @@ public struct CoopCommand: AsyncParsableCommand {
 
     public init() {}
 }
+
+extension CoopCommand {
+    /// Runs `coop` on the process's command line, first refusing (exit 64) an argument that is not UTF-8: Swift would
+    /// read its bytes as U+FFFD and the command would act on another path or name than the one given.
+    public static func mainCheckingArguments() async {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[index], String(validatingCString: argument) == nil else {
+                continue
+            }
+            CLIOutput.err(
+                "error: argument \(index) (\(CLIOutput.quoted(String(cString: argument)))) is not valid UTF-8; "
+                    + "coop takes paths, names and values in UTF-8"
+            )
+            Self.exit(withError: ExitCode(CLIOutput.usage))
+        }
+        await main(nil)
+    }
+}

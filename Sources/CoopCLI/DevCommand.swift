@@ -27,7 +27,11 @@ struct GenerateLog: AsyncParsableCommand {
     @Argument(help: "The directory to create (must not hold a log yet).")
     var directory: String
 
-    @Option(name: .long, help: "Number of entries.")
+    /// The most entries --entries takes: a bound, so that a typo (or Int.max) cannot start a run that goes on for
+    /// days and fills the disk. Far above what benchmarks and the demo use (1,000,000 and 20,000).
+    static let maxEntries = 100_000_000
+
+    @Option(name: .long, help: "Number of entries (0 to 100,000,000).")
     var entries: Int = 1000
 
     @Option(name: .long, help: "Random seed.")
@@ -39,7 +43,11 @@ struct GenerateLog: AsyncParsableCommand {
     var keys: String = "deploy/demo/keys"
 
     func validate() throws {
-        guard entries >= 0 else { throw ValidationError("--entries must be 0 or more") }
+        guard (0...Self.maxEntries).contains(entries) else {
+            throw ValidationError("--entries must be 0 to \(Self.maxEntries), not \(entries)")
+        }
+        try ArgumentCheck.notEmpty(directory, "<directory>")
+        try ArgumentCheck.notEmpty(keys, "--keys")
     }
 
     func run() async throws {

@@ -34,22 +34,57 @@ enum Timestamps {
         return String(y) + "-" + pad(m) + "-" + pad(d) + " " + pad(Int(rest / 3600)) + ":" + pad(Int(rest / 60 % 60))
     }
 
-    /// Milliseconds since the epoch for "YYYY-MM-DD" (end of that day) or "YYYY-MM-DDTHH:MM[:SS]Z".
-    static func parse(_ text: String) -> UInt64? {
-        let parts = text.split(separator: "T", maxSplits: 1)
-        let date = parts[0].split(separator: "-")
-        guard date.count == 3, let y = Int(date[0]), let m = Int(date[1]), let d = Int(date[2]),
-            (1...12).contains(m), (1...31).contains(d)
-        else { return nil }
+    /// Why a text is not a time ``parse(_:)`` takes.
+    struct InvalidTime: Error {
+        var reason: String
+    }
+
+    /// Milliseconds since the epoch for "YYYY-MM-DD" (the end of that day) or "YYYY-MM-DDTHH:MM[:SS][Z]", in UTC,
+    /// years 0000–9999, up to the last millisecond meant (times before 1970 give 999). Each field is checked for
+    /// its digits and range before any arithmetic, so no value can overflow; the error says which field is wrong.
+    static func parse(_ text: String) throws(InvalidTime) -> UInt64 {
+        let halves = text.split(separator: "T", maxSplits: 1, omittingEmptySubsequences: false)
+        let date = halves[0].split(separator: "-", omittingEmptySubsequences: false)
+        guard date.count == 3 else { throw InvalidTime(reason: "the date is not YYYY-MM-DD") }
+        let y = try field(date[0], "year", digits: 4, 0...9999)
+        let m = try field(date[1], "month", digits: 2, 1...12)
+        let d = try field(date[2], "day", digits: 2, 1...daysInMonth(m, year: y))
         var seconds = days(fromCivil: y, m, d) * 86_400
-        if parts.count == 2 {
-            let time = parts[1].hasSuffix("Z") ? parts[1].dropLast() : parts[1]
-            let hms = time.split(separator: ":").map { Int($0) }
-            guard (2...3).contains(hms.count), hms.allSatisfy({ $0 != nil }) else { return nil }
-            seconds += Int64(hms[0]! * 3600 + hms[1]! * 60 + (hms.count == 3 ? hms[2]! : 0))
-            return UInt64(max(0, seconds)) * 1000 + 999
+        if halves.count == 2 {
+            let time = halves[1].hasSuffix("Z") ? halves[1].dropLast() : halves[1]
+            let hms = time.split(separator: ":", omittingEmptySubsequences: false)
+            guard (2...3).contains(hms.count) else { throw InvalidTime(reason: "the time is not HH:MM or HH:MM:SS") }
+            let h = try field(hms[0], "hour", digits: 2, 0...23)
+            let mm = try field(hms[1], "minute", digits: 2, 0...59)
+            let ss = hms.count == 3 ? try field(hms[2], "second", digits: 2, 0...59) : 0
+            seconds += Int64(h * 3600 + mm * 60 + ss)
+        } else {
+            seconds += 86_399
         }
-        return UInt64(max(0, seconds + 86_399)) * 1000 + 999
+        return UInt64(max(0, seconds)) * 1000 + 999
+    }
+
+    /// The decimal number in `text` (1 to `digits` ASCII digits) if it lies in `range`.
+    private static func field(
+        _ text: Substring,
+        _ name: String,
+        digits: Int,
+        _ range: ClosedRange<Int>
+    ) throws(InvalidTime) -> Int {
+        guard (1...digits).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            let value = Int(text), range.contains(value)
+        else {
+            throw InvalidTime(
+                reason: "the \(name) \(CLIOutput.quoted(String(text))) is not a number from \(range.lowerBound) to "
+                    + "\(range.upperBound)"
+            )
+        }
+        return value
+    }
+
+    private static func daysInMonth(_ month: Int, year: Int) -> Int {
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
     }
 
     private static func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -28,6 +28,17 @@ struct KeygenCommand: AsyncParsableCommand {
     @Option(name: .long, help: "For staff and auditors: the node they talk to.")
     var homeNode: String = ""
 
+    func validate() throws {
+        try ArgumentCheck.notEmpty(out, "--out")
+        try ArgumentCheck.memberID(name, "--name")
+        if role == .peer {
+            guard homeNode.isEmpty else { throw ValidationError("--home-node is for staff and auditors, not a peer") }
+        } else {
+            guard !homeNode.isEmpty else { throw ValidationError("--role \(role.rawValue) needs --home-node") }
+            try ArgumentCheck.memberID(homeNode, "--home-node")
+        }
+    }
+
     func run() async throws {
         let keys = NodeKeys.generate(name: name)
         do {

@@ -17,7 +17,8 @@ final class ProgressBar {
 
     func update(_ done: UInt64, of total: UInt64) {
         guard enabled, total > 0 else { return }
-        let percent = Int(done * 100 / total)
+        // The total is an estimate (files can grow while they are read), so `done` may pass it; the bar stays full.
+        let percent = done >= total ? 100 : Int(Double(done) / Double(total) * 100)
         guard percent != lastPercent else { return }
         lastPercent = percent
         let width = 30

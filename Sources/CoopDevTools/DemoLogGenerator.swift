@@ -32,17 +32,21 @@ public struct DemoLogGenerator {
         guard !FileManager.default.fileExists(atPath: directory + "/log") else {
             throw LogError(code: .invalidArgument, message: "\(directory)/log exists; choose an empty directory")
         }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try JSONWriter.write(try ProtoJSON.json(catalog.catalog)).write(
-            toFile: directory + "/catalog.json",
-            atomically: true,
-            encoding: .utf8
-        )
-        try JSONWriter.write(try ProtoJSON.json(roster.roster)).write(
-            toFile: directory + "/roster.json",
-            atomically: true,
-            encoding: .utf8
-        )
+        let catalogJSON = JSONWriter.write(try ProtoJSON.json(catalog.catalog))
+        let rosterJSON = JSONWriter.write(try ProtoJSON.json(roster.roster))
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try catalogJSON.write(toFile: directory + "/catalog.json", atomically: true, encoding: .utf8)
+            try rosterJSON.write(toFile: directory + "/roster.json", atomically: true, encoding: .utf8)
+        } catch {
+            throw LogError(
+                code: .io,
+                message:
+                    "\(directory): cannot create it with catalog.json and roster.json: \(error.localizedDescription)",
+                path: directory,
+                cause: error
+            )
+        }
         let log = try SegmentedLog.open(directory: directory)
         var world = World(generator: self)
         var chain = RecordCodec.genesis

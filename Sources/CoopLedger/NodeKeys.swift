@@ -70,7 +70,15 @@ public struct NodeKeys: Sendable {
 
     /// Writes both private key files into `directory` with mode 0600. Refuses to overwrite an existing file.
     public func write(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LedgerError(
+                code: .io,
+                message: "\(directory): cannot create the directory: \(error.localizedDescription)",
+                cause: error
+            )
+        }
         let files = [
             (Self.signingFile(name), "ed25519-seed", signingSeed, "Ed25519 signing key"),
             (Self.curveFile(name), "curve25519-secret", curveSecretKey, "CurveZMQ secret key"),

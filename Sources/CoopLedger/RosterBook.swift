@@ -70,6 +70,9 @@ public struct RosterBook: Sendable {
 
     /// Every peer (node), sorted by id.
     public var peers: [RosterMember] { roster.members.filter { $0.role == .peer }.sorted { $0.id < $1.id } }
+
+    /// Whether `id` may be a member's id: 1–64 of a–z, 0–9, '-', '.', starting with a letter.
+    public static func isValidMemberID(_ id: String) -> Bool { Identifier.isValid(id) }
 }
 
 /// Rules for roster ids.

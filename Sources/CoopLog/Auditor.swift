@@ -82,12 +82,13 @@ public enum Auditor {
         return report
     }
 
-    /// Sizes of the segment files by number, for progress in bytes.
+    /// Sizes of the segment files by number, for progress in bytes (of the files read: through symbolic links).
     private static func segmentSizes(_ logDirectory: String) -> [UInt32: UInt64] {
         var sizes: [UInt32: UInt64] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: logDirectory)) ?? [] {
+            let path = URL(fileURLWithPath: logDirectory + "/" + name).resolvingSymlinksInPath().path
             guard let number = SegmentHeader.segmentNumber(fileName: name),
-                let size = try? FileManager.default.attributesOfItem(atPath: logDirectory + "/" + name)[.size] as? Int
+                let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
             else { continue }
             sizes[number] = UInt64(size)
         }

@@ -1,10 +1,9 @@
-import ArgumentParser
 import CoopCLI
 
 /// Entry point of the `coop` executable; all commands live in CoopCLI.
 @main
 enum CoopMain {
     static func main() async {
-        await CoopCommand.main(nil)
+        await CoopCommand.mainCheckingArguments()
     }
 }
