@@ -8,6 +8,7 @@
 //   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
 //   CoopWire                   Swift messages <-> protobuf-c, JSON mapping; no I/O
 //   CoopZMQ                    safe libzmq wrapper: sockets owned by one thread, the reactor, monitor events
+//   CoopRPC                    gRPC-style calls over ZeroMQ frames: status, metadata, frames (more to come)
 //   CoopLedger                 catalog, roster, item life cycle, the view (no ZeroMQ)
 //   CoopSegments               generic segmented log: framing, CRC-32C, recovery, group commit (no ledger)
 //   CoopLog                    store of signed entries on CoopSegments, checkpoint, audit (no ZeroMQ)
@@ -65,6 +66,13 @@ let package = Package(
         .target(
             name: "CoopZMQ",
             dependencies: ["CZeroMQ"],
+            swiftSettings: strictSwift
+        ),
+
+        // RPC plane: gRPC semantics over ZeroMQ frames.
+        .target(
+            name: "CoopRPC",
+            dependencies: ["CoopWire"],
             swiftSettings: strictSwift
         ),
 
@@ -148,6 +156,11 @@ let package = Package(
         .testTarget(
             name: "CoopLedgerTests",
             dependencies: ["CoopLedger", "CoopWire", "CoopTestKit"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopRPCTests",
+            dependencies: ["CoopRPC", "CoopWire"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,0 +1,261 @@
+import CoopWire
+
+/// The head of a call: what a `RequestHeader` says, checked.
+public struct RPCRequestHead: Sendable, Hashable {
+    /// Chosen by the client, unique among its calls in flight, never 0.
+    public var callID: UInt64
+    /// Full method name, `/coop.v1.Ledger/UpdateStatus`.
+    public var method: String
+    /// Remaining budget in microseconds; `nil`: no deadline.
+    public var timeoutMicroseconds: UInt64?
+    public var metadata: RPCMetadata
+    /// Server streams: messages the server may send before it needs more credit (`nil`: the server's default).
+    public var credit: UInt32?
+
+    public init(
+        callID: UInt64,
+        method: String,
+        timeoutMicroseconds: UInt64? = nil,
+        metadata: RPCMetadata = RPCMetadata(),
+        credit: UInt32? = nil
+    ) {
+        self.callID = callID
+        self.method = method
+        self.timeoutMicroseconds = timeoutMicroseconds
+        self.metadata = metadata
+        self.credit = credit
+    }
+}
+
+/// A message from a client, decoded from its frames.
+public enum RPCClientMessage: Sendable, Hashable {
+    /// A new call with its encoded request.
+    case request(RPCRequestHead, body: [UInt8])
+    /// More credit for a server stream.
+    case credit(callID: UInt64, credit: UInt32)
+    /// Cancel a call in flight.
+    case cancel(callID: UInt64)
+}
+
+/// A message from a server: a response message, or the end of a call with its status, or both in one.
+public struct RPCServerMessage: Sendable, Hashable {
+    public var callID: UInt64
+    /// Response metadata (first message) or trailing metadata (last).
+    public var metadata: RPCMetadata
+    /// An encoded response message, if this carries one.
+    public var body: [UInt8]?
+    /// Set on the last message of a call.
+    public var status: RPCStatus?
+
+    public init(callID: UInt64, metadata: RPCMetadata = RPCMetadata(), body: [UInt8]? = nil, status: RPCStatus? = nil) {
+        self.callID = callID
+        self.metadata = metadata
+        self.body = body
+        self.status = status
+    }
+}
+
+/// A frame sequence that is not a valid message, with the call it belongs to when that could be read (0 otherwise).
+public struct RPCFrameError: Error, Sendable {
+    public var callID: UInt64
+    public var error: RPCError
+}
+
+/// Encodes and decodes the multipart messages of docs/PROTOCOL.md: `[tag][ClientFrame][request?]` from clients and
+/// `[tag][ResponseHeader][response?]` from servers (a ROUTER's routing-id frame comes before them and is the
+/// transport's business). Pure functions; thread-safe.
+public enum RPCFrames {
+    /// Frame 1 of every message: the protocol and its version.
+    public static let tag: [UInt8] = Array("coop.rpc/1".utf8)
+    /// The prefix every version of the tag shares.
+    static let tagPrefix: [UInt8] = Array("coop.rpc/".utf8)
+    /// Largest header frame accepted (16 KiB): metadata is small; a larger header is refused unread.
+    public static let maxHeaderBytes = 16 << 10
+
+    // MARK: Client side
+
+    /// The frames of a client message.
+    public static func encode(_ message: RPCClientMessage) -> [[UInt8]] {
+        switch message {
+        case .request(let head, let body):
+            let header = RequestHeader(
+                callId: head.callID,
+                method: head.method,
+                timeoutUs: head.timeoutMicroseconds ?? 0,
+                metadata: head.metadata.wire,
+                credit: head.credit ?? 0
+            )
+            return [tag, ClientFrame(kind: .request(header)).wireBytes(), body]
+        case .credit(let callID, let credit):
+            return [tag, ClientFrame(kind: .credit(StreamCredit(callId: callID, credit: credit))).wireBytes()]
+        case .cancel(let callID):
+            return [tag, ClientFrame(kind: .cancel(CancelCall(callId: callID))).wireBytes()]
+        }
+    }
+
+    /// Decodes a client message; throws an ``RPCFrameError`` whose status says exactly what is wrong.
+    public static func decodeClient(_ frames: [[UInt8]]) throws(RPCFrameError) -> RPCClientMessage {
+        try checkTag(frames)
+        guard frames.count == 2 || frames.count == 3 else {
+            throw fail(
+                0,
+                .invalidArgument,
+                RPCReason.malformedFrame,
+                "a client message has 2 or 3 frames, not \(frames.count)"
+            )
+        }
+        guard frames[1].count <= maxHeaderBytes else {
+            throw fail(
+                0,
+                .resourceExhausted,
+                RPCReason.messageTooLarge,
+                "the header frame is \(frames[1].count) bytes; the limit is \(maxHeaderBytes)"
+            )
+        }
+        let frame: ClientFrame
+        do {
+            frame = try ClientFrame(wireBytes: frames[1])
+        } catch {
+            throw fail(0, .invalidArgument, RPCReason.malformedFrame, "the header frame is not a ClientFrame: \(error)")
+        }
+        switch frame.kind {
+        case .request(let header):
+            guard header.callId != 0 else {
+                throw fail(0, .invalidArgument, RPCReason.malformedFrame, "call id 0 is reserved")
+            }
+            guard frames.count == 3 else {
+                throw fail(
+                    header.callId,
+                    .invalidArgument,
+                    RPCReason.malformedFrame,
+                    "a request has a third frame with its message"
+                )
+            }
+            let metadata: RPCMetadata
+            do {
+                metadata = try RPCMetadata(wire: header.metadata)
+            } catch {
+                throw RPCFrameError(callID: header.callId, error: error)
+            }
+            let head = RPCRequestHead(
+                callID: header.callId,
+                method: header.method,
+                timeoutMicroseconds: header.timeoutUs == 0 ? nil : header.timeoutUs,
+                metadata: metadata,
+                credit: header.credit == 0 ? nil : header.credit
+            )
+            return .request(head, body: frames[2])
+        case .credit(let credit):
+            guard frames.count == 2 else {
+                throw fail(
+                    credit.callId,
+                    .invalidArgument,
+                    RPCReason.malformedFrame,
+                    "a credit message has no third frame"
+                )
+            }
+            return .credit(callID: credit.callId, credit: credit.credit)
+        case .cancel(let cancel):
+            guard frames.count == 2 else {
+                throw fail(
+                    cancel.callId,
+                    .invalidArgument,
+                    RPCReason.malformedFrame,
+                    "a cancel message has no third frame"
+                )
+            }
+            return .cancel(callID: cancel.callId)
+        case nil:
+            throw fail(
+                0,
+                .invalidArgument,
+                RPCReason.malformedFrame,
+                "the ClientFrame holds no request, credit or cancel"
+            )
+        }
+    }
+
+    // MARK: Server side
+
+    /// The frames of a server message.
+    public static func encode(_ message: RPCServerMessage) -> [[UInt8]] {
+        let header = ResponseHeader(
+            callId: message.callID,
+            metadata: message.metadata.wire,
+            endOfStream: message.status != nil,
+            status: message.status?.wire
+        )
+        var frames = [tag, header.wireBytes()]
+        if let body = message.body { frames.append(body) }
+        return frames
+    }
+
+    /// Decodes a server message (a client reads these).
+    public static func decodeServer(_ frames: [[UInt8]]) throws(RPCFrameError) -> RPCServerMessage {
+        try checkTag(frames)
+        guard frames.count == 2 || frames.count == 3 else {
+            throw fail(
+                0,
+                .internal,
+                RPCReason.malformedFrame,
+                "a server message has 2 or 3 frames, not \(frames.count)"
+            )
+        }
+        guard frames[1].count <= maxHeaderBytes else {
+            throw fail(
+                0,
+                .resourceExhausted,
+                RPCReason.messageTooLarge,
+                "the response header is \(frames[1].count) bytes"
+            )
+        }
+        let header: ResponseHeader
+        do {
+            header = try ResponseHeader(wireBytes: frames[1])
+        } catch {
+            throw fail(0, .internal, RPCReason.malformedFrame, "the header frame is not a ResponseHeader: \(error)")
+        }
+        guard header.endOfStream == (header.status != nil) else {
+            throw fail(header.callId, .internal, RPCReason.malformedFrame, "end_of_stream and status disagree")
+        }
+        let metadata: RPCMetadata
+        do {
+            metadata = try RPCMetadata(wire: header.metadata)
+        } catch {
+            throw RPCFrameError(callID: header.callId, error: error)
+        }
+        return RPCServerMessage(
+            callID: header.callId,
+            metadata: metadata,
+            body: frames.count == 3 ? frames[2] : nil,
+            status: header.status.map(RPCStatus.init(wire:))
+        )
+    }
+
+    private static func checkTag(_ frames: [[UInt8]]) throws(RPCFrameError) {
+        guard let first = frames.first else {
+            throw fail(0, .invalidArgument, RPCReason.malformedFrame, "an empty message")
+        }
+        guard first == tag else {
+            let version =
+                first.starts(with: tagPrefix)
+                ? "version \(String(decoding: first.dropFirst(tagPrefix.count), as: UTF8.self).prefix(20))"
+                : "not this protocol"
+            throw fail(
+                0,
+                .unimplemented,
+                RPCReason.protocolVersion,
+                "the first frame is \(version); this server speaks \(String(decoding: tag, as: UTF8.self))"
+            )
+        }
+    }
+
+    private static func fail(
+        _ callID: UInt64,
+        _ code: RPCStatus.Code,
+        _ reason: String,
+        _ message: String
+    ) -> RPCFrameError {
+        RPCFrameError(callID: callID, error: RPCError(code: code, message: message, reason: reason))
+    }
+}
