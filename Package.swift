@@ -160,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopRPCTests",
-            dependencies: ["CoopRPC", "CoopWire"],
+            dependencies: ["CoopRPC", "CoopWire", "CoopTestKit"],
             swiftSettings: strictSwift
         ),
         .testTarget(
