@@ -125,11 +125,11 @@ struct Checkpoint {
         }
         if let failure {
             Syscall.closeFile(fd)
-            _ = unlink(temporary)
+            try? Syscall.unlink(temporary)
             throw failure
         }
         Syscall.closeFile(fd)
-        try Syscall.renameFile(temporary, to: path)
+        try Syscall.rename(temporary, to: path)
         try Syscall.syncDirectory(directory)
     }
 

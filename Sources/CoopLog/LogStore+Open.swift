@@ -183,8 +183,10 @@ extension LogStore {
         return replayer
     }
 
-    /// Writes a checkpoint of the current state. Only ``close()`` calls it, after the log closed: every record
-    /// queued is then durable, so the checkpoint never counts a record a crash could still take away.
+    /// Writes a checkpoint of the current state. Only ``close()`` calls it, after the log drained and synced and
+    /// before it releases its lock: every record queued is then durable (and no other write can start), so the
+    /// checkpoint never counts a record a crash could still take away. The state is copied under the store's lock;
+    /// the file is written outside it.
     func checkpoint() throws {
         let checkpoint: Checkpoint = state.withLock { s in
             Checkpoint(

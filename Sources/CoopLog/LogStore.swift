@@ -74,11 +74,16 @@ public final class LogStore: Sendable {
         self.state = Mutex(state)
     }
 
-    /// Waits for queued writes, syncs and closes the files, then writes a checkpoint so the next open is quick.
-    /// Later calls throw ``LogError/Code/closed``.
+    /// Waits for every write queued before it (they complete and are durable), syncs, writes a checkpoint of
+    /// exactly the durable records while the log's lock is still held (so no other process can open the log in
+    /// between), then closes the files and releases the lock. Writes that start afterwards throw
+    /// ``LogError/Code/closed``. After a failed write no checkpoint is written: the next open finds out from the
+    /// files what reached the disk.
     public func close() async throws {
-        try await log.close()
-        if log.failure == nil { try checkpoint() }
+        try await log.close(beforeReleasing: { [self] in
+            guard state.withLock({ $0.failure == nil }) else { return }
+            try checkpoint()
+        })
     }
 }
 

@@ -1,4 +1,4 @@
-/// Walks the frames of one mapped segment, starting after its header.
+/// Walks the frames of a segment's bytes in memory (a frame read by `SegmentFileReader`, a torn tail).
 ///
 /// A value owned by one thread; it only reads the buffer it was given.
 struct FrameScanner {

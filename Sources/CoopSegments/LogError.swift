@@ -118,8 +118,8 @@ public struct LogError: Error, Sendable, CustomStringConvertible {
 }
 
 extension LogError {
-    /// A `.io` error for a failed system call; reads `errno` now, so call it straight after the failure.
-    static func system(_ call: String, path: String, offset: UInt64? = nil, errno code: Int32 = errno) -> LogError {
+    /// A `.io` error for a failed system call with the `errno` it set (read straight after the failing call).
+    package static func system(_ call: String, path: String, offset: UInt64? = nil, errno code: Int32) -> LogError {
         let cause = SystemError(call: call, errno: code)
         var message = "\(call) failed on \(path)"
         if let offset {
@@ -129,9 +129,19 @@ extension LogError {
         return LogError(code: .io, message: message, path: path, offset: offset, cause: cause)
     }
 
+    /// The `.locked` error for a log that another log object or process has open.
+    package static func locked(logDirectory: String, path: String) -> LogError {
+        LogError(
+            code: .locked,
+            message: "the log at \(logDirectory) is already open (\(path) is locked by this or another process); "
+                + "close it there first",
+            path: path
+        )
+    }
+
     /// A `.corrupt` error naming the file and, if known, the offset. `atOpen` says whether `open` found it (and
     /// so changed nothing) or a read did.
-    static func corrupt(_ what: String, path: String, offset: UInt64?, atOpen: Bool = true) -> LogError {
+    package static func corrupt(_ what: String, path: String, offset: UInt64?, atOpen: Bool = true) -> LogError {
         var message = path
         if let offset {
             message += " at byte offset \(offset)"

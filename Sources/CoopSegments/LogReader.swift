@@ -2,8 +2,13 @@
 ///
 /// For auditors working on a copy of a data directory (and for tools that must not disturb a running node's
 /// files). It checks every segment the way opening does; a torn last record is reported in ``tornTail`` instead
-/// of being cut, and records stop before it. Damage elsewhere throws ``LogError/Code/corrupt`` naming the file
-/// and offset. A value; reading blocks on file I/O on the caller's thread.
+/// of being cut, and records stop before it. After a failed write or sync (a failure marker in `log/`), records
+/// stop at the last acknowledged one and ``unacknowledgedTail`` describes what an open would cut. Damage elsewhere
+/// throws ``LogError/Code/corrupt`` naming the file and offset.
+///
+/// **Threading.** A value; reading blocks on file I/O on the caller's thread. Files are read with `pread`, so a
+/// file that shrinks or fails while it is read (a node cutting a torn tail, a disk error) ends the read with
+/// ``LogError/Code/corrupt`` or ``LogError/Code/io`` naming the file and offset, never with a signal.
 public struct LogReader: Sendable {
     /// The data directory.
     public let directory: String
@@ -11,38 +16,33 @@ public struct LogReader: Sendable {
     public let logDirectory: String
     /// A torn last record that a node would cut off on open, if there is one.
     public let tornTail: RecoveryReport.TornTail?
+    /// Records whose write or sync failed, past the last acknowledged one, that a node would cut off on open.
+    public let unacknowledgedTail: RecoveryReport.UnacknowledgedTail?
     /// Number of complete records.
     public let recordCount: UInt64
     /// Segment files, oldest first.
     public let segmentCount: Int
     let segments: [SegmentInfo]
+    let fileSystem: any SegmentFileSystem
 
     /// Scans the segment files of `directory/log`.
     public static func open(directory: String) throws -> LogReader {
+        try open(directory: directory, fileSystem: RealFileSystem())
+    }
+
+    /// Scans the segment files of `directory/log` on `fileSystem`.
+    package static func open(directory: String, fileSystem: any SegmentFileSystem) throws -> LogReader {
         let logDirectory = directory + "/log"
-        let numbers = try Recovery.segmentNumbers(in: logDirectory)
-        var segments: [SegmentInfo] = []
-        var torn: RecoveryReport.TornTail?
-        var next: UInt64 = 0
-        for (i, number) in numbers.enumerated() {
-            let path = logDirectory + "/" + SegmentHeader.fileName(segment: number)
-            let scanned = try Recovery.scan(
-                number: number,
-                path: path,
-                isNewest: i == numbers.count - 1,
-                firstIndex: next
-            )
-            next += scanned.info.recordCount
-            segments.append(scanned.info)
-            torn = scanned.tornTail ?? torn
-        }
+        let scan = try Recovery.scanLog(logDirectory: logDirectory, fileSystem: fileSystem)
         return LogReader(
             directory: directory,
             logDirectory: logDirectory,
-            tornTail: torn,
-            recordCount: next,
-            segmentCount: segments.count,
-            segments: segments
+            tornTail: scan.scanned.last?.tornTail,
+            unacknowledgedTail: scan.unacknowledged,
+            recordCount: scan.recordCount,
+            segmentCount: scan.scanned.count,
+            segments: scan.scanned.map(\.info),
+            fileSystem: fileSystem
         )
     }
 
@@ -62,6 +62,7 @@ public struct LogReader: Sendable {
             try SegmentedLog.read(
                 info,
                 path: path(ofSegment: info.number),
+                fileSystem: fileSystem,
                 from: max(index, info.firstIndex),
                 verify: verify,
                 body
@@ -82,21 +83,36 @@ extension LogReader {
         public var damageIndex: UInt64?
         /// The segment where the damage is.
         public var damageSegment: UInt32?
+        /// After a failed write or sync: the records past the last acknowledged one (not delivered).
+        public var unacknowledgedTail: RecoveryReport.UnacknowledgedTail?
     }
 
     /// Reads every complete record in order until damage, for auditors: unlike ``open(directory:)`` it does not
     /// give up before the first record when a segment further on is damaged. Records before the damage are all
-    /// delivered; the damage is returned with its file, offset and record number. Throws only when the folder
-    /// cannot be read (``LogError/Code/io``).
+    /// delivered; the damage is returned with its file, offset and record number. After a failed write or sync (a
+    /// failure marker), records stop at the last acknowledged one and ``ScanOutcome/unacknowledgedTail`` says what
+    /// follows. Throws only when the folder cannot be read (``LogError/Code/io``).
     public static func scanAll(
         directory: String,
+        onRecord: (RecordPosition, UnsafeRawBufferPointer) -> Void
+    ) throws -> ScanOutcome {
+        try scanAll(directory: directory, fileSystem: RealFileSystem(), onRecord: onRecord)
+    }
+
+    /// ``scanAll(directory:onRecord:)`` on `fileSystem`.
+    package static func scanAll(
+        directory: String,
+        fileSystem: any SegmentFileSystem,
         onRecord: (RecordPosition, UnsafeRawBufferPointer) -> Void
     ) throws -> ScanOutcome {
         let logDirectory = directory + "/log"
         var scan = ScanOutcome()
         let numbers: [UInt32]
+        let marker: FailureMarker?
         do {
-            numbers = try Recovery.segmentNumbers(in: logDirectory)
+            let names = try fileSystem.listDirectory(logDirectory)
+            numbers = try Recovery.segmentNumbers(names: names, logDirectory: logDirectory)
+            marker = try FailureMarker.read(in: logDirectory, names: names, fileSystem: fileSystem)
         } catch {
             guard error.code == .corrupt else { throw error }
             scan.damage = error
@@ -104,6 +120,7 @@ extension LogReader {
             return scan
         }
         for (i, number) in numbers.enumerated() {
+            if let marker, number > marker.segment { break }
             let path = logDirectory + "/" + SegmentHeader.fileName(segment: number)
             var delivered: UInt64 = 0
             do {
@@ -113,7 +130,9 @@ extension LogReader {
                         number: number,
                         path: path,
                         isNewest: i == numbers.count - 1,
-                        firstIndex: scan.records
+                        firstIndex: scan.records,
+                        acknowledgedEnd: number == marker?.segment ? marker?.offset : nil,
+                        fileSystem: fileSystem
                     ) { position, payload in
                         delivered += 1
                         deliver(position, payload)
@@ -128,6 +147,16 @@ extension LogReader {
                 scan.damageSegment = number
                 scan.records += delivered
                 return scan
+            }
+        }
+        if marker != nil {
+            do {
+                scan.unacknowledgedTail = try Recovery.scanLog(logDirectory: logDirectory, fileSystem: fileSystem)
+                    .unacknowledged
+            } catch {
+                guard error.code == .corrupt else { throw error }
+                scan.damage = error
+                scan.damageIndex = scan.records
             }
         }
         return scan

@@ -1,4 +1,4 @@
-/// How records are framed inside a segment file, and a scanner that walks the frames of a mapped segment.
+/// How records are framed inside a segment file, and a scanner that walks the frames of a segment's bytes.
 ///
 /// A data frame is `[u32 LE length][u32 LE checksum][payload]`, where checksum is the CRC-32C of the four length
 /// bytes followed by the payload. A seal frame ends every segment but the newest:

@@ -1,8 +1,10 @@
 /// What opening a log found and repaired. A plain value; thread-safe.
 ///
-/// Opening repairs exactly one kind of damage: a torn last record at the end of the newest segment (a write that a
-/// crash interrupted before its fsync, so nobody was told it was stored). It is cut off and described in
-/// ``tornTail``. Any other damage makes `open` throw ``LogError/Code/corrupt`` instead.
+/// Opening repairs two things, and says so here. A torn tail at the end of the newest segment (a write that a crash
+/// interrupted before its fsync, so nobody was told it was stored) is cut off and described in ``tornTail``. After a
+/// write or sync failed (the log wrote a failure marker, `log/FAILURE`), the records past the last acknowledged one
+/// are cut off and described in ``unacknowledgedTail``. Any other damage makes `open` throw
+/// ``LogError/Code/corrupt`` instead.
 public struct RecoveryReport: Sendable, CustomStringConvertible {
     /// Why the bytes at the end of the newest segment were cut off.
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
@@ -67,23 +69,60 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Records cut off because a write or sync failed before they were acknowledged (from the failure marker).
+    public struct UnacknowledgedTail: Hashable, Sendable, CustomStringConvertible {
+        /// The marker file that said where the acknowledged records end (`log/FAILURE`); removed after the cut.
+        public var markerPath: String
+        /// How many records were acknowledged; the log now holds exactly these.
+        public var acknowledgedRecords: UInt64
+        /// The segment file where the acknowledged records end, and the offset it was cut at.
+        public var path: String
+        public var offset: UInt64
+        /// Complete records found after that point (written, never acknowledged) and cut off.
+        public var recordsDropped: UInt64
+        /// Bytes cut off, in all files (removed segment files included).
+        public var bytesDropped: UInt64
+        /// Newer segment files that were removed, oldest first.
+        public var removedSegments: [String]
+        /// The call that failed (`fdatasync`, `pwrite`, …), its `errno`, and its message, as the marker recorded.
+        public var failedCall: String
+        public var errno: Int32
+        public var failureMessage: String
+
+        public var description: String {
+            var text =
+                "after a failed \(failedCall) (errno \(errno)): kept the \(acknowledgedRecords) acknowledged records; "
+                + "cut \(recordsDropped) unacknowledged records (\(bytesDropped) bytes) at byte offset \(offset) "
+                + "of \(path)"
+            if !removedSegments.isEmpty {
+                text += " and removed \(removedSegments.joined(separator: ", "))"
+            }
+            return text + " (marker \(markerPath): \(failureMessage))"
+        }
+    }
+
     /// How many segment files the log has after opening.
     public var segmentCount: Int
     /// How many records the log holds after opening.
     public var recordCount: UInt64
     /// The torn tail that was cut off, if there was one.
     public var tornTail: TornTail?
+    /// Records that a failed write or sync had left unacknowledged, cut off at open, if there were any.
+    public var unacknowledgedTail: UnacknowledgedTail?
     /// Segment files that opening created (the first one of a new log, or the next one after a sealed newest
     /// segment).
     public var createdSegments: [String]
 
     /// True when nothing was cut off.
-    public var isClean: Bool { tornTail == nil }
+    public var isClean: Bool { tornTail == nil && unacknowledgedTail == nil }
 
     public var description: String {
         var text = "\(recordCount) records in \(segmentCount) segments"
         if let tornTail {
             text += "; torn tail: \(tornTail)"
+        }
+        if let unacknowledgedTail {
+            text += "; \(unacknowledgedTail)"
         }
         if !createdSegments.isEmpty {
             text += "; created \(createdSegments.joined(separator: ", "))"

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What readers may see of one segment: records that are written (and, when durable, synced).
 struct SegmentInfo: Sendable, Equatable {
     var number: UInt32
@@ -28,11 +22,15 @@ struct WriteOutcome: Sendable {
 ///
 /// Not copyable; it lives in the log's `writer` mutex and is only used by the writer queue (group commits and
 /// close), so its `write` runs on one thread at a time. Closes its descriptors when it goes away.
+///
+/// When a write or sync of a durable log fails, it writes the failure marker (``FailureMarker``) naming where the
+/// acknowledged records end, so that the next open cuts what was never acknowledged instead of presenting it.
 struct SegmentWriter: ~Copyable {
     let logDirectory: String
     let segmentSize: UInt64
     let durability: SegmentedLog.Durability
     let faults: FaultInjection
+    let fileSystem: any SegmentFileSystem
     /// The descriptor holding the log's `LOCK` file lock.
     private var lockFD: Int32
     /// The newest segment.
@@ -58,6 +56,7 @@ struct SegmentWriter: ~Copyable {
         self.segmentSize = options.segmentSize
         self.durability = options.durability
         self.faults = options.faults
+        self.fileSystem = options.fileSystem
         self.lockFD = lockFD
         self.fd = fd
         self.segment = segment
@@ -68,16 +67,44 @@ struct SegmentWriter: ~Copyable {
     }
 
     deinit {
-        if fd >= 0 { Syscall.closeFile(fd) }
-        if lockFD >= 0 { Syscall.closeFile(lockFD) }
+        if fd >= 0 { fileSystem.closeFile(fd) }
+        if lockFD >= 0 { fileSystem.closeFile(lockFD) }
     }
 
     var isClosed: Bool { fd < 0 }
 
     /// Writes the records of every append call in `batch`, in order, sealing and starting segments as they fill,
-    /// and syncs once at the end (when durable). On error the writer must not be used for appends again.
+    /// and syncs once at the end (when durable). On error the writer must not be used for appends again; a durable
+    /// log then writes the failure marker first (the error's message says if even that failed).
     mutating func write(_ batch: [[[UInt8]]]) throws(LogError) -> WriteOutcome {
         guard fd >= 0 else { throw LogError(code: .closed, message: "the log at \(logDirectory) is closed") }
+        // Where the acknowledged records end: everything before this commit was synced (durable mode).
+        let acknowledged = (records: firstIndex + recordsInSegment, segment: segment, offset: size)
+        do {
+            return try writeBatch(batch)
+        } catch {
+            guard durability == .durable else { throw error }
+            let marker = FailureMarker(
+                acknowledgedRecords: acknowledged.records,
+                segment: acknowledged.segment,
+                offset: acknowledged.offset,
+                failure: error
+            )
+            do {
+                try marker.write(in: logDirectory, fileSystem: fileSystem)
+            } catch let markerError {
+                var error = error
+                error.message +=
+                    "; the failure marker \(logDirectory)/\(FailureMarker.fileName) could not be written either "
+                    + "(\(markerError.message)), so after reopening, records from number \(acknowledged.records) on "
+                    + "may be ones whose write or sync failed"
+                throw error
+            }
+            throw error
+        }
+    }
+
+    private mutating func writeBatch(_ batch: [[[UInt8]]]) throws(LogError) -> WriteOutcome {
         var outcome = WriteOutcome()
         var buffer: [UInt8] = []
         buffer.reserveCapacity(batch.reduce(0) { $0 + $1.reduce(0) { $0 + RecordFrame.headerSize + $1.count } })
@@ -107,18 +134,21 @@ struct SegmentWriter: ~Copyable {
         return outcome
     }
 
-    /// Syncs (when `sync`) and closes the descriptors, which also releases the log lock. Idempotent.
-    mutating func close(sync: Bool) throws(LogError) {
+    /// Syncs (when `sync`) and closes the newest segment, then runs `beforeReleasing` (only if `sync` was asked
+    /// for and succeeded), then closes the lock file, which releases the log lock. Does nothing once closed.
+    mutating func close(sync: Bool, beforeReleasing: (@Sendable () throws -> Void)?) throws {
         guard fd >= 0 else { return }
         defer {
-            Syscall.closeFile(fd)
-            Syscall.closeFile(lockFD)
+            if fd >= 0 { fileSystem.closeFile(fd) }
+            fileSystem.closeFile(lockFD)
             fd = -1
             lockFD = -1
         }
-        if sync {
-            try Syscall.fullSync(fd, path: path)
-        }
+        guard sync else { return }
+        try fileSystem.fullSync(fd, path: path)
+        fileSystem.closeFile(fd)
+        fd = -1
+        try beforeReleasing?()
     }
 
     /// Writes `buffer` at the end of the newest segment and syncs it if durable or `sealed`.
@@ -132,14 +162,15 @@ struct SegmentWriter: ~Copyable {
         let fd = self.fd
         let size = self.size
         let path = self.path
-        try buffer.withBytes { (bytes) throws(LogError) in try Syscall.pwriteAll(fd, bytes, at: size, path: path) }
+        let fileSystem = self.fileSystem
+        try buffer.withBytes { (bytes) throws(LogError) in try fileSystem.pwriteAll(fd, bytes, at: size, path: path) }
         self.size += UInt64(buffer.count)
         recordsInSegment += records
         let end = self.size - (sealed ? UInt64(RecordFrame.sealSize) : 0)
         buffer.removeAll(keepingCapacity: true)
         if sealed || durability == .durable {
             try faults.check(.sync, call: "fdatasync", path: path)
-            try Syscall.dataSync(fd, path: path)
+            try fileSystem.dataSync(fd, path: path)
             outcome.syncs += 1
         }
         outcome.segments.append(
@@ -153,8 +184,8 @@ struct SegmentWriter: ~Copyable {
             throw LogError(code: .tooLarge, message: "\(logDirectory) has reached the last segment number")
         }
         let next = segment + 1
-        let newFD = try Self.createSegment(number: next, in: logDirectory)
-        Syscall.closeFile(fd)
+        let newFD = try Self.createSegment(number: next, in: logDirectory, fileSystem: fileSystem)
+        fileSystem.closeFile(fd)
         fd = newFD
         firstIndex += recordsInSegment
         recordsInSegment = 0
@@ -167,17 +198,21 @@ struct SegmentWriter: ~Copyable {
 
     /// Creates segment file `number` in `logDirectory` with its header, fsyncs it and the directory, and returns
     /// its descriptor (open for reading and writing).
-    static func createSegment(number: UInt32, in logDirectory: String) throws(LogError) -> Int32 {
+    static func createSegment(
+        number: UInt32,
+        in logDirectory: String,
+        fileSystem: any SegmentFileSystem
+    ) throws(LogError) -> Int32 {
         let path = logDirectory + "/" + SegmentHeader.fileName(segment: number)
-        let fd = try Syscall.openFile(path, O_RDWR | O_CREAT | O_EXCL)
+        let fd = try fileSystem.openFile(path, .createNew)
         do {
             try SegmentHeader(segment: number).bytes.withBytes { (bytes) throws(LogError) in
-                try Syscall.pwriteAll(fd, bytes, at: 0, path: path)
+                try fileSystem.pwriteAll(fd, bytes, at: 0, path: path)
             }
-            try Syscall.fullSync(fd, path: path)
-            try Syscall.syncDirectory(logDirectory)
+            try fileSystem.fullSync(fd, path: path)
+            try fileSystem.syncDirectory(logDirectory)
         } catch {
-            Syscall.closeFile(fd)
+            fileSystem.closeFile(fd)
             throw error
         }
         return fd

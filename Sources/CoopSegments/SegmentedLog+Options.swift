@@ -8,8 +8,11 @@ extension SegmentedLog {
         public var segmentSize: UInt64
         /// Create the data directory and its `log/` folder if they are missing (default true).
         public var createIfMissing: Bool
-        /// Test hook: errors to inject into writes and syncs.
-        var faults = FaultInjection()
+        /// Test hook: errors to inject into writes and syncs, and a hold on the writer.
+        package var faults = FaultInjection()
+        /// Test hook: the file system the log, its recovery and its readers use (a simulated disk in power-cut
+        /// tests); the real one by default.
+        package var fileSystem: any SegmentFileSystem = RealFileSystem()
 
         public init(durability: Durability = .durable, segmentSize: UInt64 = 64 << 20, createIfMissing: Bool = true) {
             self.durability = durability
@@ -51,25 +54,33 @@ extension SegmentedLog {
         public var recordsWritten: UInt64 = 0
         /// Group commits: each is one write (one per segment touched) and, when durable, one sync.
         public var groupCommits: UInt64 = 0
-        /// `fdatasync`/`fsync` calls made to make appended records durable (including the sync before sealing a
-        /// segment); syncs made while creating a segment file are not counted.
+        /// `fdatasync`/`fsync` (`F_FULLFSYNC` on Darwin) calls made to make appended records durable (including the
+        /// sync before sealing a segment); syncs made while creating a segment file are not counted.
         public var syncs: UInt64 = 0
         /// Segment files created since opening.
         public var segmentsCreated: UInt64 = 0
     }
 }
 
-/// Test hook: lets a test make a chosen write or sync fail with an `errno`.
+/// Test hook: lets a test make a chosen write or sync fail with an `errno`, or hold the writer between group
+/// commits.
 ///
-/// The closure is called on the log's writer queue, before the real system call; return nil to let the call go
-/// ahead, or an `errno` value to fail it without calling it.
-struct FaultInjection: Sendable {
-    enum Point: Hashable, Sendable {
+/// The closures are called on the log's writer queue. `inject` runs before the real system call; return nil to
+/// let the call go ahead, or an `errno` value to fail it without calling it. `beforeBatch` runs before the writer
+/// takes the next group commit from the queue; blocking in it holds the writer, so that appends queued meanwhile
+/// are all taken into one group commit (tests force batching this way instead of relying on timing).
+package struct FaultInjection: Sendable {
+    package enum Point: Hashable, Sendable {
         case write
         case sync
     }
 
-    var inject: (@Sendable (Point) -> Int32?)?
+    package var inject: (@Sendable (Point) -> Int32?)?
+    package var beforeBatch: (@Sendable () -> Void)?
+
+    package init(_ inject: (@Sendable (Point) -> Int32?)? = nil) {
+        self.inject = inject
+    }
 
     func check(_ point: Point, call: String, path: String) throws(LogError) {
         if let inject, let code = inject(point) {

@@ -1,11 +1,14 @@
 extension SegmentedLog {
     /// Calls `body` with each record from index `from` on, in order, with the record's bytes.
     ///
-    /// Runs on the caller's thread and blocks on file I/O (segments are memory-mapped one at a time); safe to call
-    /// while other tasks append. Sees the records that were in the log when the call started. `payload` is valid
-    /// only during the call to `body`; copy it to keep it. Stops at the first error `body` throws and rethrows it.
-    /// With `verifyingChecksums` (the default) each record's CRC-32C is checked again, and damage that appeared since
-    /// the log was opened throws ``LogError/Code/corrupt`` naming the file and offset.
+    /// **Threading.** Runs on the caller's thread and blocks on file I/O (each segment is read with `pread` a chunk
+    /// at a time into a buffer the call reuses); safe to call while other tasks append. Sees the records that were
+    /// in the log when the call started. `payload` is valid only during the call to `body`; copy it to keep it.
+    /// Stops at the first error `body` throws and rethrows it. With `verifyingChecksums` (the default) each record's
+    /// CRC-32C is checked again, and damage that appeared since the log was opened throws ``LogError/Code/corrupt``
+    /// naming the file and offset. A segment file that is cut short or fails while it is read (another process
+    /// truncating it, a disk error) ends the call with ``LogError/Code/corrupt`` or ``LogError/Code/io`` naming the
+    /// file and offset, never with a signal.
     public func forEachRecord(
         from index: UInt64 = 0,
         verifyingChecksums verify: Bool = true,
@@ -51,45 +54,50 @@ extension SegmentedLog {
         verify: Bool,
         _ body: (RecordPosition, UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        try Self.read(info, path: segmentPath(info.number), from: index, verify: verify, body)
+        try Self.read(
+            info,
+            path: segmentPath(info.number),
+            fileSystem: options.fileSystem,
+            from: index,
+            verify: verify,
+            body
+        )
     }
 
-    /// Reads the records of one segment from `index` on (shared with ``LogReader``).
+    /// Reads the records of one segment from `index` on (shared with ``LogReader``), with `pread` a chunk at a time.
     static func read(
         _ info: SegmentInfo,
         path: String,
+        fileSystem: any SegmentFileSystem,
         from index: UInt64,
         verify: Bool,
         _ body: (RecordPosition, UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        let file = try MappedFile(path: path, count: Int(info.end))
-        var scanner = FrameScanner(bytes: file.bytes)
+        var reader = try SegmentFileReader(fileSystem: fileSystem, path: path, limit: info.end, atOpen: false)
         let stop = info.firstIndex + info.recordCount
         var current = info.firstIndex
+        var offset = SegmentHeader.size
         while current < index {
-            guard scanner.skipRecord() else {
+            guard let length = try reader.recordLength(at: offset) else {
                 throw LogError.corrupt(
                     "record \(current) cannot be found",
-                    path: path,
-                    offset: UInt64(scanner.offset),
-                    atOpen: false
-                )
-            }
-            current += 1
-        }
-        while current < stop {
-            switch scanner.next(verify: verify) {
-            case .record(let offset, let payload):
-                try body(RecordPosition(segment: info.number, offset: UInt64(offset), index: current), payload)
-                current += 1
-            case .damaged(let offset, let damage):
-                throw LogError.corrupt(
-                    "\(damage)",
                     path: path,
                     offset: UInt64(offset),
                     atOpen: false
                 )
-            case .seal(let offset, _, _), .end(let offset):
+            }
+            offset += RecordFrame.headerSize + length
+            current += 1
+        }
+        while current < stop {
+            switch try reader.frame(at: offset, verify: verify) {
+            case .record(_, let payload):
+                try body(RecordPosition(segment: info.number, offset: UInt64(offset), index: current), payload)
+                offset += RecordFrame.headerSize + payload.count
+                current += 1
+            case .damaged(_, let damage):
+                throw LogError.corrupt("\(damage)", path: path, offset: UInt64(offset), atOpen: false)
+            case .seal, .end:
                 throw LogError.corrupt(
                     "the segment ends after \(current - info.firstIndex) of its \(info.recordCount) records",
                     path: path,

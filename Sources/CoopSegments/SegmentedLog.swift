@@ -17,9 +17,16 @@ import Synchronization
 /// docs/LOG-FORMAT.md.
 ///
 /// **Failures.** If a write or sync fails, every append in that group commit throws ``LogError/Code/io``, and the
-/// log stops taking appends (they throw ``LogError/Code/failed``) until it is closed and opened again; recovery then
-/// finds out what reached the disk. A failed append's records may or may not be in the log after reopening; a
-/// successful append's records always are.
+/// log stops taking appends (they throw ``LogError/Code/failed``) until it is closed and opened again. A durable
+/// log first writes a failure marker (`log/FAILURE`) saying where the acknowledged records end; the next `open`
+/// cuts everything after them (records whose sync failed are never presented as history) and reports it in
+/// ``RecoveryReport/unacknowledgedTail``. A successful append's records are always there after reopening; a failed
+/// append's records are not, unless even the marker could not be written (the `.io` error's message then says so,
+/// and its records may or may not be found).
+///
+/// **Closing.** ``close()`` lets every append queued before it complete (they succeed and are durable), refuses
+/// appends that come after it with ``LogError/Code/closed``, syncs, and releases the log lock;
+/// ``close(beforeReleasing:)`` also runs a closure while the lock is still held.
 public final class SegmentedLog: Sendable {
     /// The largest record, in bytes (16 MiB). Longer lengths on disk count as damage.
     public static let maxRecordSize: UInt32 = 16 << 20
@@ -90,7 +97,7 @@ public final class SegmentedLog: Sendable {
 
     private enum Request: Sendable {
         case append([[UInt8]], AppendCompletion)
-        case close(CheckedContinuation<Void, any Error>)
+        case close(CheckedContinuation<Void, any Error>, beforeReleasing: (@Sendable () throws -> Void)?)
     }
 
     /// Called once with an append's outcome, after its sync.
@@ -192,13 +199,30 @@ public final class SegmentedLog: Sendable {
         try await append([record])[0]
     }
 
-    /// Waits for queued appends, syncs and closes the files, and releases the log lock. Later appends and reads
-    /// throw ``LogError/Code/closed``. Calling it again does nothing. Throws if the final sync fails.
+    /// Closes the log: lets every append queued before this call complete, syncs and closes the files, and releases
+    /// the log lock.
+    ///
+    /// **Threading.** Safe to call from any task, also while other tasks append. Appends (and `enqueue` calls)
+    /// that were accepted before `close` was called are written and synced and succeed as usual; the ones called
+    /// after it throw ``LogError/Code/closed``, as do reads. Returns once the files are closed and the lock is
+    /// released. Calling it again does nothing. Throws if the final sync fails.
     public func close() async throws {
+        try await close(beforeReleasing: nil)
+    }
+
+    /// Closes the log like ``close()``, and runs `body` after the final sync but before the log lock (`log/LOCK`)
+    /// is released, so that no other process can open the log while `body` runs.
+    ///
+    /// **Threading.** `body` runs once, on the log's writer queue, after every append queued before this call has
+    /// completed and the newest segment is synced and closed; it may block on I/O. It runs only when the log closes
+    /// cleanly: not after an earlier write or sync failed (``failure`` is set), nor when the final sync fails, nor
+    /// when the log was already closed. For the layer above, which writes its own files (a checkpoint) while it
+    /// still owns the directory. If `body` throws, the lock is still released and the error is rethrown.
+    public func close(beforeReleasing body: (@Sendable () throws -> Void)?) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let schedule = state.withLock { state in
                 state.closing = true
-                return state.enqueue(.close(continuation))
+                return state.enqueue(.close(continuation, beforeReleasing: body))
             }
             if schedule {
                 queue.async { self.drain() }
@@ -212,21 +236,26 @@ public final class SegmentedLog: Sendable {
             return LogError(code: .closed, message: "the log at \(logDirectory) is closed")
         }
         if let failure = state.failure {
-            return LogError(
-                code: .failed,
-                message: "the log at \(logDirectory) takes no more appends after an earlier error: \(failure.message); "
-                    + "close it and open it again to recover",
-                path: failure.path,
-                offset: failure.offset,
-                cause: failure
-            )
+            return failedRefusal(failure)
         }
         return nil
+    }
+
+    private func failedRefusal(_ failure: LogError) -> LogError {
+        LogError(
+            code: .failed,
+            message: "the log at \(logDirectory) takes no more appends after an earlier error: \(failure.message); "
+                + "close it and open it again to recover",
+            path: failure.path,
+            offset: failure.offset,
+            cause: failure
+        )
     }
 
     /// Runs on `queue`: takes everything queued and commits it, until the queue is empty.
     private func drain() {
         while true {
+            options.faults.beforeBatch?()
             let requests: [Request] = state.withLock { state in
                 if state.pending.isEmpty {
                     state.draining = false
@@ -236,32 +265,32 @@ public final class SegmentedLog: Sendable {
             }
             if requests.isEmpty { return }
             var appends: [([[UInt8]], AppendCompletion)] = []
-            var closes: [CheckedContinuation<Void, any Error>] = []
+            var closes: [(CheckedContinuation<Void, any Error>, (@Sendable () throws -> Void)?)] = []
             for request in requests {
                 switch request {
                 case .append(let records, let continuation): appends.append((records, continuation))
-                case .close(let continuation): closes.append(continuation)
+                case .close(let continuation, let body): closes.append((continuation, body))
                 }
             }
-            // close() stops new appends before it queues itself, so all appends come before any close.
+            // close() stops new appends before it queues itself, so all appends come before any close: the ones
+            // queued before it are committed here like any others.
             if !appends.isEmpty {
                 commit(appends)
             }
-            if !closes.isEmpty {
+            for (continuation, body) in closes {
                 let failed = state.withLock { $0.failure != nil }
                 let result = writer.withLock { writer in
-                    Result { () throws(LogError) in try writer.close(sync: !failed) }
+                    Result { try writer.close(sync: !failed, beforeReleasing: body) }
                 }
-                for continuation in closes {
-                    continuation.resume(with: result.mapError { $0 as any Error })
-                }
+                continuation.resume(with: result)
             }
         }
     }
 
     /// One group commit: one write per segment touched and one sync, then every caller is resumed.
     private func commit(_ appends: [([[UInt8]], AppendCompletion)]) {
-        if let error = state.withLock({ refusal(of: $0) }) {
+        // Appends queued before a failure are refused; appends queued before close() are not (close waits for them).
+        if let error = state.withLock({ $0.failure.map { failedRefusal($0) } }) {
             for (_, completion) in appends { completion(.failure(error)) }
             return
         }

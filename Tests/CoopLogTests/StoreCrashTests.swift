@@ -44,7 +44,7 @@ struct StoreCrashTests {
             process.waitUntilExit()
             let childErrors = try String(contentsOfFile: errors, encoding: .utf8)
             try #require(alive, "round \(round): the child exited by itself: \(childErrors)")
-            try #require(reached, "round \(round): no \(target) acknowledgements within 120 s: \(childErrors)")
+            try #require(reached, "round \(round): no \(target) acknowledgements within 300 s: \(childErrors)")
             for line in try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n") {
                 let parts = line.split(separator: " ")
                 try #require(parts.count == 2, "round \(round): unreadable line \(line)")
@@ -72,15 +72,19 @@ struct StoreCrashTests {
     }
 
     /// Waits until the file at `path` holds at least `count` complete lines, while `process` runs; false when
-    /// 120 s pass first (a generous bound for a loaded machine, only to turn a hang into a failure).
+    /// 300 s pass first (a generous bound for a loaded machine, only to turn a hang into a failure). The file is
+    /// read once more after the wait ends, so a test task that was not scheduled for a while still sees the lines.
     static func waitForLines(_ count: Int, in path: String, while process: Process) async throws -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(120)
-        while clock.now < deadline && process.isRunning {
+        func reached() -> Bool {
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            if text.reduce(0, { $0 + ($1 == "\n" ? 1 : 0) }) >= count { return true }
+            return text.reduce(0, { $0 + ($1 == "\n" ? 1 : 0) }) >= count
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(300)
+        while clock.now < deadline && process.isRunning {
+            if reached() { return true }
             try await Task.sleep(for: .milliseconds(5))
         }
-        return false
+        return reached()
     }
 }

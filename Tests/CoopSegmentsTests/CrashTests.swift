@@ -4,14 +4,17 @@ import Foundation
 import Testing
 
 /// Crash tests with real processes: `coop-crash-child` appends to a log in durable mode from several tasks and prints
-/// each record's id once its append has returned (after the fsync); the test kills it with SIGKILL at a random moment
-/// (50–400 ms after it starts), reopens the log and checks that every printed id is in it, that every record is a
-/// whole record the child wrote (no garbage), and that no id appears twice. Up to 10 kills in a row share one log
-/// directory, so each child also recovers what the previous one left behind.
+/// each record's id once its append has returned (after the fsync); the test kills it with SIGKILL once it has read a
+/// random number (1–400) of those acknowledgements from the child's output — an event, not a sleep, so a slow or
+/// loaded machine changes nothing — then reopens the log and checks that every printed id is in it, that every
+/// record is a whole record the child wrote (no garbage), and that no id appears twice. Up to 10 kills in a row
+/// share one log directory, so each child also recovers what the previous one left behind.
 ///
 /// By default the test kills the child 5 times (a few seconds). Set the environment variable `COOP_CRASH_KILLS` to
 /// run more, e.g. `COOP_CRASH_KILLS=1000 swift test --scratch-path .build-log --filter CrashTests` (about six minutes).
-/// Set `COOP_CRASH_SEED` to repeat a run's kill timings (the seed is printed).
+/// Set `COOP_CRASH_SEED` to repeat a run's kill points (the seed is printed).
+///
+/// SIGKILL keeps the page cache, so these tests cannot see a missing fsync; `PowerCutTests` simulate that.
 @Suite("SegmentedLog: crash with SIGKILL")
 struct CrashTests {
     /// How many kills share one log directory before the test starts a fresh one.
@@ -53,30 +56,42 @@ struct CrashTests {
                     acknowledged = []
                     recordsBefore = 0
                 }
-                let output = directory.path + "/stdout-\(round)"
                 let errors = directory.path + "/stderr-\(round)"
                 let firstID = UInt64(round) * 10_000_000
+                let killAfter = Int.random(in: 1...400, using: &random)
                 let process = Process()
                 process.executableURL = child
                 process.arguments = [dataDirectory, String(firstID)]
-                _ = FileManager.default.createFile(atPath: output, contents: nil)
+                let output = Pipe()
                 _ = FileManager.default.createFile(atPath: errors, contents: nil)
-                process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+                process.standardOutput = output
                 process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
                 try process.run()
-                try await Task.sleep(for: .milliseconds(Int.random(in: 50...400, using: &random)))
+                // Read acknowledgements until `killAfter` of them, then kill: the child is then in the middle of
+                // appending (it never stops by itself).
+                var printed: [UInt8] = []
+                var lineCount = 0
+                let reading = output.fileHandleForReading
+                while lineCount < killAfter {
+                    let chunk = reading.availableData
+                    if chunk.isEmpty { break }
+                    lineCount += chunk.count(where: { $0 == UInt8(ascii: "\n") })
+                    printed += chunk
+                }
                 let alive = process.isRunning
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
+                printed += reading.readDataToEndOfFile()
                 let childErrors = String(decoding: try readFile(errors), as: UTF8.self)
                 try #require(
                     alive && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL,
                     "round \(round): the child exited by itself (status \(process.terminationStatus)): \(childErrors)"
                 )
 
-                let printed = String(decoding: try readFile(output), as: UTF8.self).split(separator: "\n")
-                let ids = printed.compactMap { UInt64($0) }
-                #expect(ids.count == printed.count, "round \(round): unreadable output line")
+                let lines = String(decoding: printed, as: UTF8.self).split(separator: "\n")
+                let ids = lines.compactMap { UInt64($0) }
+                #expect(ids.count == lines.count, "round \(round): unreadable output line")
+                #expect(ids.count >= killAfter, "round \(round)")
                 acknowledged.formUnion(ids)
 
                 let log = try SegmentedLog.open(directory: dataDirectory)
