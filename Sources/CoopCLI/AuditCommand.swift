@@ -85,6 +85,14 @@ struct AuditVerify: AsyncParsableCommand {
                     + "\(torn.detail)); a node cuts it off when it opens the log, or the file was truncated"
             )
         }
+        if let tail = report.unacknowledgedTail {
+            CLIOutput.err(
+                "error: \(tail.markerPath): the node stopped after a failed write; \(tail.acknowledgedRecords) records "
+                    + "were acknowledged and were checked; \(tail.recordsDropped) records after them were never "
+                    + "acknowledged (a node cuts them off when it opens the log): \(tail.failedCall) failed with errno "
+                    + "\(tail.errno): \(tail.failureMessage)"
+            )
+        }
         if let first = report.problems.first {
             CLIOutput.err("error: first bad entry: \(first)")
             for problem in report.problems.dropFirst() { CLIOutput.err("  then: \(problem)") }

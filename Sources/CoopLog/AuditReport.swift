@@ -53,9 +53,12 @@ public struct AuditReport: Sendable {
     public var chainHead: [UInt8] = RecordCodec.genesis
     /// A torn last record (a crash artifact a node cuts off on open; also what truncating a file looks like).
     public var tornTail: RecoveryReport.TornTail?
+    /// Records written after a failed write or sync, never acknowledged (the node's failure marker says where the
+    /// acknowledged records end); not read, and cut off by the node when it opens the log.
+    public var unacknowledgedTail: RecoveryReport.UnacknowledgedTail?
     /// Problems, by record order; the first is the first bad entry.
     public var problems: [AuditProblem] = []
 
-    /// No problem and no torn tail.
-    public var isIntact: Bool { problems.isEmpty && tornTail == nil }
+    /// No problem, no torn tail and no unacknowledged tail.
+    public var isIntact: Bool { problems.isEmpty && tornTail == nil && unacknowledgedTail == nil }
 }

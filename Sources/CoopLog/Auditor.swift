@@ -50,6 +50,7 @@ public enum Auditor {
         handOver()
         handOver()
         report.tornTail = files.tornTail
+        report.unacknowledgedTail = files.unacknowledgedTail
         if let damage = files.damage {
             scan.problems.append(
                 AuditProblem(
