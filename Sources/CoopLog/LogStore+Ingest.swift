@@ -56,7 +56,8 @@ extension LogStore {
         let now = options.physicalClock()
         let due: [VerifiedEntry] = state.withLock { s in
             guard !s.held.isEmpty else { return [] }
-            let limit = now.addingReportingOverflow(options.maxClockSkewMs).partialValue
+            let sum = now.addingReportingOverflow(options.maxClockSkewMs)
+            let limit = sum.overflow ? UInt64.max : sum.partialValue
             let ready = s.held.values.filter { ($0.body.timestamp?.wallMs ?? 0) <= limit }
             for entry in ready { s.held.removeValue(forKey: entry.id) }
             return ready.sorted { ($0.origin, $0.sequence) < ($1.origin, $1.sequence) }

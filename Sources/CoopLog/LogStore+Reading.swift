@@ -73,8 +73,10 @@ extension LogStore {
     /// The item's current heads.
     public func heads(of itemID: String) -> [EntryID] { state.withLock { $0.view.heads(of: itemID) } }
 
-    /// Durable entries of `origin` after sequence number `after`, in order, at most `limit`.
+    /// Durable entries of `origin` after sequence number `after`, in order, at most `limit` (none for a limit of 0
+    /// or less).
     public func entries(of origin: String, after: UInt64, limit: Int = .max) throws -> [SignedEntry] {
+        guard limit > 0 else { return [] }
         let records: [UInt64] = state.withLock { s in
             guard let index = s.origins[origin] else { return [] }
             let durable = index.durable(below: s.durableCount)

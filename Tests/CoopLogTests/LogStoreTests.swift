@@ -176,7 +176,21 @@ struct LogStoreTests {
         try await other.close()
     }
 
-    @Test("32 concurrent writers: dense sequence numbers, one chain, fewer syncs than writes")
+    @Test("reads with a limit of zero or less, or past the end, return nothing instead of trapping")
+    func hostileReadLimits() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory()
+        let store = try open(dir, as: nil)
+        for entry in try EntryFactory(origin: "cd-wuhou").chain(3, item: "CY-02") { _ = try await store.ingest(entry) }
+        for limit in [0, -1, Int.min] {
+            #expect(try store.entries(of: "cd-wuhou", after: 0, limit: limit).isEmpty)
+        }
+        #expect(try store.entries(of: "cd-wuhou", after: .max, limit: .max).isEmpty)
+        #expect(try store.entries(of: "nobody", after: 0).isEmpty)
+        #expect(try store.entries(of: "cd-wuhou", after: 1, limit: 1).count == 1)
+        try await store.close()
+    }
+
+    @Test("32 concurrent writers: dense sequence numbers and one chain, checked by a replay")
     func concurrentWriters() async throws {
         let dir = try CoopTestKit.TemporaryDirectory()
         let store = try open(dir)
