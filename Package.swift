@@ -72,7 +72,7 @@ let package = Package(
         // RPC plane: gRPC semantics over ZeroMQ frames.
         .target(
             name: "CoopRPC",
-            dependencies: ["CoopWire"],
+            dependencies: ["CoopWire", "CoopZMQ"],
             swiftSettings: strictSwift
         ),
 
@@ -160,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopRPCTests",
-            dependencies: ["CoopRPC", "CoopWire", "CoopTestKit"],
+            dependencies: ["CoopRPC", "CoopZMQ", "CoopWire", "CoopTestKit"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,0 +1,34 @@
+/// One call as a server handler sees it. A plain value; thread-safe.
+public struct RPCRequest: Sendable {
+    /// The call's head: id, method, deadline budget, metadata.
+    public var head: RPCRequestHead
+    /// The encoded request message.
+    public var body: [UInt8]
+    /// Who called: the transport's identity of the caller (the ROUTER routing id). With CurveZMQ this will be the
+    /// authenticated member; never a field of the request.
+    public var peer: [UInt8]
+
+    public init(head: RPCRequestHead, body: [UInt8], peer: [UInt8]) {
+        self.head = head
+        self.body = body
+        self.peer = peer
+    }
+}
+
+/// What a unary handler answers with. A plain value; thread-safe.
+public struct RPCResponse: Sendable, Hashable {
+    /// The encoded response message.
+    public var body: [UInt8]
+    /// Trailing metadata.
+    public var metadata: RPCMetadata
+
+    public init(body: [UInt8], metadata: RPCMetadata = RPCMetadata()) {
+        self.body = body
+        self.metadata = metadata
+    }
+}
+
+/// A unary method's implementation: an async function of the request. Throw an ``RPCError`` to answer with its
+/// status; any other error is answered INTERNAL. Called on the server's task group; must honour task cancellation
+/// (the deadline passed or the client cancelled).
+public typealias RPCUnaryHandler = @Sendable (RPCRequest) async throws -> RPCResponse
