@@ -16,6 +16,7 @@ public final class RPCClient: Sendable {
     private struct State {
         var nextCallID: UInt64 = 0
         var pending: [UInt64: CheckedContinuation<RPCServerMessage, Never>] = [:]
+        var streams: [UInt64: AsyncThrowingStream<[UInt8], any Error>.Continuation] = [:]
         var socketID: ZMQReactor.SocketID?
         var closed = false
     }
@@ -117,12 +118,94 @@ public final class RPCClient: Sendable {
         return RPCResponse(body: message.body ?? [], metadata: message.metadata)
     }
 
+    /// Calls a server-streaming `method`: the returned sequence yields each encoded response message and ends with
+    /// the call (throwing an ``RPCError`` for a status other than OK). Flow control: the server may send `credit`
+    /// messages ahead; each half of that consumed grants as much again, so at most `credit` messages wait here.
+    /// Ending the iteration early, or the deadline passing, cancels the call on the server.
+    public func serverStream(
+        _ method: String,
+        _ request: [UInt8],
+        timeout: Duration? = nil,
+        credit: UInt32 = 32,
+        metadata: RPCMetadata = RPCMetadata()
+    ) throws(RPCError) -> RPCStream {
+        let credit = max(2, credit)
+        let (callID, socketID, closed) = state.withLock { s in
+            s.nextCallID += 1
+            return (s.nextCallID, s.socketID, s.closed)
+        }
+        guard let socketID, !closed else {
+            throw RPCError(
+                code: .unavailable,
+                message: "the client is not connected to \(endpoint)",
+                reason: RPCReason.unavailable
+            )
+        }
+        let timeoutMicroseconds = timeout.map { Self.microseconds($0) }
+        let head = RPCRequestHead(
+            callID: callID,
+            method: method,
+            timeoutMicroseconds: timeoutMicroseconds,
+            metadata: metadata,
+            credit: credit
+        )
+        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        state.withLock { $0.streams[callID] = continuation }
+        continuation.onTermination = { [weak self] termination in
+            guard let self, case .cancelled = termination else { return }
+            // The consumer stopped early: forget the call and tell the server.
+            if self.state.withLock({ $0.streams.removeValue(forKey: callID) }) != nil {
+                self.sendCancel(callID, on: socketID)
+            }
+        }
+        let frames = RPCFrames.encode(.request(head, body: request))
+        reactor.execute { registry in
+            let sent = (try? registry.socket(socketID)?.send(frames, blocking: false)) ?? false
+            if sent != true, let stream = self.state.withLock({ $0.streams.removeValue(forKey: callID) }) {
+                stream.finish(
+                    throwing: RPCError(
+                        code: .unavailable,
+                        message: "no connection to \(self.endpoint) can take the call now",
+                        reason: RPCReason.unavailable
+                    )
+                )
+            }
+        }
+        if let timeoutMicroseconds {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .microseconds(Int(clamping: timeoutMicroseconds))) {
+                guard let stream = self.state.withLock({ $0.streams.removeValue(forKey: callID) }) else { return }
+                stream.finish(
+                    throwing: RPCError(
+                        code: .deadlineExceeded,
+                        message: "the deadline of \(timeoutMicroseconds) µs passed",
+                        reason: RPCReason.deadlineExceeded
+                    )
+                )
+                self.sendCancel(callID, on: socketID)
+            }
+        }
+        let grant: @Sendable (UInt32) -> Void = { [weak self] amount in
+            guard let self else { return }
+            let frames = RPCFrames.encode(.credit(callID: callID, credit: amount))
+            self.reactor.execute { registry in _ = try? registry.socket(socketID)?.send(frames, blocking: false) }
+        }
+        return RPCStream(base: stream, credit: credit, grant: grant)
+    }
+
     /// Closes the socket; calls in flight fail with UNAVAILABLE.
     public func close() async {
-        let (socketID, pending) = state.withLock { s in
+        let (socketID, pending, streams) = state.withLock { s in
             s.closed = true
-            defer { s.pending.removeAll() }
-            return (s.socketID, s.pending)
+            defer {
+                s.pending.removeAll()
+                s.streams.removeAll()
+            }
+            return (s.socketID, s.pending, s.streams)
+        }
+        for (_, stream) in streams {
+            stream.finish(
+                throwing: RPCError(code: .unavailable, message: "the client was closed", reason: RPCReason.unavailable)
+            )
         }
         for (callID, continuation) in pending {
             continuation.resume(
@@ -144,11 +227,25 @@ public final class RPCClient: Sendable {
 
     // MARK: Internals
 
-    /// On the reactor thread: resumes the calls whose answers arrived. A message that does not decode, or answers a
-    /// call no longer in flight (it timed out or was cancelled), is dropped.
+    /// On the reactor thread: resumes the calls whose answers arrived and feeds server streams. A message that does
+    /// not decode, or answers a call no longer in flight (it timed out or was cancelled), is dropped.
     private func readable(_ socket: ZMQSocket) {
         while let frames = try? socket.receive(blocking: false) {
-            guard let message = try? RPCFrames.decodeServer(frames), message.status != nil else { continue }
+            guard let message = try? RPCFrames.decodeServer(frames) else { continue }
+            if let stream = state.withLock({ s in
+                message.status == nil ? s.streams[message.callID] : s.streams.removeValue(forKey: message.callID)
+            }) {
+                if let body = message.body { stream.yield(body) }
+                if let status = message.status {
+                    if status.isOK {
+                        stream.finish()
+                    } else {
+                        stream.finish(throwing: RPCError(status: status, metadata: message.metadata))
+                    }
+                }
+                continue
+            }
+            guard message.status != nil else { continue }
             let continuation = state.withLock { $0.pending.removeValue(forKey: message.callID) }
             continuation?.resume(returning: message)
         }

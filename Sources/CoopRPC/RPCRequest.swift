@@ -32,3 +32,25 @@ public struct RPCResponse: Sendable, Hashable {
 /// status; any other error is answered INTERNAL. Called on the server's task group; must honour task cancellation
 /// (the deadline passed or the client cancelled).
 public typealias RPCUnaryHandler = @Sendable (RPCRequest) async throws -> RPCResponse
+
+/// A server-streaming method's implementation: sends any number of messages through the writer, then returns the
+/// trailing metadata (or throws an ``RPCError`` to end the stream with its status). ``RPCStreamWriter/send(_:)``
+/// waits while the client has granted no credit, so the server never sends past it.
+public typealias RPCServerStreamHandler = @Sendable (RPCRequest, RPCStreamWriter) async throws -> RPCMetadata
+
+/// A method a server offers.
+public enum RPCMethod: Sendable {
+    case unary(RPCUnaryHandler)
+    case serverStream(RPCServerStreamHandler)
+}
+
+/// Sends a server stream's messages. `Sendable`; used by the handler's task.
+public struct RPCStreamWriter: Sendable {
+    let sendBody: @Sendable ([UInt8]) async throws -> Void
+
+    /// Sends one encoded message once the client's credit allows; throws `CancellationError` when the call was
+    /// cancelled or its deadline passed while waiting.
+    public func send(_ body: [UInt8]) async throws {
+        try await sendBody(body)
+    }
+}

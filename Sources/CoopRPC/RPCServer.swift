@@ -12,8 +12,8 @@ import Synchronization
 /// **Life cycle.** ``run()`` binds, serves until its task is cancelled, then stops reading new calls, lets the calls
 /// in flight finish, and closes the socket.
 public final class RPCServer: Sendable {
-    /// Unary handlers by full method name (`/coop.v1.Health/Check`).
-    public let handlers: [String: RPCUnaryHandler]
+    /// Methods by full name (`/coop.v1.Health/Check`).
+    public let methods: [String: RPCMethod]
     public let limits: RPCCallTable.Limits
     /// Largest request message answered with a status when over the limit; a frame over four times this makes
     /// libzmq drop the connection instead (`ZMQ_MAXMSGSIZE`), so that a hostile peer cannot fill memory.
@@ -31,19 +31,21 @@ public final class RPCServer: Sendable {
         var cancelled: Set<RPCCallTable.Key> = []
         /// The ROUTER socket, once registered with the reactor.
         var socketID: ZMQReactor.SocketID?
+        /// Server streams waiting for credit.
+        var creditWaiters: [RPCCallTable.Key: CheckedContinuation<Void, Never>] = [:]
     }
 
     /// A server that will bind `endpoint` (`tcp://127.0.0.1:0` picks a port; ``boundEndpoint()`` tells which).
     public init(
         reactor: ZMQReactor,
         endpoint: String,
-        handlers: [String: RPCUnaryHandler],
+        methods: [String: RPCMethod],
         limits: RPCCallTable.Limits = RPCCallTable.Limits(),
         maxMessageBytes: Int = 4 << 20
     ) {
         self.reactor = reactor
         self.endpoint = endpoint
-        self.handlers = handlers
+        self.methods = methods
         self.limits = limits
         self.maxMessageBytes = maxMessageBytes
         self.shared = Mutex(Shared(table: RPCCallTable(limits: limits)))
@@ -153,7 +155,11 @@ public final class RPCServer: Sendable {
                 inbox.yield(RPCRequest(head: head, body: body, peer: peer))
             case .credit(let callID, let credit):
                 let key = RPCCallTable.Key(peer: peer, callID: callID)
-                if case .failure(let error) = shared.withLock({ $0.table.grant(key, credit: credit) }) {
+                let (granted, waiter) = shared.withLock { s in
+                    (s.table.grant(key, credit: credit), s.creditWaiters.removeValue(forKey: key))
+                }
+                waiter?.resume()
+                if case .failure(let error) = granted {
                     answer(socket, peer: peer, callID: callID, status: error.status)
                 }
             case .cancel(let callID):
@@ -216,9 +222,41 @@ public final class RPCServer: Sendable {
         }
     }
 
+    /// Sends one message of a server stream once there is credit for it (waiting for a grant otherwise).
+    private func sendStreamed(_ body: [UInt8], request: RPCRequest, key: RPCCallTable.Key) async throws {
+        while true {
+            try Task.checkCancellation()
+            let credit: UInt64? = shared.withLock { s in
+                guard let credit = s.table.credit(key) else { return nil }
+                if credit > 0 { _ = s.table.takeCredit(key) }
+                return credit
+            }
+            guard let credit else { throw CancellationError() }
+            if credit > 0 { break }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = shared.withLock { s in
+                        if s.table.credit(key).map({ $0 > 0 }) ?? true { return true }
+                        s.creditWaiters[key] = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                shared.withLock { $0.creditWaiters.removeValue(forKey: key) }?.resume()
+            }
+        }
+        let frames = [request.peer] + RPCFrames.encode(RPCServerMessage(callID: request.head.callID, body: body))
+        guard let socketID = shared.withLock({ $0.socketID }) else { return }
+        reactor.execute { registry in _ = try? registry.socket(socketID)?.send(frames, blocking: false) }
+    }
+
     /// The handler, raced against the deadline and the client's cancel.
-    private func race(_ request: RPCRequest, key: RPCCallTable.Key) async throws -> RPCResponse {
-        guard let handler = handlers[request.head.method] else {
+    private func race(
+        _ request: RPCRequest,
+        key: RPCCallTable.Key
+    ) async throws -> (body: [UInt8]?, metadata: RPCMetadata) {
+        guard let method = methods[request.head.method] else {
             throw RPCError(
                 code: .unimplemented,
                 message: "no method \(request.head.method) on this server",
@@ -226,12 +264,22 @@ public final class RPCServer: Sendable {
             )
         }
         enum Outcome: Sendable {
-            case answered(RPCResponse)
+            case answered([UInt8]?, RPCMetadata)
             case deadline
             case cancelled
         }
         let outcome: Outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
-            group.addTask { .answered(try await handler(request)) }
+            group.addTask {
+                switch method {
+                case .unary(let handler):
+                    let response = try await handler(request)
+                    return .answered(response.body, response.metadata)
+                case .serverStream(let handler):
+                    let writer = RPCStreamWriter { body in try await self.sendStreamed(body, request: request, key: key)
+                    }
+                    return .answered(nil, try await handler(request, writer))
+                }
+            }
             if let timeout = request.head.timeoutMicroseconds {
                 group.addTask {
                     try await Task.sleep(for: .microseconds(Int64(clamping: timeout)))
@@ -262,8 +310,8 @@ public final class RPCServer: Sendable {
             return try await group.next() ?? .cancelled
         }
         switch outcome {
-        case .answered(let response):
-            return response
+        case .answered(let body, let metadata):
+            return (body, metadata)
         case .deadline:
             throw RPCError(
                 code: .deadlineExceeded,
@@ -273,5 +321,24 @@ public final class RPCServer: Sendable {
         case .cancelled:
             throw RPCError(code: .cancelled, message: "the client cancelled call \(request.head.callID)")
         }
+    }
+}
+
+extension RPCServer {
+    /// A server of unary methods only.
+    public convenience init(
+        reactor: ZMQReactor,
+        endpoint: String,
+        handlers: [String: RPCUnaryHandler],
+        limits: RPCCallTable.Limits = RPCCallTable.Limits(),
+        maxMessageBytes: Int = 4 << 20
+    ) {
+        self.init(
+            reactor: reactor,
+            endpoint: endpoint,
+            methods: handlers.mapValues { .unary($0) },
+            limits: limits,
+            maxMessageBytes: maxMessageBytes
+        )
     }
 }

@@ -11,6 +11,7 @@ struct RPCServerTests {
     static func withServer(
         transport: String = "tcp",
         handlers: [String: RPCUnaryHandler],
+        streams: [String: RPCServerStreamHandler] = [:],
         limits: RPCCallTable.Limits = RPCCallTable.Limits(),
         maxMessageBytes: Int = 4 << 20,
         _ body: (RPCClient, String, ZMQReactor) async throws -> Void
@@ -23,7 +24,7 @@ struct RPCServerTests {
         let server = RPCServer(
             reactor: serverReactor,
             endpoint: endpoint,
-            handlers: handlers,
+            methods: handlers.mapValues { .unary($0) }.merging(streams.mapValues { .serverStream($0) }) { a, _ in a },
             limits: limits,
             maxMessageBytes: maxMessageBytes
         )

@@ -1,0 +1,33 @@
+/// The messages of a server stream, as a client reads them; grants the server more credit as they are consumed.
+///
+/// **Threading.** One consumer iterates it (like any `AsyncSequence` iterator); it is `Sendable` so that it may be
+/// handed to that consumer.
+public struct RPCStream: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+
+    let base: AsyncThrowingStream<[UInt8], any Error>
+    let credit: UInt32
+    let grant: @Sendable (UInt32) -> Void
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+        let half: UInt32
+        let grant: @Sendable (UInt32) -> Void
+        var consumed: UInt32 = 0
+
+        /// The next message, `nil` at the end of an OK stream; throws the call's ``RPCError`` otherwise.
+        public mutating func next() async throws -> [UInt8]? {
+            guard let message = try await base.next() else { return nil }
+            consumed += 1
+            if consumed == half {
+                consumed = 0
+                grant(half)
+            }
+            return message
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), half: Swift.max(1, credit / 2), grant: grant)
+    }
+}
