@@ -11,6 +11,7 @@ import Synchronization
 public final class RPCClient: Sendable {
     private let reactor: ZMQReactor
     private let endpoint: String
+    private let curve: RPCClientCurve?
     private let state = Mutex(State())
 
     private struct State {
@@ -18,23 +19,78 @@ public final class RPCClient: Sendable {
         var pending: [UInt64: CheckedContinuation<RPCServerMessage, Never>] = [:]
         var streams: [UInt64: AsyncThrowingStream<[UInt8], any Error>.Continuation] = [:]
         var socketID: ZMQReactor.SocketID?
+        var monitorID: ZMQReactor.SocketID?
         var closed = false
+        /// Set when the server refused this client's key: calls fail at once with it.
+        var refused: RPCError?
     }
 
-    /// A client for the server at `endpoint`; ``connect()`` before calling.
-    public init(reactor: ZMQReactor, endpoint: String) {
+    /// A client for the server at `endpoint` (with `curve`, over CurveZMQ); ``connect()`` before calling.
+    public init(reactor: ZMQReactor, endpoint: String, curve: RPCClientCurve? = nil) {
         self.reactor = reactor
         self.endpoint = endpoint
+        self.curve = curve
     }
 
-    /// Creates the DEALER socket and connects (libzmq connects and reconnects in the background).
+    /// Creates the DEALER socket and connects (libzmq connects and reconnects in the background). With CurveZMQ, a
+    /// monitor watches the handshake: when the server refuses the key, calls in flight and later calls fail with
+    /// UNAUTHENTICATED naming the key (libzmq alone would only let them time out).
     public func connect() async throws {
-        let id = try await reactor.run { [endpoint] registry in
+        let (id, monitorID) = try await reactor.run { [endpoint, curve] registry in
             let dealer = try ZMQSocket(registry.context, type: .dealer)
+            var monitorID: ZMQReactor.SocketID?
+            if let curve {
+                try dealer.set(.curveServerKey, curve.serverPublicKey)
+                try dealer.set(.curvePublicKey, curve.publicKey)
+                try dealer.set(.curveSecretKey, curve.secretKey)
+                let monitor = try dealer.makeMonitor(name: "rpc-client-\(UInt64.random(in: 0...UInt64.max))")
+                monitorID = registry.register(monitor) { socket in self.monitored(socket) }
+            }
             try dealer.connect(endpoint)
-            return registry.register(dealer) { socket in self.readable(socket) }
+            return (registry.register(dealer) { socket in self.readable(socket) }, monitorID)
         }
-        state.withLock { $0.socketID = id }
+        state.withLock { s in
+            s.socketID = id
+            s.monitorID = monitorID
+        }
+    }
+
+    /// On the reactor thread: handshake events of a CurveZMQ connection.
+    private func monitored(_ socket: ZMQSocket) {
+        while let frames = try? socket.receive(blocking: false) {
+            guard let event = ZMQMonitorEvent(frames: frames) else { continue }
+            switch event.kind {
+            case .handshakeFailedAuth, .handshakeFailedProtocol:
+                let key = curve.map { ZMQCurve.z85($0.publicKey) } ?? "-"
+                let error = RPCError(
+                    code: .unauthenticated,
+                    message: "the server at \(endpoint) refused this client's key \(key) (ZAP status \(event.value)); "
+                        + "is it in the server's roster?",
+                    reason: RPCReason.unauthenticated
+                )
+                fail(with: error)
+            case .handshakeSucceeded:
+                state.withLock { $0.refused = nil }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Fails every call in flight with `error` and remembers it for new calls.
+    private func fail(with error: RPCError) {
+        let (pending, streams) = state.withLock { s in
+            s.refused = error
+            defer {
+                s.pending.removeAll()
+                s.streams.removeAll()
+            }
+            return (s.pending, s.streams)
+        }
+        for (callID, continuation) in pending {
+            continuation.resume(returning: RPCServerMessage(callID: callID, status: error.status))
+        }
+        for (_, stream) in streams { stream.finish(throwing: error) }
     }
 
     /// Calls `method` with the encoded `request`; returns the response or throws an ``RPCError`` with the call's
@@ -47,10 +103,11 @@ public final class RPCClient: Sendable {
         timeout: Duration? = nil,
         metadata: RPCMetadata = RPCMetadata()
     ) async throws(RPCError) -> RPCResponse {
-        let (callID, socketID, closed) = state.withLock { s in
+        let (callID, socketID, closed, refused) = state.withLock { s in
             s.nextCallID += 1
-            return (s.nextCallID, s.socketID, s.closed)
+            return (s.nextCallID, s.socketID, s.closed, s.refused)
         }
+        if let refused { throw refused }
         guard let socketID, !closed else {
             throw RPCError(
                 code: .unavailable,
@@ -130,10 +187,11 @@ public final class RPCClient: Sendable {
         metadata: RPCMetadata = RPCMetadata()
     ) throws(RPCError) -> RPCStream {
         let credit = max(2, credit)
-        let (callID, socketID, closed) = state.withLock { s in
+        let (callID, socketID, closed, refused) = state.withLock { s in
             s.nextCallID += 1
-            return (s.nextCallID, s.socketID, s.closed)
+            return (s.nextCallID, s.socketID, s.closed, s.refused)
         }
+        if let refused { throw refused }
         guard let socketID, !closed else {
             throw RPCError(
                 code: .unavailable,
@@ -219,7 +277,13 @@ public final class RPCClient: Sendable {
                 )
             )
         }
-        if let socketID { _ = try? await reactor.run { registry in registry.close(socketID) } }
+        let monitorID = state.withLock { $0.monitorID }
+        if let socketID {
+            _ = try? await reactor.run { registry in
+                registry.close(socketID)
+                if let monitorID { registry.close(monitorID) }
+            }
+        }
     }
 
     /// Calls in flight.

@@ -4,14 +4,17 @@ public struct RPCRequest: Sendable {
     public var head: RPCRequestHead
     /// The encoded request message.
     public var body: [UInt8]
-    /// Who called: the transport's identity of the caller (the ROUTER routing id). With CurveZMQ this will be the
-    /// authenticated member; never a field of the request.
+    /// The connection the call came on (the ROUTER routing id).
     public var peer: [UInt8]
+    /// The authenticated caller: the member id that the ZAP handler gave its CurveZMQ key; `nil` on a plain-text
+    /// server. Never taken from a field of the request.
+    public var caller: String?
 
-    public init(head: RPCRequestHead, body: [UInt8], peer: [UInt8]) {
+    public init(head: RPCRequestHead, body: [UInt8], peer: [UInt8], caller: String? = nil) {
         self.head = head
         self.body = body
         self.peer = peer
+        self.caller = caller
     }
 }
 
@@ -52,5 +55,26 @@ public struct RPCStreamWriter: Sendable {
     /// cancelled or its deadline passed while waiting.
     public func send(_ body: [UInt8]) async throws {
         try await sendBody(body)
+    }
+}
+
+/// CurveZMQ settings of a server: its secret key; clients are admitted by the ``ZAPHandler`` installed in the same
+/// context.
+public struct RPCServerCurve: Sendable {
+    public var secretKey: [UInt8]
+
+    public init(secretKey: [UInt8]) { self.secretKey = secretKey }
+}
+
+/// CurveZMQ settings of a client: the server's public key and the client's own key pair.
+public struct RPCClientCurve: Sendable {
+    public var serverPublicKey: [UInt8]
+    public var publicKey: [UInt8]
+    public var secretKey: [UInt8]
+
+    public init(serverPublicKey: [UInt8], publicKey: [UInt8], secretKey: [UInt8]) {
+        self.serverPublicKey = serverPublicKey
+        self.publicKey = publicKey
+        self.secretKey = secretKey
     }
 }

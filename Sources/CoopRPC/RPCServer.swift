@@ -18,6 +18,8 @@ public final class RPCServer: Sendable {
     /// Largest request message answered with a status when over the limit; a frame over four times this makes
     /// libzmq drop the connection instead (`ZMQ_MAXMSGSIZE`), so that a hostile peer cannot fill memory.
     public let maxMessageBytes: Int
+    /// CurveZMQ, or `nil` for plain text (local experiments only).
+    public let curve: RPCServerCurve?
     private let reactor: ZMQReactor
     private let endpoint: String
     private let shared: Mutex<Shared>
@@ -40,12 +42,14 @@ public final class RPCServer: Sendable {
         reactor: ZMQReactor,
         endpoint: String,
         methods: [String: RPCMethod],
+        curve: RPCServerCurve? = nil,
         limits: RPCCallTable.Limits = RPCCallTable.Limits(),
         maxMessageBytes: Int = 4 << 20
     ) {
         self.reactor = reactor
         self.endpoint = endpoint
         self.methods = methods
+        self.curve = curve
         self.limits = limits
         self.maxMessageBytes = maxMessageBytes
         self.shared = Mutex(Shared(table: RPCCallTable(limits: limits)))
@@ -69,9 +73,14 @@ public final class RPCServer: Sendable {
         let bound: Result<ZMQReactor.SocketID, ZMQError>
         do {
             bound = .success(
-                try await reactor.run { [endpoint, maxMessageBytes] registry in
+                try await reactor.run { [endpoint, maxMessageBytes, curve] registry in
                     let router = try ZMQSocket(registry.context, type: .router)
                     try router.set(.routerMandatory, 1)
+                    if let curve {
+                        try router.set(.curveServer, 1)
+                        try router.set(.curveSecretKey, curve.secretKey)
+                        try router.set(.zapDomain, "coop")
+                    }
                     try router.set(.maxMessageSize, Int64(maxMessageBytes) * 4 + Int64(RPCFrames.maxHeaderBytes))
                     let address = try router.bind(endpoint)
                     let id = registry.register(router) { socket in self.readable(socket, inbox: inbox) }
@@ -121,9 +130,11 @@ public final class RPCServer: Sendable {
     private func readable(_ socket: ZMQSocket, inbox: AsyncStream<RPCRequest>.Continuation) {
         while true {
             let frames: [[UInt8]]
+            let caller: String?
             do {
-                guard let received = try socket.receive(blocking: false) else { return }
-                frames = received
+                guard let received = try socket.receiveWithUserID(blocking: false) else { return }
+                frames = received.frames
+                caller = received.userID.flatMap { $0.isEmpty ? nil : $0 }
             } catch {
                 return
             }
@@ -152,7 +163,7 @@ public final class RPCServer: Sendable {
                     answer(socket, peer: peer, callID: head.callID, status: refused.status)
                     continue
                 }
-                inbox.yield(RPCRequest(head: head, body: body, peer: peer))
+                inbox.yield(RPCRequest(head: head, body: body, peer: peer, caller: caller))
             case .credit(let callID, let credit):
                 let key = RPCCallTable.Key(peer: peer, callID: callID)
                 let (granted, waiter) = shared.withLock { s in
@@ -210,13 +221,14 @@ public final class RPCServer: Sendable {
             message.status = RPCStatus(code: .internal, message: "the handler failed: \(error)")
         }
         let frames = [request.peer] + RPCFrames.encode(message)
-        let socketID = shared.withLock { s in
-            s.table.close(key)
-            s.cancelled.remove(key)
-            return s.socketID
-        }
-        guard let socketID else { return }
+        guard let socketID = shared.withLock({ $0.socketID }) else { return }
         reactor.execute { registry in
+            // The call leaves the table as its end is sent, on the reactor thread: a credit or cancel that the
+            // client sent before it saw the end is then answered after the end, which the client ignores.
+            self.shared.withLock { s in
+                s.table.close(key)
+                s.cancelled.remove(key)
+            }
             // A caller that vanished meanwhile is unroutable: its answer is dropped.
             _ = try? registry.socket(socketID)?.send(frames, blocking: false)
         }
@@ -330,6 +342,7 @@ extension RPCServer {
         reactor: ZMQReactor,
         endpoint: String,
         handlers: [String: RPCUnaryHandler],
+        curve: RPCServerCurve? = nil,
         limits: RPCCallTable.Limits = RPCCallTable.Limits(),
         maxMessageBytes: Int = 4 << 20
     ) {
@@ -337,6 +350,7 @@ extension RPCServer {
             reactor: reactor,
             endpoint: endpoint,
             methods: handlers.mapValues { .unary($0) },
+            curve: curve,
             limits: limits,
             maxMessageBytes: maxMessageBytes
         )

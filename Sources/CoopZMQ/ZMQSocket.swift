@@ -24,6 +24,8 @@ public final class ZMQSocket {
     private var handle: UnsafeMutableRawPointer?
     /// A `zmq_msg_t` at a stable heap address, reused for every frame received.
     private let message: UnsafeMutablePointer<zmq_msg_t>
+    /// The ZAP user id of the last message received with ``receiveWithUserID(blocking:maxBytes:)``.
+    private var lastUserID: String?
 
     /// A new socket of `type` in `context`, with `ZMQ_LINGER` set to `lingerMs` (-1: wait for ever, 0: drop unsent
     /// messages at close).
@@ -148,11 +150,29 @@ public final class ZMQSocket {
         return true
     }
 
+    /// Receives one multipart message and the ZAP user id its connection was authenticated as (the member id the
+    /// ``ZAPHandler`` gave; `nil` without authentication). Returns `nil` when nothing is waiting and `blocking` is
+    /// false.
+    public func receiveWithUserID(
+        blocking: Bool = true,
+        maxBytes: Int = .max
+    ) throws(ZMQError) -> (
+        frames: [[UInt8]], userID: String?
+    )? {
+        guard let frames = try receive(blocking: blocking, maxBytes: maxBytes, readUserID: true) else { return nil }
+        return (frames, lastUserID)
+    }
+
     /// Receives one multipart message (every frame). Returns `nil` when `blocking` is false and nothing is waiting.
     /// A message whose total size is over `maxBytes` is read to its end and refused with
     /// ``ZMQError/Code/messageTooLarge`` (the socket stays usable).
     public func receive(blocking: Bool = true, maxBytes: Int = .max) throws(ZMQError) -> [[UInt8]]? {
+        try receive(blocking: blocking, maxBytes: maxBytes, readUserID: false)
+    }
+
+    private func receive(blocking: Bool, maxBytes: Int, readUserID: Bool) throws(ZMQError) -> [[UInt8]]? {
         let handle = try checkedHandle("zmq_msg_recv")
+        lastUserID = nil
         var frames: [[UInt8]] = []
         var total = 0
         var tooLarge = false
@@ -168,6 +188,11 @@ public final class ZMQSocket {
                 throw ZMQError.lastError("zmq_msg_recv", "\(type) socket", errno: code)
             }
             let count = zmq_msg_size(message)
+            // A ROUTER makes up the routing-id frame itself; the frames from the wire carry the connection's
+            // metadata, so take the first frame that has it.
+            if readUserID && lastUserID == nil, let user = zmq_msg_gets(message, "User-Id") {
+                lastUserID = String(cString: user)
+            }
             total += count
             if total > maxBytes { tooLarge = true }
             if !tooLarge {
