@@ -14,8 +14,8 @@ import Foundation
 ///
 /// Flags: bit 0 repairs the CRC-32C of every complete frame of every segment (walking the frames by their
 /// lengths), bit 1 repairs the checkpoint's trailing CRC-32C, so that mutations get past the checksums into
-/// the decoders and the replay; bit 2 asks `fuzz-open` to run the auditor too (its Ed25519 checks cost
-/// about twenty times the rest of a run). A value; pure.
+/// the decoders and the replay; bit 2 asks `fuzz-open` to run the auditor too (with its Ed25519 checks a
+/// run costs about fifteen). A value; pure.
 public struct DataDirImage {
     public static let repairFrameChecksums: UInt8 = 1
     public static let repairCheckpointChecksum: UInt8 = 2

@@ -25,24 +25,26 @@ public enum KnownBugs {
         guard bytes.count > 12 else { return false }
         let end = bytes.count - 4
         guard ReferenceCRC32C.checksum(bytes[..<end]) == bytes.loadLE(at: end) else { return false }
-        guard end >= 128 + 4, bytes.prefix(8).elementsEqual("COOPCKP1".utf8), bytes.loadLE(at: 8) == 1 else {
+        // Checkpoint.decode's reader runs to the end of the bytes, the checksum included (not to `end`).
+        let total = bytes.count
+        guard total >= 128 + 4, bytes.prefix(8).elementsEqual("COOPCKP1".utf8), bytes.loadLE(at: 8) == 1 else {
             return false
         }
         var offset = 128  // magic, version, count, chain, catalog and roster hashes, clock
         let origins = bytes.loadLE(at: offset)
         offset += 4
         for _ in 0..<origins {
-            guard end - offset >= 4 else { return false }
+            guard total - offset >= 4 else { return false }
             let nameLength = Int(bytes.loadLE(at: offset))
             offset += 4
-            guard end - offset >= nameLength,
+            guard total - offset >= nameLength,
                 String(validating: bytes[offset..<offset + nameLength], as: UTF8.self) != nil
             else { return false }
             offset += nameLength
-            guard end - offset >= 8 else { return false }
+            guard total - offset >= 8 else { return false }
             let n = UInt64(bytes.loadLE(at: offset)) | UInt64(bytes.loadLE(at: offset + 4)) << 32
             offset += 8
-            if n > UInt64(end - offset) / 40 { return true }
+            if n > UInt64(total - offset) / 40 { return true }
             offset += Int(n) * 40
         }
         return false
