@@ -45,7 +45,7 @@ while [[ $# -gt 0 ]]; do
     --update-corpus) update_corpus=1; shift ;;
     --make-seeds) make_seeds=1; shift ;;
     --no-skip-known) skip_known=0; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     fuzz-*) targets+=("$1"); shift ;;
     *) echo "fuzz.sh: unknown argument '$1' (see --help)" >&2; exit 64 ;;
     esac
