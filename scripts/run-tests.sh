@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI runs: installs what is missing, checks the generated code is current, lints, builds with
-# warnings as errors and runs every test. `.ci/run` calls exactly this.
+# warnings as errors, runs every test, then builds the fuzz targets and runs their smoke check
+# (docs/FUZZING.md). `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,7 @@ echo "== generated code"
 scripts/generate-proto.sh --check
 
 echo "== lint"
-swift format lint --strict --recursive --configuration .swift-format Package.swift Sources Tests
+swift format lint --strict --recursive --configuration .swift-format Package.swift Sources Tests Fuzz
 
 echo "== build (warnings are errors)"
 flags=(-Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error)
@@ -18,3 +19,6 @@ swift build --build-tests "${flags[@]}"
 
 echo "== tests"
 swift test --skip-build "${flags[@]}"
+
+echo "== fuzz smoke (libFuzzer targets: the regression inputs and 2,000 executions each)"
+scripts/fuzz.sh --smoke
