@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "CoopLedger", targets: ["CoopLedger"]),
         .library(name: "CoopSegments", targets: ["CoopSegments"]),
         .library(name: "CoopLog", targets: ["CoopLog"]),
+        .library(name: "CoopDevTools", targets: ["CoopDevTools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -20,7 +20,9 @@ let strictSwift: [SwiftSetting] = [
 let coop: [Target.Dependency] = [
     .product(name: "CoopWire", package: "CoopLedger"),
     .product(name: "CoopLedger", package: "CoopLedger"),
+    .product(name: "CoopSegments", package: "CoopLedger"),
     .product(name: "CoopLog", package: "CoopLedger"),
+    .product(name: "CoopDevTools", package: "CoopLedger"),
 ]
 
 /// The fuzz targets; scripts/fuzz.sh runs them in this order.

@@ -21,20 +21,26 @@ public struct ByteWriter: Sendable {
 /// Reads what ``ByteWriter`` wrote; every read checks bounds and throws at the end of the data.
 public struct ByteReader {
     private let bytes: [UInt8]
+    /// Where reading stops (the whole array unless a trailer follows the data).
+    private let end: Int
     public private(set) var offset = 0
 
     /// Reading past the end, or text that is not UTF-8.
     public struct Truncated: Error, Sendable {}
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// Reads `bytes`, or only its first `end` bytes (a trailer such as a checksum follows them).
+    public init(_ bytes: [UInt8], end: Int? = nil) {
+        self.bytes = bytes
+        self.end = min(max(0, end ?? bytes.count), bytes.count)
+    }
 
-    public var isAtEnd: Bool { offset == bytes.count }
+    public var isAtEnd: Bool { offset == end }
 
     /// Bytes not read yet.
-    public var remaining: Int { bytes.count - offset }
+    public var remaining: Int { end - offset }
 
     public mutating func raw(_ count: Int) throws(Truncated) -> ArraySlice<UInt8> {
-        guard count >= 0, bytes.count - offset >= count else { throw Truncated() }
+        guard count >= 0, end - offset >= count else { throw Truncated() }
         defer { offset += count }
         return bytes[offset..<offset + count]
     }

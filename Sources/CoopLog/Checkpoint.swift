@@ -60,7 +60,8 @@ struct Checkpoint {
         let stored = bytes[end...].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[..<end])) }
         guard computed == stored else { throw CheckpointProblem("its checksum does not match") }
-        var r = ByteReader(bytes)
+        // The reader stops before the checksum: no field may run into it.
+        var r = ByteReader(bytes, end: end)
         do {
             guard Array(try r.raw(8)) == magic, try r.u32() == version else {
                 throw CheckpointProblem("it is not a version \(version) checkpoint")

@@ -14,6 +14,7 @@ import FuzzKit
 // offset a brute-force search finds; CRC32C.update, combine and SubrangeChecksums agree with the reference CRC.
 // Nothing may trap.
 @testable import CoopLog
+@testable import CoopSegments
 
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutableRawPointer?) -> CInt {

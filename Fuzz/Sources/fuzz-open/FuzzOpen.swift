@@ -14,6 +14,7 @@ import CoopLog
 import CoopWire
 import Foundation
 import FuzzKit
+import CoopSegments
 
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutableRawPointer?) -> CInt {

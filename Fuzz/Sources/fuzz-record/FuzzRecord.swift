@@ -11,6 +11,7 @@ import Foundation
 import FuzzKit
 
 @testable import CoopLog
+@testable import CoopSegments
 
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutableRawPointer?) -> CInt {
