@@ -1,9 +1,9 @@
+import CoopDevTools
 import CoopLedger
 import CoopLog
+import CoopSegments
 import CoopWire
 import Foundation
-import CoopDevTools
-import CoopSegments
 
 /// A small, valid data directory made the way a node makes one, for seeds: demo entries of the example nodes
 /// (DemoLogGenerator), optionally one evidence record, written through SegmentedLog with a small segment size (so

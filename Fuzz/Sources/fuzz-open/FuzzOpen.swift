@@ -11,10 +11,10 @@
 // opened and closed cleanly opens again from its checkpoint with the same records, chain and view.
 import CoopLedger
 import CoopLog
+import CoopSegments
 import CoopWire
 import Foundation
 import FuzzKit
-import CoopSegments
 
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutableRawPointer?) -> CInt {
