@@ -103,18 +103,7 @@ public final class RPCClient: Sendable {
         timeout: Duration? = nil,
         metadata: RPCMetadata = RPCMetadata()
     ) async throws(RPCError) -> RPCResponse {
-        let (callID, socketID, closed, refused) = state.withLock { s in
-            s.nextCallID += 1
-            return (s.nextCallID, s.socketID, s.closed, s.refused)
-        }
-        if let refused { throw refused }
-        guard let socketID, !closed else {
-            throw RPCError(
-                code: .unavailable,
-                message: "the client is not connected to \(endpoint)",
-                reason: RPCReason.unavailable
-            )
-        }
+        let (callID, socketID) = try beginCall()
         let timeoutMicroseconds = timeout.map { Self.microseconds($0) }
         let frames = RPCFrames.encode(
             .request(
@@ -187,18 +176,7 @@ public final class RPCClient: Sendable {
         metadata: RPCMetadata = RPCMetadata()
     ) throws(RPCError) -> RPCStream {
         let credit = max(2, credit)
-        let (callID, socketID, closed, refused) = state.withLock { s in
-            s.nextCallID += 1
-            return (s.nextCallID, s.socketID, s.closed, s.refused)
-        }
-        if let refused { throw refused }
-        guard let socketID, !closed else {
-            throw RPCError(
-                code: .unavailable,
-                message: "the client is not connected to \(endpoint)",
-                reason: RPCReason.unavailable
-            )
-        }
+        let (callID, socketID) = try beginCall()
         let timeoutMicroseconds = timeout.map { Self.microseconds($0) }
         let head = RPCRequestHead(
             callID: callID,
@@ -290,6 +268,23 @@ public final class RPCClient: Sendable {
     public var callsInFlight: Int { state.withLock { $0.pending.count } }
 
     // MARK: Internals
+
+    /// A new call id and the socket to send on; throws when the client is closed, not connected, or refused.
+    private func beginCall() throws(RPCError) -> (UInt64, ZMQReactor.SocketID) {
+        let (callID, socketID, closed, refused) = state.withLock { s in
+            s.nextCallID += 1
+            return (s.nextCallID, s.socketID, s.closed, s.refused)
+        }
+        if let refused { throw refused }
+        guard let socketID, !closed else {
+            throw RPCError(
+                code: .unavailable,
+                message: "the client is not connected to \(endpoint)",
+                reason: RPCReason.unavailable
+            )
+        }
+        return (callID, socketID)
+    }
 
     /// On the reactor thread: resumes the calls whose answers arrived and feeds server streams. A message that does
     /// not decode, or answers a call no longer in flight (it timed out or was cancelled), is dropped.
