@@ -150,8 +150,10 @@ for t in "${targets[@]}"; do
     fi
     per_second="$(grep -Eo '^stat::average_exec_per_sec: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || true)"
     coverage="$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)"
-    # libFuzzer prints 0 exec/s for a run shorter than a second.
-    if [[ "${per_second:-}" == "0" && $elapsed -eq 0 ]]; then per_second="over ${executions:-?}"; fi
+    # libFuzzer's average is 0 for a run of about a second; compute it from the wall time then.
+    if [[ "${per_second:-}" == "0" && -n "${executions:-}" ]]; then
+        if [[ $elapsed -gt 0 ]]; then per_second=$((executions / elapsed)); else per_second="over $executions"; fi
+    fi
     line="$t: ${executions:-?} executions in ${elapsed} s (${per_second:-?} exec/s), ${coverage:-no coverage line}"
     if [[ $rc -ne 0 ]]; then
         artifact="$(grep -Eo "Test unit written to [^ ]+" "$log" | tail -1 | sed 's/Test unit written to //')"
