@@ -63,7 +63,12 @@ extension LogStore {
             return ready.sorted { ($0.origin, $0.sequence) < ($1.origin, $1.sequence) }
         }
         for entry in due {
-            _ = try await ingest(entry)
+            do {
+                _ = try await ingest(entry)
+            } catch let error as LogError where error.code == .refused {
+                // Its chain does not fit (reported in forkReports) or too many wait: the peer offers it again.
+                // That is the held entry's outcome, not the caller's, whose own ingest already succeeded.
+            }
         }
         return due.count
     }

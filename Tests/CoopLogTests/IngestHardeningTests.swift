@@ -151,6 +151,33 @@ struct IngestHardeningTests {
         try await store.close()
     }
 
+    @Test("a held entry refused when its time comes does not fail the unrelated ingest that released it")
+    func heldEntryRefusedOnRelease() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory()
+        let now = TestClock(1_800_000_000_000)
+        let store = try open(dir, clock: now, maxSkewMs: 1000)
+        let wuhou = try EntryFactory(origin: "cd-wuhou")
+        let one = wuhou.entry(sequence: 1, previous: nil, payload: .comment(Comment(itemId: "CY-02", text: "one")))
+        _ = try await store.ingest(one)
+        // #2 from the future, naming a predecessor this store does not hold.
+        let stray = wuhou.entry(
+            sequence: 2,
+            previous: EntryID(
+                of: wuhou.entry(sequence: 1, previous: nil, payload: .comment(Comment(itemId: "CY-02", text: "other")))
+            ),
+            payload: .comment(Comment(itemId: "CY-02", text: "two, other branch")),
+            wallMs: 1_800_000_000_000 + 60_000
+        )
+        #expect(try await store.ingest(stray) == .held(aheadMs: 60_002))
+        now.advance(by: 120_000)
+        let other = try EntryFactory(origin: "cd-qingbaijiang").chain(1, item: "CY-04")[0]
+        #expect(try await store.ingest(other) == .stored(EntryID(of: other), released: 0))
+        #expect(store.heldCounts.isEmpty)
+        #expect(store.forkReports.last?.entry == EntryID(of: stray))
+        #expect(store.forkReports.last?.action == .refused)
+        try await store.close()
+    }
+
     @Test("the view depends on the entries only: holding for skew delays, it never changes the outcome")
     func heldViewsConverge() async throws {
         let factory = try EntryFactory(origin: "cd-wuhou")
