@@ -139,7 +139,7 @@ public final class RPCClient: Sendable {
                 }
                 if let timeoutMicroseconds {
                     DispatchQueue.global().asyncAfter(
-                        deadline: .now() + .microseconds(Int(clamping: timeoutMicroseconds))
+                        deadline: .now() + .microseconds(Self.timerMicroseconds(timeoutMicroseconds))
                     ) {
                         if self.complete(
                             callID,
@@ -208,7 +208,9 @@ public final class RPCClient: Sendable {
             }
         }
         if let timeoutMicroseconds {
-            DispatchQueue.global().asyncAfter(deadline: .now() + .microseconds(Int(clamping: timeoutMicroseconds))) {
+            DispatchQueue.global().asyncAfter(
+                deadline: .now() + .microseconds(Self.timerMicroseconds(timeoutMicroseconds))
+            ) {
                 guard let stream = self.state.withLock({ $0.streams.removeValue(forKey: callID) }) else { return }
                 stream.finish(
                     throwing: RPCError(
@@ -323,6 +325,12 @@ public final class RPCClient: Sendable {
     private func sendCancel(_ callID: UInt64, on socketID: ZMQReactor.SocketID) {
         let frames = RPCFrames.encode(.cancel(callID: callID))
         reactor.execute { registry in _ = try? registry.socket(socketID)?.send(frames, blocking: false) }
+    }
+
+    /// A deadline for a Dispatch timer: at most 100 days, so that a huge timeout (`.seconds(Int64.max)`) cannot
+    /// overflow the timer's nanosecond arithmetic; such a call simply waits for its answer.
+    static func timerMicroseconds(_ microseconds: UInt64) -> Int {
+        Int(min(microseconds, 100 * 86_400 * 1_000_000))
     }
 
     static func microseconds(_ duration: Duration) -> UInt64 {

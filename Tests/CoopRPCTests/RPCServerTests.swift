@@ -88,6 +88,7 @@ struct RPCServerTests {
                 throw RPCError(code: .failedPrecondition, message: "catalog differs", reason: "CATALOG_MISMATCH")
             },
             "/t.S/Crash": { _ in throw Boom() },
+            "/t.S/Seven": { _ in RPCResponse(body: [7]) },
         ]
         try await Self.withServer(handlers: handlers) { client, _, _ in
             let unknown = await #expect(throws: RPCError.self) {
@@ -99,6 +100,13 @@ struct RPCServerTests {
                 try await client.unary("/t.S/Refuse", [], timeout: .seconds(60))
             }
             #expect(refused?.code == .failedPrecondition && refused?.reason == "CATALOG_MISMATCH")
+            // A huge timeout is clamped for the timer, never a trap; a negative one has already expired.
+            let huge = try await client.unary("/t.S/Seven", [], timeout: .seconds(Int64.max))
+            #expect(huge.body == [7])
+            let expired = await #expect(throws: RPCError.self) {
+                try await client.unary("/t.S/Seven", [], timeout: .seconds(-5))
+            }
+            #expect(expired?.code == .deadlineExceeded)
             let crashed = await #expect(throws: RPCError.self) {
                 try await client.unary("/t.S/Crash", [], timeout: .seconds(60))
             }
