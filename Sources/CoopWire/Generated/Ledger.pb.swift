@@ -785,6 +785,136 @@ extension AppendResponse: WireMessage, CBacked {
     }
 }
 
+public struct WatchChangesRequest: Sendable, Hashable {
+    /// Only changes to these items; empty: every item.
+    public var itemIds: [String] = []
+    /// First send the current state of each matching item (with
+    /// `initial` set), then the changes.
+    public var sendInitial: Bool = false
+
+    /// Creates a message with every field at its zero value.
+    public init() {}
+
+    /// Creates a message; fields not given stay at their zero value.
+    public init(
+        itemIds: [String] = [],
+        sendInitial: Bool = false
+    ) {
+        self.itemIds = itemIds
+        self.sendInitial = sendInitial
+    }
+}
+
+extension WatchChangesRequest: WireMessage, CBacked {
+    public static let protoName = "coop.v1.WatchChangesRequest"
+    typealias CType = Coop__V1__WatchChangesRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<Coop__V1__WatchChangesRequest>) {
+        coop__v1__watch_changes_request__init(c)
+    }
+    static func cPackedSize(_ c: UnsafePointer<Coop__V1__WatchChangesRequest>) -> Int {
+        coop__v1__watch_changes_request__get_packed_size(c)
+    }
+    static func cPack(_ c: UnsafePointer<Coop__V1__WatchChangesRequest>, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        coop__v1__watch_changes_request__pack(c, out)
+    }
+    static func cUnpack(
+        _ count: Int,
+        _ bytes: UnsafePointer<UInt8>
+    ) -> UnsafeMutablePointer<Coop__V1__WatchChangesRequest>? {
+        coop__v1__watch_changes_request__unpack(nil, count, bytes)
+    }
+    static func cFree(_ c: UnsafeMutablePointer<Coop__V1__WatchChangesRequest>) {
+        coop__v1__watch_changes_request__free_unpacked(c, nil)
+    }
+
+    public init(wireBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try WireCodec.decode(Self.self, from: bytes)
+    }
+
+    public func wireBytes() -> [UInt8] { WireCodec.encode(self) }
+
+    init(c: UnsafePointer<Coop__V1__WatchChangesRequest>) throws {
+        self.itemIds = try CConvert.repeated(c.pointee.item_ids, count: c.pointee.n_item_ids) { (v) throws in
+            try CConvert.string(v, field: "coop.v1.WatchChangesRequest.item_ids")
+        }
+        self.sendInitial = (c.pointee.send_initial != 0)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<Coop__V1__WatchChangesRequest>, arena: Arena) {
+        if !self.itemIds.isEmpty {
+            c.pointee.n_item_ids = self.itemIds.count
+            c.pointee.item_ids = arena.array(self.itemIds) { Optional(arena.string($0)) }
+        }
+        if self.sendInitial { c.pointee.send_initial = (self.sendInitial ? 1 : 0) }
+    }
+}
+
+/// An item whose state changed (or its current state, when `initial`).
+public struct ItemChange: Sendable, Hashable {
+    /// The item's state after the change.
+    public var state: ItemState? = nil
+    /// The entry that changed it; empty when `initial`.
+    public var entryId: [UInt8] = []
+    /// Number of records in the serving node's log after the change.
+    public var logRecords: UInt64 = 0
+    /// True for the states sent first on `send_initial`.
+    public var initial: Bool = false
+
+    /// Creates a message with every field at its zero value.
+    public init() {}
+
+    /// Creates a message; fields not given stay at their zero value.
+    public init(
+        state: ItemState? = nil,
+        entryId: [UInt8] = [],
+        logRecords: UInt64 = 0,
+        initial: Bool = false
+    ) {
+        self.state = state
+        self.entryId = entryId
+        self.logRecords = logRecords
+        self.initial = initial
+    }
+}
+
+extension ItemChange: WireMessage, CBacked {
+    public static let protoName = "coop.v1.ItemChange"
+    typealias CType = Coop__V1__ItemChange
+
+    static func cInit(_ c: UnsafeMutablePointer<Coop__V1__ItemChange>) { coop__v1__item_change__init(c) }
+    static func cPackedSize(_ c: UnsafePointer<Coop__V1__ItemChange>) -> Int {
+        coop__v1__item_change__get_packed_size(c)
+    }
+    static func cPack(_ c: UnsafePointer<Coop__V1__ItemChange>, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        coop__v1__item_change__pack(c, out)
+    }
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Coop__V1__ItemChange>? {
+        coop__v1__item_change__unpack(nil, count, bytes)
+    }
+    static func cFree(_ c: UnsafeMutablePointer<Coop__V1__ItemChange>) { coop__v1__item_change__free_unpacked(c, nil) }
+
+    public init(wireBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try WireCodec.decode(Self.self, from: bytes)
+    }
+
+    public func wireBytes() -> [UInt8] { WireCodec.encode(self) }
+
+    init(c: UnsafePointer<Coop__V1__ItemChange>) throws {
+        if let p = c.pointee.state { self.state = try ItemState(c: p) }
+        self.entryId = CConvert.bytes(c.pointee.entry_id)
+        self.logRecords = c.pointee.log_records
+        self.initial = (c.pointee.initial != 0)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<Coop__V1__ItemChange>, arena: Arena) {
+        if let v = self.state { c.pointee.state = arena.message(v) }
+        if !self.entryId.isEmpty { c.pointee.entry_id = arena.bytes(self.entryId) }
+        if self.logRecords != 0 { c.pointee.log_records = self.logRecords }
+        if self.initial { c.pointee.initial = (self.initial ? 1 : 0) }
+    }
+}
+
 public struct ItemHistoryRequest: Sendable, Hashable {
     public var itemId: String = ""
 

@@ -24,6 +24,7 @@ public enum WireTypes {
         "coop.v1.Hello": Hello.self,
         "coop.v1.HistoryRecord": HistoryRecord.self,
         "coop.v1.HybridTimestamp": HybridTimestamp.self,
+        "coop.v1.ItemChange": ItemChange.self,
         "coop.v1.ItemHistoryRequest": ItemHistoryRequest.self,
         "coop.v1.ItemHistoryResponse": ItemHistoryResponse.self,
         "coop.v1.ItemState": ItemState.self,
@@ -52,5 +53,6 @@ public enum WireTypes {
         "coop.v1.StreamCredit": StreamCredit.self,
         "coop.v1.UpdateStatusRequest": UpdateStatusRequest.self,
         "coop.v1.VersionVector": VersionVector.self,
+        "coop.v1.WatchChangesRequest": WatchChangesRequest.self,
     ]
 }

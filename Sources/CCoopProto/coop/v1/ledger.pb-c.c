@@ -457,6 +457,96 @@ void   coop__v1__append_response__free_unpacked
   assert(message->base.descriptor == &coop__v1__append_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   coop__v1__watch_changes_request__init
+                     (Coop__V1__WatchChangesRequest         *message)
+{
+  static const Coop__V1__WatchChangesRequest init_value = COOP__V1__WATCH_CHANGES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t coop__v1__watch_changes_request__get_packed_size
+                     (const Coop__V1__WatchChangesRequest *message)
+{
+  assert(message->base.descriptor == &coop__v1__watch_changes_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__watch_changes_request__pack
+                     (const Coop__V1__WatchChangesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__watch_changes_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__watch_changes_request__pack_to_buffer
+                     (const Coop__V1__WatchChangesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__watch_changes_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__WatchChangesRequest *
+       coop__v1__watch_changes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__WatchChangesRequest *)
+     protobuf_c_message_unpack (&coop__v1__watch_changes_request__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__watch_changes_request__free_unpacked
+                     (Coop__V1__WatchChangesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__watch_changes_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   coop__v1__item_change__init
+                     (Coop__V1__ItemChange         *message)
+{
+  static const Coop__V1__ItemChange init_value = COOP__V1__ITEM_CHANGE__INIT;
+  *message = init_value;
+}
+size_t coop__v1__item_change__get_packed_size
+                     (const Coop__V1__ItemChange *message)
+{
+  assert(message->base.descriptor == &coop__v1__item_change__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__item_change__pack
+                     (const Coop__V1__ItemChange *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__item_change__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__item_change__pack_to_buffer
+                     (const Coop__V1__ItemChange *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__item_change__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__ItemChange *
+       coop__v1__item_change__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__ItemChange *)
+     protobuf_c_message_unpack (&coop__v1__item_change__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__item_change__free_unpacked
+                     (Coop__V1__ItemChange *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__item_change__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   coop__v1__item_history_request__init
                      (Coop__V1__ItemHistoryRequest         *message)
 {
@@ -1395,6 +1485,134 @@ const ProtobufCMessageDescriptor coop__v1__append_response__descriptor =
   (ProtobufCMessageInit) coop__v1__append_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor coop__v1__watch_changes_request__field_descriptors[2] =
+{
+  {
+    "item_ids",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Coop__V1__WatchChangesRequest, n_item_ids),
+    offsetof(Coop__V1__WatchChangesRequest, item_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "send_initial",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__WatchChangesRequest, send_initial),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__watch_changes_request__field_indices_by_name[] = {
+  0,   /* field[0] = item_ids */
+  1,   /* field[1] = send_initial */
+};
+static const ProtobufCIntRange coop__v1__watch_changes_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor coop__v1__watch_changes_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.WatchChangesRequest",
+  "WatchChangesRequest",
+  "Coop__V1__WatchChangesRequest",
+  "coop.v1",
+  sizeof(Coop__V1__WatchChangesRequest),
+  2,
+  coop__v1__watch_changes_request__field_descriptors,
+  coop__v1__watch_changes_request__field_indices_by_name,
+  1,  coop__v1__watch_changes_request__number_ranges,
+  (ProtobufCMessageInit) coop__v1__watch_changes_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor coop__v1__item_change__field_descriptors[4] =
+{
+  {
+    "state",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__ItemChange, state),
+    &coop__v1__item_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entry_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__ItemChange, entry_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "log_records",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__ItemChange, log_records),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "initial",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__ItemChange, initial),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__item_change__field_indices_by_name[] = {
+  1,   /* field[1] = entry_id */
+  3,   /* field[3] = initial */
+  2,   /* field[2] = log_records */
+  0,   /* field[0] = state */
+};
+static const ProtobufCIntRange coop__v1__item_change__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor coop__v1__item_change__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.ItemChange",
+  "ItemChange",
+  "Coop__V1__ItemChange",
+  "coop.v1",
+  sizeof(Coop__V1__ItemChange),
+  4,
+  coop__v1__item_change__field_descriptors,
+  coop__v1__item_change__field_indices_by_name,
+  1,  coop__v1__item_change__number_ranges,
+  (ProtobufCMessageInit) coop__v1__item_change__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor coop__v1__item_history_request__field_descriptors[1] =
 {
   {
@@ -1503,7 +1721,7 @@ const ProtobufCEnumDescriptor coop__v1__entry_disposition__descriptor =
   coop__v1__entry_disposition__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor coop__v1__ledger__method_descriptors[6] =
+static const ProtobufCMethodDescriptor coop__v1__ledger__method_descriptors[7] =
 {
   { "ListItems", &coop__v1__list_items_request__descriptor, &coop__v1__list_items_response__descriptor },
   { "GetItem", &coop__v1__get_item_request__descriptor, &coop__v1__item_view__descriptor },
@@ -1511,6 +1729,7 @@ static const ProtobufCMethodDescriptor coop__v1__ledger__method_descriptors[6] =
   { "AddComment", &coop__v1__add_comment_request__descriptor, &coop__v1__append_response__descriptor },
   { "SignOff", &coop__v1__sign_off_request__descriptor, &coop__v1__append_response__descriptor },
   { "ItemHistory", &coop__v1__item_history_request__descriptor, &coop__v1__item_history_response__descriptor },
+  { "WatchChanges", &coop__v1__watch_changes_request__descriptor, &coop__v1__item_change__descriptor },
 };
 const unsigned coop__v1__ledger__method_indices_by_name[] = {
   3,        /* AddComment */
@@ -1518,7 +1737,8 @@ const unsigned coop__v1__ledger__method_indices_by_name[] = {
   5,        /* ItemHistory */
   0,        /* ListItems */
   4,        /* SignOff */
-  2         /* UpdateStatus */
+  2,        /* UpdateStatus */
+  6         /* WatchChanges */
 };
 const ProtobufCServiceDescriptor coop__v1__ledger__descriptor =
 {
@@ -1527,7 +1747,7 @@ const ProtobufCServiceDescriptor coop__v1__ledger__descriptor =
   "Ledger",
   "Coop__V1__Ledger",
   "coop.v1",
-  6,
+  7,
   coop__v1__ledger__method_descriptors,
   coop__v1__ledger__method_indices_by_name
 };
@@ -1578,6 +1798,14 @@ void coop__v1__ledger__item_history(ProtobufCService *service,
 {
   assert(service->descriptor == &coop__v1__ledger__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void coop__v1__ledger__watch_changes(ProtobufCService *service,
+                                     const Coop__V1__WatchChangesRequest *input,
+                                     Coop__V1__ItemChange_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &coop__v1__ledger__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__ledger__init (Coop__V1__Ledger_Service *service,
                              Coop__V1__Ledger_ServiceDestroy destroy)

@@ -27,6 +27,8 @@ typedef struct Coop__V1__UpdateStatusRequest Coop__V1__UpdateStatusRequest;
 typedef struct Coop__V1__AddCommentRequest Coop__V1__AddCommentRequest;
 typedef struct Coop__V1__SignOffRequest Coop__V1__SignOffRequest;
 typedef struct Coop__V1__AppendResponse Coop__V1__AppendResponse;
+typedef struct Coop__V1__WatchChangesRequest Coop__V1__WatchChangesRequest;
+typedef struct Coop__V1__ItemChange Coop__V1__ItemChange;
 typedef struct Coop__V1__ItemHistoryRequest Coop__V1__ItemHistoryRequest;
 typedef struct Coop__V1__ItemHistoryResponse Coop__V1__ItemHistoryResponse;
 
@@ -333,6 +335,53 @@ struct  Coop__V1__AppendResponse
     , {0,NULL}, (char *)protobuf_c_empty_string, 0, NULL }
 
 
+struct  Coop__V1__WatchChangesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Only changes to these items; empty: every item.
+   */
+  size_t n_item_ids;
+  char **item_ids;
+  /*
+   * First send the current state of each matching item (with
+   * `initial` set), then the changes.
+   */
+  protobuf_c_boolean send_initial;
+};
+#define COOP__V1__WATCH_CHANGES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__watch_changes_request__descriptor) \
+    , 0,NULL, 0 }
+
+
+/*
+ * An item whose state changed (or its current state, when `initial`).
+ */
+struct  Coop__V1__ItemChange
+{
+  ProtobufCMessage base;
+  /*
+   * The item's state after the change.
+   */
+  Coop__V1__ItemState *state;
+  /*
+   * The entry that changed it; empty when `initial`.
+   */
+  ProtobufCBinaryData entry_id;
+  /*
+   * Number of records in the serving node's log after the change.
+   */
+  uint64_t log_records;
+  /*
+   * True for the states sent first on `send_initial`.
+   */
+  protobuf_c_boolean initial;
+};
+#define COOP__V1__ITEM_CHANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__item_change__descriptor) \
+    , NULL, {0,NULL}, 0, 0 }
+
+
 struct  Coop__V1__ItemHistoryRequest
 {
   ProtobufCMessage base;
@@ -547,6 +596,44 @@ Coop__V1__AppendResponse *
 void   coop__v1__append_response__free_unpacked
                      (Coop__V1__AppendResponse *message,
                       ProtobufCAllocator *allocator);
+/* Coop__V1__WatchChangesRequest methods */
+void   coop__v1__watch_changes_request__init
+                     (Coop__V1__WatchChangesRequest         *message);
+size_t coop__v1__watch_changes_request__get_packed_size
+                     (const Coop__V1__WatchChangesRequest   *message);
+size_t coop__v1__watch_changes_request__pack
+                     (const Coop__V1__WatchChangesRequest   *message,
+                      uint8_t             *out);
+size_t coop__v1__watch_changes_request__pack_to_buffer
+                     (const Coop__V1__WatchChangesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__WatchChangesRequest *
+       coop__v1__watch_changes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__watch_changes_request__free_unpacked
+                     (Coop__V1__WatchChangesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Coop__V1__ItemChange methods */
+void   coop__v1__item_change__init
+                     (Coop__V1__ItemChange         *message);
+size_t coop__v1__item_change__get_packed_size
+                     (const Coop__V1__ItemChange   *message);
+size_t coop__v1__item_change__pack
+                     (const Coop__V1__ItemChange   *message,
+                      uint8_t             *out);
+size_t coop__v1__item_change__pack_to_buffer
+                     (const Coop__V1__ItemChange   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__ItemChange *
+       coop__v1__item_change__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__item_change__free_unpacked
+                     (Coop__V1__ItemChange *message,
+                      ProtobufCAllocator *allocator);
 /* Coop__V1__ItemHistoryRequest methods */
 void   coop__v1__item_history_request__init
                      (Coop__V1__ItemHistoryRequest         *message);
@@ -617,6 +704,12 @@ typedef void (*Coop__V1__SignOffRequest_Closure)
 typedef void (*Coop__V1__AppendResponse_Closure)
                  (const Coop__V1__AppendResponse *message,
                   void *closure_data);
+typedef void (*Coop__V1__WatchChangesRequest_Closure)
+                 (const Coop__V1__WatchChangesRequest *message,
+                  void *closure_data);
+typedef void (*Coop__V1__ItemChange_Closure)
+                 (const Coop__V1__ItemChange *message,
+                  void *closure_data);
 typedef void (*Coop__V1__ItemHistoryRequest_Closure)
                  (const Coop__V1__ItemHistoryRequest *message,
                   void *closure_data);
@@ -654,6 +747,10 @@ struct Coop__V1__Ledger_Service
                        const Coop__V1__ItemHistoryRequest *input,
                        Coop__V1__ItemHistoryResponse_Closure closure,
                        void *closure_data);
+  void (*watch_changes)(Coop__V1__Ledger_Service *service,
+                        const Coop__V1__WatchChangesRequest *input,
+                        Coop__V1__ItemChange_Closure closure,
+                        void *closure_data);
 };
 typedef void (*Coop__V1__Ledger_ServiceDestroy)(Coop__V1__Ledger_Service *);
 void coop__v1__ledger__init (Coop__V1__Ledger_Service *service,
@@ -667,7 +764,8 @@ void coop__v1__ledger__init (Coop__V1__Ledger_Service *service,
       function_prefix__ ## update_status,\
       function_prefix__ ## add_comment,\
       function_prefix__ ## sign_off,\
-      function_prefix__ ## item_history  }
+      function_prefix__ ## item_history,\
+      function_prefix__ ## watch_changes  }
 void coop__v1__ledger__list_items(ProtobufCService *service,
                                   const Coop__V1__ListItemsRequest *input,
                                   Coop__V1__ListItemsResponse_Closure closure,
@@ -692,6 +790,10 @@ void coop__v1__ledger__item_history(ProtobufCService *service,
                                     const Coop__V1__ItemHistoryRequest *input,
                                     Coop__V1__ItemHistoryResponse_Closure closure,
                                     void *closure_data);
+void coop__v1__ledger__watch_changes(ProtobufCService *service,
+                                     const Coop__V1__WatchChangesRequest *input,
+                                     Coop__V1__ItemChange_Closure closure,
+                                     void *closure_data);
 
 /* --- descriptors --- */
 
@@ -706,6 +808,8 @@ extern const ProtobufCMessageDescriptor coop__v1__update_status_request__descrip
 extern const ProtobufCMessageDescriptor coop__v1__add_comment_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__sign_off_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__append_response__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__watch_changes_request__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__item_change__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__item_history_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__item_history_response__descriptor;
 extern const ProtobufCServiceDescriptor coop__v1__ledger__descriptor;
