@@ -29,14 +29,22 @@ public struct RPCCallOptions: Sendable {
 
 extension RPCClient {
     /// Calls a unary `method` with the given options; see ``unary(_:_:timeout:metadata:)``.
-    public func unary(_ method: String, _ request: [UInt8], options: RPCCallOptions) async throws(RPCError)
+    public func unary(
+        _ method: String,
+        _ request: [UInt8],
+        options: RPCCallOptions
+    ) async throws(RPCError)
         -> RPCResponse
     {
         try await unary(method, request, timeout: options.timeout, metadata: options.metadata)
     }
 
     /// Calls a server-streaming `method` with the given options; see ``serverStream(_:_:timeout:credit:metadata:)``.
-    public func serverStream(_ method: String, _ request: [UInt8], options: RPCCallOptions) throws(RPCError)
+    public func serverStream(
+        _ method: String,
+        _ request: [UInt8],
+        options: RPCCallOptions
+    ) throws(RPCError)
         -> RPCStream
     {
         try serverStream(
