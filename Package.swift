@@ -8,7 +8,8 @@
 //   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
 //   CoopWire                   Swift messages <-> protobuf-c, JSON mapping; no I/O
 //   CoopZMQ                    safe libzmq wrapper: sockets owned by one thread, the reactor, monitor events
-//   CoopRPC                    gRPC-style calls over ZeroMQ frames: status, metadata, frames (more to come)
+//   CoopRPC                    gRPC-style calls over ZeroMQ frames: status, metadata, frames, server, client
+//   CoopServices               typed service stubs generated from proto/ (server protocols, clients), health, reflection
 //   CoopLedger                 catalog, roster, item life cycle, the view (no ZeroMQ)
 //   CoopSegments               generic segmented log: framing, CRC-32C, recovery, group commit (no ledger)
 //   CoopLog                    store of signed entries on CoopSegments, checkpoint, audit (no ZeroMQ)
@@ -28,6 +29,8 @@ let package = Package(
     products: [
         .executable(name: "coop", targets: ["coop"]),
         .library(name: "CoopWire", targets: ["CoopWire"]),
+        .library(name: "CoopRPC", targets: ["CoopRPC"]),
+        .library(name: "CoopServices", targets: ["CoopServices"]),
         .library(name: "CoopLedger", targets: ["CoopLedger"]),
         .library(name: "CoopSegments", targets: ["CoopSegments"]),
         .library(name: "CoopLog", targets: ["CoopLog"]),
@@ -74,6 +77,13 @@ let package = Package(
         .target(
             name: "CoopRPC",
             dependencies: ["CoopWire", "CoopZMQ"],
+            swiftSettings: strictSwift
+        ),
+
+        // Typed services from proto/: generated stubs, health and reflection.
+        .target(
+            name: "CoopServices",
+            dependencies: ["CoopWire", "CoopRPC"],
             swiftSettings: strictSwift
         ),
 
@@ -162,6 +172,11 @@ let package = Package(
         .testTarget(
             name: "CoopRPCTests",
             dependencies: ["CoopRPC", "CoopZMQ", "CoopWire", "CoopTestKit"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopServicesTests",
+            dependencies: ["CoopServices", "CoopRPC", "CoopZMQ", "CoopWire"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -25,7 +25,8 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 proto_c="$out/Sources/CCoopProto"
 swift_dir="$out/Sources/CoopWire/Generated"
-mkdir -p "$out/c" "$proto_c/include/coop/v1" "$proto_c/coop/v1" "$swift_dir"
+services_dir="$out/Sources/CoopServices/Generated"
+mkdir -p "$out/c" "$proto_c/include/coop/v1" "$proto_c/coop/v1" "$swift_dir" "$services_dir"
 
 protos=(proto/coop/v1/*.proto)
 protoc-c --proto_path=proto --c_out="$out/c" "${protos[@]}"
@@ -34,8 +35,8 @@ mv "$out"/c/coop/v1/*.pb-c.c "$proto_c/coop/v1/"
 protoc --proto_path=proto --include_imports --include_source_info \
     --descriptor_set_out="$out/full.pb" "${protos[@]}"
 protoc --proto_path=proto --include_imports --descriptor_set_out="$out/served.pb" "${protos[@]}"
-python3 scripts/gen_swift.py "$out/full.pb" "$swift_dir" "$proto_c" "$out/served.pb"
-swift format format --configuration .swift-format -i "$swift_dir"/*.swift
+python3 scripts/gen_swift.py "$out/full.pb" "$swift_dir" "$proto_c" "$out/served.pb" "$services_dir"
+swift format format --configuration .swift-format -i "$swift_dir"/*.swift "$services_dir"/*.swift
 
 generated=(
     Sources/CCoopProto/coop
@@ -43,6 +44,7 @@ generated=(
     Sources/CCoopProto/coop_registry.c
     Sources/CCoopProto/include/coop_registry.h
     Sources/CoopWire/Generated
+    Sources/CoopServices/Generated
 )
 
 if [[ "${1:-}" == "--check" ]]; then

@@ -87,6 +87,11 @@ public struct ServiceDescription: Sendable, Hashable {
     public var name: String
     /// Its methods in `.proto` order.
     public var methods: [MethodDescription]
+
+    public init(name: String, methods: [MethodDescription]) {
+        self.name = name
+        self.methods = methods
+    }
 }
 
 /// A method of a service.
