@@ -13,6 +13,7 @@
 //   CoopLedger                 catalog, roster, item life cycle, the view (no ZeroMQ)
 //   CoopSegments               generic segmented log: framing, CRC-32C, recovery, group commit (no ledger)
 //   CoopLog                    store of signed entries on CoopSegments, checkpoint, audit (no ZeroMQ)
+//   CoopNode                   the daemon: config, the ledger service on CoopLog, roles, drain, idle checkpoints
 //   CoopDevTools               demo data generators for development, benchmarks and training
 //   CoopCLI                    the `coop` commands;  coop: its executable
 import PackageDescription
@@ -34,11 +35,15 @@ let package = Package(
         .library(name: "CoopLedger", targets: ["CoopLedger"]),
         .library(name: "CoopSegments", targets: ["CoopSegments"]),
         .library(name: "CoopLog", targets: ["CoopLog"]),
+        .library(name: "CoopNode", targets: ["CoopNode"]),
         .library(name: "CoopDevTools", targets: ["CoopDevTools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries.
@@ -111,6 +116,16 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "CoopNode",
+            dependencies: [
+                "CoopWire", "CoopZMQ", "CoopRPC", "CoopServices", "CoopLedger", "CoopSegments", "CoopLog",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "CoopDevTools",
             dependencies: ["CoopWire", "CoopLedger", "CoopLog", "CoopSegments"],
             swiftSettings: strictSwift
@@ -126,7 +141,10 @@ let package = Package(
                 "CoopSegments",
                 "CoopLog",
                 "CoopDevTools",
+                "CoopNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -177,6 +195,15 @@ let package = Package(
         .testTarget(
             name: "CoopServicesTests",
             dependencies: ["CoopServices", "CoopRPC", "CoopZMQ", "CoopWire"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopNodeTests",
+            dependencies: [
+                "CoopNode", "CoopDevTools", "CoopServices", "CoopRPC", "CoopZMQ", "CoopWire", "CoopLedger", "CoopLog",
+                "CoopSegments", "CoopTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -9,7 +9,7 @@ struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
         abstract: "Development tools: generate data for benchmarks, docs and auditor training.",
-        subcommands: [GenerateLog.self]
+        subcommands: [GenerateLog.self, DevMesh.self]
     )
 }
 
@@ -60,6 +60,46 @@ struct GenerateLog: AsyncParsableCommand {
                 .generate(into: directory, entries: entries) { bar.update(UInt64($0), of: UInt64(entries)) }
             bar.finish()
             CLIOutput.out("wrote \(entries) entries to \(directory)/log (with catalog.json and roster.json)")
+        } catch {
+            throw CLIOutput.fail(error)
+        }
+    }
+}
+
+struct DevMesh: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesh",
+        abstract: "Write a local three-district mesh: keys, roster, catalog, node configs and client profiles.",
+        discussion: """
+            Nodes cq-shapingba, cd-wuhou and cd-qingbaijiang on free loopback ports, with one staff and one \
+            auditor client per node (staff.wuhou, auditor.wuhou, …). Start a node with \
+            `coop node run --config DIR/nodes/cd-wuhou.toml`; talk to it with \
+            `coop item list --mesh DIR --as staff.wuhou`.
+            """
+    )
+
+    @Argument(help: "The directory to create (must not exist or be empty).")
+    var directory: String
+
+    @Option(name: .long, help: "The catalog to copy into the mesh.")
+    var catalog: String = "deploy/catalog.json"
+
+    func validate() throws {
+        try ArgumentCheck.notEmpty(directory, "<directory>")
+        try ArgumentCheck.notEmpty(catalog, "--catalog")
+    }
+
+    func run() async throws {
+        do {
+            let mesh = try MeshWriter(directory: directory, catalogPath: catalog).write()
+            for district in MeshWriter.districts {
+                CLIOutput.out(
+                    "\(district.nodeID)  \(mesh.endpoints[district.nodeID] ?? "-")  \(mesh.configs[district.nodeID] ?? "-")"
+                )
+            }
+            CLIOutput.out(
+                "clients: " + mesh.clients.keys.sorted().joined(separator: ", ") + " (profiles in \(directory)/clients)"
+            )
         } catch {
             throw CLIOutput.fail(error)
         }

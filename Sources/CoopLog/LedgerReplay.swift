@@ -32,7 +32,7 @@ public enum LedgerReplay {
         let setAside = try evidence(reader, before: end)
         var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
         var count: UInt64 = 0
-        try forEachEntry(reader, before: end) { _, id, body in
+        try forEachEntry(reader, before: end) { _, id, body, _ in
             count += 1
             if case .time(let wallMs) = limit, (body.timestamp?.wallMs ?? 0) > wallMs { return }
             view.apply(ViewEntry(id: id, body: body))
@@ -45,6 +45,8 @@ public enum LedgerReplay {
         public var position: RecordPosition
         public var id: EntryID
         public var body: EntryBody
+        /// The `SignedEntry` encoding as stored (its SHA-256 is `id`).
+        public var signed: [UInt8]
         /// Base64 of the first 8 bytes of the roster key that verifies the entry ("" when the origin is unknown).
         public var keyFingerprint: String
         public var disposition: Disposition
@@ -69,7 +71,7 @@ public enum LedgerReplay {
             setAside: try evidence(reader, before: reader.recordCount)
         )
         var changes: [Change] = []
-        try forEachEntry(reader, before: reader.recordCount) { position, id, body in
+        try forEachEntry(reader, before: reader.recordCount) { position, id, body, signed in
             guard LedgerView.itemID(of: body) == itemID else {
                 view.apply(ViewEntry(id: id, body: body))
                 return
@@ -82,6 +84,7 @@ public enum LedgerReplay {
                     position: position,
                     id: id,
                     body: body,
+                    signed: signed,
                     keyFingerprint: key.isEmpty ? "" : Base64.encode(key.prefix(8)),
                     disposition: disposition,
                     before: before,
@@ -160,7 +163,7 @@ public enum LedgerReplay {
     static func forEachEntry(
         _ reader: LogReader,
         before end: UInt64,
-        _ body: (RecordPosition, EntryID, EntryBody) throws -> Void
+        _ body: (RecordPosition, EntryID, EntryBody, [UInt8]) throws -> Void
     ) throws {
         let directory = reader.logDirectory
         try ParallelDecode.forEach(
@@ -170,15 +173,15 @@ public enum LedgerReplay {
                     try deliver(position, payload)
                 }
             },
-            decode: { position, payload -> (EntryID, EntryBody)? in
+            decode: { position, payload -> (EntryID, EntryBody, [UInt8])? in
                 let (record, body) = try payload.withUnsafeBytes {
                     try RecordCodec.decodeWithBody($0, at: "\(directory) record \(position)")
                 }
-                guard case .entry(_, let id) = record.content, let body else { return nil }
-                return (id, body)
+                guard case .entry(let signed, let id) = record.content, let body else { return nil }
+                return (id, body, signed)
             },
             apply: { position, entry in
-                if let (id, entryBody) = entry { try body(position, id, entryBody) }
+                if let (id, entryBody, signed) = entry { try body(position, id, entryBody, signed) }
             }
         )
     }

@@ -188,20 +188,36 @@ extension LogStore {
     /// checkpoint never counts a record a crash could still take away. The state is copied under the store's lock;
     /// the file is written outside it.
     func checkpoint() throws {
-        let checkpoint: Checkpoint = state.withLock { s in
-            Checkpoint(
-                recordCount: s.recordCount,
-                chain: s.chain,
-                catalogHash: catalog.hash.bytes,
-                rosterHash: roster.hash.bytes,
-                clock: s.clock.last,
-                origins: s.origins.keys.sorted().map { ($0, s.origins[$0]!) },
-                evidence: s.evidence.keys.sorted { ($0.origin, $0.sequence) < ($1.origin, $1.sequence) }
-                    .map { s.evidence[$0]! },
-                view: s.view.snapshot()
-            )
-        }
+        let checkpoint: Checkpoint = state.withLock { s in makeCheckpoint(s) }
         try checkpoint.write(to: directory)
+    }
+
+    /// Writes a checkpoint of the log as it is now, while it stays open, if every record queued is durable and the
+    /// store has not failed; returns whether it wrote one. A node calls it when idle, so that opening after a crash
+    /// replays only the records since (a checkpoint describes a durable prefix of the log, so a crash at any moment
+    /// leaves it valid). Not concurrently with itself or ``close()``: the caller serializes them.
+    public func checkpointIfIdle() throws -> Bool {
+        let checkpoint: Checkpoint? = state.withLock { s in
+            guard s.failure == nil, s.inFlight.isEmpty, s.durableCount == s.recordCount else { return nil }
+            return makeCheckpoint(s)
+        }
+        guard let checkpoint else { return false }
+        try checkpoint.write(to: directory)
+        return true
+    }
+
+    private func makeCheckpoint(_ s: borrowing StoreState) -> Checkpoint {
+        Checkpoint(
+            recordCount: s.recordCount,
+            chain: s.chain,
+            catalogHash: catalog.hash.bytes,
+            rosterHash: roster.hash.bytes,
+            clock: s.clock.last,
+            origins: s.origins.keys.sorted().map { ($0, s.origins[$0]!) },
+            evidence: s.evidence.keys.sorted { ($0.origin, $0.sequence) < ($1.origin, $1.sequence) }
+                .map { s.evidence[$0]! },
+            view: s.view.snapshot()
+        )
     }
 }
 

@@ -1,0 +1,176 @@
+import CoopLedger
+public import CoopLog
+import CoopRPC
+import CoopSegments
+import CoopServices
+import CoopWire
+import CoopZMQ
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// A district's node: opens its log, serves the ledger, health and reflection services on one ROUTER endpoint over
+/// CurveZMQ (only roster keys admitted), writes a checkpoint whenever the log goes idle, and drains on graceful
+/// shutdown (SIGTERM/SIGINT through a `ServiceGroup`): it stops taking calls, lets the writes in flight become
+/// durable and be answered, ends streams, syncs the log, writes a checkpoint, closes its sockets and returns.
+///
+/// **Threading.** `Sendable`; ``run()`` is called once. The sockets live on the node's ``ZMQReactor`` thread; the
+/// store and the services are thread-safe.
+public final class LedgerNode: Service, Sendable {
+    public let config: NodeConfig
+    let logger: Logger
+    /// Called once the node serves, with the endpoint bound (the readiness line is printed by the caller).
+    let onReady: @Sendable (Readiness) -> Void
+
+    /// What the node reports when it is ready.
+    public struct Readiness: Sendable {
+        public var nodeID: String
+        public var endpoint: String
+        public var secure: Bool
+        public var records: UInt64
+        public var openSeconds: Double
+        public var openReport: OpenReport
+
+        /// The line printed on standard output when the node serves; scripts wait for it.
+        public var line: String {
+            "coop node \(nodeID) ready: serving \(endpoint) (\(secure ? "CurveZMQ" : "PLAIN TEXT, --insecure")); "
+                + "log \(records) records, opened in \(String(format: "%.2f", openSeconds)) s"
+                + (openReport.checkpointUsed ? " from a checkpoint" : "")
+        }
+    }
+
+    public init(config: NodeConfig, logger: Logger, onReady: @escaping @Sendable (Readiness) -> Void = { _ in }) {
+        self.config = config
+        var logger = logger
+        logger[metadataKey: "node"] = .string(config.nodeID)
+        self.logger = logger
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        let started = ContinuousClock.now
+        let opened = try NodeFiles.open(config, logger: logger)
+        let store = opened.store
+        let openSeconds = Self.seconds(ContinuousClock.now - started)
+        let context: ZMQContext
+        let reactor: ZMQReactor
+        do {
+            context = try ZMQContext()
+            reactor = try ZMQReactor(context: context, name: "node-\(config.nodeID)")
+        } catch {
+            try? await store.close()
+            throw NodeError(code: .endpoint, message: "cannot start ZeroMQ: \(error)", cause: error)
+        }
+        let insecure = config.insecure
+        if insecure {
+            logger.warning("plain text: no CurveZMQ, no authentication; every caller is taken as this node's staff")
+        } else {
+            var admitted: [[UInt8]: String] = [:]
+            for member in opened.roster.roster.members where member.curvePublicKey.count == 32 {
+                admitted[member.curvePublicKey] = member.id
+            }
+            let logger = self.logger
+            let zap = ZAPHandler(admitted: admitted) { key, address, reason in
+                logger.warning(
+                    "refused a CurveZMQ handshake",
+                    metadata: ["key": .string(key), "peer": .string(address), "reason": .string(reason)]
+                )
+            }
+            try await zap.install(on: reactor)
+        }
+
+        let feed = ChangeFeed()
+        let health = HealthProvider(services: [LedgerService.name])
+        let access = NodeAccess(nodeID: config.nodeID, roster: opened.roster, insecure: insecure)
+        let ledger = LedgerProvider(store: store, access: access, feed: feed)
+        var methods = ledger.rpcMethods.merging(health.rpcMethods) { a, _ in a }
+        let reflection = ReflectionProvider(methods: Array(methods.keys) + ReflectionService.Method.all.map(\.fullName))
+        methods.merge(reflection.rpcMethods) { a, _ in a }
+        let server = RPCServer(
+            reactor: reactor,
+            endpoint: config.listen,
+            methods: CallLog(logger: logger).wrap(methods),
+            curve: insecure ? nil : RPCServerCurve(secretKey: opened.keys.curveSecretKey),
+            limits: RPCCallTable.Limits(maxCalls: config.maxCalls, maxCallsPerPeer: config.maxCallsPerClient),
+            maxMessageBytes: config.maxMessageBytes
+        )
+
+        let outcome: Result<Void, any Error> = await withTaskGroup(of: Result<Void, any Error>.self) { group in
+            group.addTask {
+                do {
+                    try await server.run()
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let bound: String
+            do {
+                bound = try await server.boundEndpoint()
+            } catch {
+                group.cancelAll()
+                await group.waitForAll()
+                return .failure(
+                    NodeError(
+                        code: .endpoint,
+                        message: "cannot listen on \(config.listen) (listen in \(config.path)): \(error)",
+                        cause: error
+                    )
+                )
+            }
+            group.addTask {
+                await IdleCheckpointer(
+                    store: store,
+                    idle: .milliseconds(self.config.checkpointIdleMs),
+                    logger: self.logger
+                )
+                .run()
+                return .success(())
+            }
+            onReady(
+                Readiness(
+                    nodeID: config.nodeID,
+                    endpoint: bound,
+                    secure: !insecure,
+                    records: store.recordCount,
+                    openSeconds: openSeconds,
+                    openReport: store.openReport
+                )
+            )
+            logger.info(
+                "serving",
+                metadata: ["endpoint": .string(bound), "records": .stringConvertible(store.recordCount)]
+            )
+            // Until SIGTERM/SIGINT (or the task is cancelled).
+            try? await gracefulShutdown()
+            logger.info("draining: no new calls; writes in flight finish; streams end")
+            health.shutDown()
+            feed.close()
+            group.cancelAll()
+            var failure: (any Error)?
+            for await result in group {
+                if case .failure(let error) = result, !(error is CancellationError) { failure = failure ?? error }
+            }
+            return failure.map { .failure($0) } ?? .success(())
+        }
+        do {
+            try await store.close()
+            logger.info(
+                "log synced and checkpoint written",
+                metadata: ["records": .stringConvertible(store.recordCount)]
+            )
+        } catch {
+            logger.error("closing the log failed", metadata: ["error": .string("\(error)")])
+            await reactor.shutdown()
+            throw NodeError(code: .io, message: "closing the log failed: \(error)", cause: error)
+        }
+        await reactor.shutdown()
+        _ = context
+        try outcome.get()
+        logger.info("stopped")
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,72 @@
+/// A node's configuration: who it is, where its data and keys are, where it listens, how durable its writes are and
+/// what limits it enforces. Read from a TOML file (``load(path:)``); paths in the file are relative to the file.
+/// A plain value; thread-safe.
+///
+/// ```toml
+/// node_id = "cd-wuhou"
+/// listen = "tcp://127.0.0.1:40101"
+/// data_dir = "data/cd-wuhou"
+/// roster = "roster.json"
+/// catalog = "catalog.json"
+/// key_dir = "keys"            # <node_id>.signing.key and <node_id>.curve.key
+///
+/// [log]
+/// level = "info"              # trace, debug, info, notice, warning, error, critical
+/// format = "text"             # or "json"
+///
+/// [durability]
+/// fsync = true                # false: acknowledged writes may be lost on power loss (tests only)
+/// checkpoint_idle_ms = 1000   # write a checkpoint after this long without writes
+///
+/// [limits]
+/// max_calls = 1024
+/// max_calls_per_client = 64
+/// max_message_bytes = 4194304
+/// drain_timeout_ms = 10000
+/// ```
+public struct NodeConfig: Sendable, Hashable {
+    /// The file it was read from ("" when built in code).
+    public var path: String = ""
+    /// The node's roster id (a PEER).
+    public var nodeID: String
+    /// The ROUTER endpoint staff, auditors and peers connect to, `tcp://127.0.0.1:40101`.
+    public var listen: String
+    public var dataDirectory: String
+    public var rosterPath: String
+    public var catalogPath: String
+    /// Directory holding `<node_id>.signing.key` and `<node_id>.curve.key`.
+    public var keyDirectory: String
+    /// Plain text instead of CurveZMQ (local experiments only; the node logs a warning). The `--insecure` flag of
+    /// `coop node run` sets it too.
+    public var insecure = false
+    public var logLevel = "info"
+    /// `text` or `json`.
+    public var logFormat = "text"
+    /// Whether acknowledged writes are fsynced first.
+    public var fsync = true
+    /// A checkpoint is written once the log has been idle this long after a write.
+    public var checkpointIdleMs = 1000
+    public var maxCalls = 1024
+    public var maxCallsPerClient = 64
+    public var maxMessageBytes = 4 << 20
+    /// How long SIGTERM waits for calls in flight before cancelling them.
+    public var drainTimeoutMs = 10_000
+
+    public init(
+        nodeID: String,
+        listen: String,
+        dataDirectory: String,
+        rosterPath: String,
+        catalogPath: String,
+        keyDirectory: String
+    ) {
+        self.nodeID = nodeID
+        self.listen = listen
+        self.dataDirectory = dataDirectory
+        self.rosterPath = rosterPath
+        self.catalogPath = catalogPath
+        self.keyDirectory = keyDirectory
+    }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}
