@@ -201,7 +201,7 @@ let package = Package(
             name: "CoopNodeTests",
             dependencies: [
                 "CoopNode", "CoopDevTools", "CoopServices", "CoopRPC", "CoopZMQ", "CoopWire", "CoopLedger", "CoopLog",
-                "CoopSegments", "CoopTestKit",
+                "CoopSegments", "CoopTestKit", "coop",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

@@ -1,0 +1,65 @@
+import CoopTestKit
+import Foundation
+
+/// A real `coop node run` child process: its readiness line, its logs, signals, its resident memory.
+final class NodeProcess {
+    let process = Process()
+    let stdoutPath: String
+    let stderrPath: String
+    private(set) var endpoint = ""
+
+    /// Starts `coop node run --config config` (plus `arguments`), its output in files under `directory`.
+    init(config: String, directory: String, name: String, arguments: [String] = []) throws {
+        stdoutPath = "\(directory)/\(name).out"
+        stderrPath = "\(directory)/\(name).err"
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: try ChildProcess.product("coop"))
+        process.arguments = ["node", "run", "--config", config] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Waits for the readiness line; returns it (throws when the process ends first or after `timeout`).
+    @discardableResult
+    func ready(timeout: Duration = .seconds(120)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = stdout.split(separator: "\n").first(where: { $0.contains(" ready: serving ") }) {
+                endpoint = String(line.split(separator: " ").first { $0.hasPrefix("tcp://") } ?? "")
+                return String(line)
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw NodeProcessError(message: "the node did not become ready; stderr:\n\(stderr)")
+    }
+
+    func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Waits for the process to end; its exit status, or `nil` after `timeout`.
+    func exit(timeout: Duration = .seconds(60)) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    var terminatedBySignal: Bool { !process.isRunning && process.terminationReason == .uncaughtSignal }
+
+    /// Resident memory in KiB (VmRSS), or `nil` once the process is gone.
+    func residentKiB() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+}
+
+struct NodeProcessError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
