@@ -96,12 +96,14 @@ final class NodeHarness: Sendable {
         LedgerService.Client(try await client(as: member))
     }
 
-    /// Stops the node (as SIGTERM would: it drains and closes the log) and the clients; throws what the node threw.
+    /// Stops the node (as SIGTERM would: it drains and closes the log), then the clients; throws what the node
+    /// threw.
     func stop() async throws {
-        for client in clients.withLock({ $0 }) { await client.close() }
         task.cancel()
-        try await task.value
+        let outcome = await task.result
+        for client in clients.withLock({ $0 }) { await client.close() }
         await reactor.shutdown()
+        try outcome.get()
     }
 
     var dataDirectory: String { "\(mesh.directory)/data/\(nodeID)" }
