@@ -11,8 +11,10 @@ struct IdleCheckpointer {
     let logger: Logger
 
     func run() async {
-        var checkpointed = store.recordCount
-        var lastSeen = checkpointed
+        // A log opened without a checkpoint, or with records replayed after it, gets one at the first idle tick.
+        let report = store.openReport
+        var checkpointed: UInt64? = report.checkpointUsed && report.replayedRecords == 0 ? store.recordCount : nil
+        var lastSeen = store.recordCount
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: idle)

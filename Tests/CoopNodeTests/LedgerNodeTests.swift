@@ -4,6 +4,8 @@ import CoopNode
 import CoopRPC
 import CoopServices
 import CoopWire
+import Foundation
+import Logging
 import Testing
 
 /// The node's ledger service over real ZeroMQ with CurveZMQ: writes acknowledged only when durable, roles from the
@@ -180,5 +182,36 @@ struct LedgerNodeTests {
             #expect(error.message.contains("by process"))
         }
         try await harness.stop()
+    }
+}
+
+@Suite("Idle checkpoints", .timeLimit(.minutes(5)))
+struct IdleCheckpointTests {
+    @Test("a node that opened a log without a checkpoint writes one at its first idle moment, without any write")
+    func checkpointAfterReplay() async throws {
+        let harness = try await NodeHarness.start()
+        let (item, _) = try LedgerNodeTests.items(harness)
+        _ = try await harness.ledger(as: "staff.wuhou").updateStatus(
+            UpdateStatusRequest(itemId: item, status: .assigned),
+            options: testCall
+        )
+        try await harness.stop()
+        let checkpoint = "\(harness.dataDirectory)/checkpoint"
+        #expect(FileManager.default.fileExists(atPath: checkpoint))
+        try FileManager.default.removeItem(atPath: checkpoint)
+
+        var config = try NodeConfig.load(path: harness.mesh.configs["cd-wuhou"]!)
+        config.listen = "tcp://127.0.0.1:0"
+        config.checkpointIdleMs = 20
+        let node = LedgerNode(config: config, logger: Logger(label: "idle"))
+        let task = Task { try await node.run() }
+        var appeared = false
+        for _ in 0..<3000 where !appeared {
+            try await Task.sleep(for: .milliseconds(20))
+            appeared = FileManager.default.fileExists(atPath: checkpoint)
+        }
+        #expect(appeared, "no checkpoint was written while the node ran")
+        task.cancel()
+        try await task.value
     }
 }
