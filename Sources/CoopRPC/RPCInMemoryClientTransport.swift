@@ -25,7 +25,9 @@ public final class RPCInMemoryClientTransport: RPCClientTransport {
     }
 
     public func send(_ frames: [[UInt8]], then completion: (@Sendable (RPCSendResult) -> Void)?) {
-        completion?(network.clientSend(id, frames))
+        // Not `completion?(network.clientSend(…))`: optional chaining would skip the send without a completion.
+        let result = network.clientSend(id, frames)
+        completion?(result)
     }
 
     public func close() async {
