@@ -107,16 +107,18 @@ extension RPCClient {
         }
     }
 
-    /// Schedules the call's deadline, or for a call without one, the end of its wait for a connection.
+    /// Schedules the call's deadline, or for a call without one, the end of its wait for a connection. The timer
+    /// holds the client weakly: a client that is gone (closed, every call ended) does not wait for its timers, and
+    /// neither do its transport, reactor and context.
     private func arm(_ callID: UInt64, deadline: ContinuousClock.Instant?) {
         guard let deadline else {
             DispatchQueue.global().asyncAfter(deadline: .now() + Self.dispatchInterval(connectTimeout)) {
-                self.expireUnsent(callID)
+                [weak self] in self?.expireUnsent(callID)
             }
             return
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + Self.dispatchInterval(deadline - .now)) {
-            self.expire(callID)
+            [weak self] in self?.expire(callID)
         }
     }
 

@@ -38,10 +38,11 @@ final class RPCMailbox<Event: Sendable>: Sendable {
         }
     }
 
-    /// Drops what is queued and everything posted later.
+    /// Drops what is queued and everything posted later, and the handler (which may hold its owner).
     func close() {
         state.withLock { s in
             s.closed = true
+            s.handler = nil
             s.queue.removeAll()
             s.head = 0
         }

@@ -92,6 +92,8 @@ public final class RPCZMQServerTransport: RPCServerTransport {
     }
 
     public func close() async {
+        // Forget the handler: it holds the server, which holds this transport.
+        handler.withLock { $0 = nil }
         guard let socketID = socketID.withLock({ s in defer { s = nil }; return s }) else { return }
         _ = try? await reactor.run { registry in registry.close(socketID) }
     }
