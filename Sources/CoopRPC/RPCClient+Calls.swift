@@ -68,7 +68,10 @@ extension RPCClient {
             return s.nextCallID
         }
         let head = RPCRequestHead(callID: callID, method: method, metadata: options.metadata, credit: credit)
-        if let refused = open(callID, Call(sink: .stream(continuation, promise), head: head, body: request, deadline: deadline)) {
+        if let refused = open(
+            callID,
+            Call(sink: .stream(continuation, promise), head: head, body: request, deadline: deadline)
+        ) {
             throw refused
         }
         continuation.onTermination = { [weak self] termination in

@@ -122,7 +122,11 @@ extension RPCClient {
             Self.finish(
                 call,
                 with: .success(
-                    RPCResponse(body: message.body ?? [], metadata: message.metadata, initialMetadata: call.initialMetadata)
+                    RPCResponse(
+                        body: message.body ?? [],
+                        metadata: message.metadata,
+                        initialMetadata: call.initialMetadata
+                    )
                 )
             )
         } else {

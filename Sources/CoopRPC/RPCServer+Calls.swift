@@ -44,7 +44,11 @@ extension RPCServer {
             end.status = RPCStatus(code: .internal, message: "the handler failed: \(error)")
         }
         if let head {
-            transport.send(RPCFrames.encode(RPCServerMessage(callID: key.callID, metadata: head)), to: key.peer, then: nil)
+            transport.send(
+                RPCFrames.encode(RPCServerMessage(callID: key.callID, metadata: head)),
+                to: key.peer,
+                then: nil
+            )
         }
         transport.send(RPCFrames.encode(end), to: key.peer) { _ in
             self.shared.withLock { $0.machine.ended(key) }
@@ -153,7 +157,11 @@ extension RPCServer {
             )
         }
         guard !shared.withLock({ $0.machine.isFinished(key) }) else { throw CancellationError() }
-        transport.send(RPCFrames.encode(RPCServerMessage(callID: key.callID, metadata: metadata)), to: key.peer, then: nil)
+        transport.send(
+            RPCFrames.encode(RPCServerMessage(callID: key.callID, metadata: metadata)),
+            to: key.peer,
+            then: nil
+        )
     }
 
     /// Sends one message of a server stream once there is credit for it. While it waits, it probes the client every

@@ -101,7 +101,12 @@ public final class RPCZMQClientTransport: RPCClientTransport {
     public func close() async {
         // Forget the handler: it holds the client, which holds this transport.
         handler.withLock { $0 = nil }
-        guard let ids = ids.withLock({ s in defer { s = nil }; return s }) else { return }
+        guard
+            let ids = ids.withLock({ s in
+                defer { s = nil }
+                return s
+            })
+        else { return }
         _ = try? await reactor.run { registry in
             registry.close(ids.socket)
             if let monitor = ids.monitor { registry.close(monitor) }

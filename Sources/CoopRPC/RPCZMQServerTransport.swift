@@ -94,7 +94,12 @@ public final class RPCZMQServerTransport: RPCServerTransport {
     public func close() async {
         // Forget the handler: it holds the server, which holds this transport.
         handler.withLock { $0 = nil }
-        guard let socketID = socketID.withLock({ s in defer { s = nil }; return s }) else { return }
+        guard
+            let socketID = socketID.withLock({ s in
+                defer { s = nil }
+                return s
+            })
+        else { return }
         _ = try? await reactor.run { registry in registry.close(socketID) }
     }
 

@@ -77,10 +77,17 @@ struct RPCBadInputTests {
         #expect(message.callID == callID, sourceLocation: sourceLocation)
         #expect(message.status?.code == code, "\(String(describing: message.status))", sourceLocation: sourceLocation)
         #expect(message.status?.reason == reason, sourceLocation: sourceLocation)
-        #expect(message.status?.message.contains(says) == true, "\(String(describing: message.status))", sourceLocation: sourceLocation)
+        #expect(
+            message.status?.message.contains(says) == true,
+            "\(String(describing: message.status))",
+            sourceLocation: sourceLocation
+        )
     }
 
-    @Test("garbage frames: PROTOCOL_VERSION without the tag, MALFORMED_FRAME behind it", arguments: RPCTransportKind.allCases)
+    @Test(
+        "garbage frames: PROTOCOL_VERSION without the tag, MALFORMED_FRAME behind it",
+        arguments: RPCTransportKind.allCases
+    )
     func garbage(_ kind: RPCTransportKind) async throws {
         var random = SeededRandom(seed: 0x5EED_0007)
         try await Self.scenario(kind) { _, raw in
@@ -88,11 +95,23 @@ struct RPCBadInputTests {
                 var first = random.bytes(Int.random(in: 1...40, using: &random))
                 if first.starts(with: Array("coop".utf8)) { first[0] = 0 }
                 try await raw.send([first, random.bytes(30), random.bytes(10)])
-                Self.expect(try await raw.next(), callID: 0, .unimplemented, RPCReason.protocolVersion, says: "not this protocol")
+                Self.expect(
+                    try await raw.next(),
+                    callID: 0,
+                    .unimplemented,
+                    RPCReason.protocolVersion,
+                    says: "not this protocol"
+                )
             }
             // 0xFF bytes are never a valid protobuf field key, so the header cannot decode.
             try await raw.send([RPCFrames.tag, [0xFF] + random.bytes(20), []])
-            Self.expect(try await raw.next(), callID: 0, .invalidArgument, RPCReason.malformedFrame, says: "not a ClientFrame")
+            Self.expect(
+                try await raw.next(),
+                callID: 0,
+                .invalidArgument,
+                RPCReason.malformedFrame,
+                says: "not a ClientFrame"
+            )
         }
     }
 
@@ -106,7 +125,13 @@ struct RPCBadInputTests {
             Self.expect(try await raw.next(), callID: 0, .invalidArgument, RPCReason.malformedFrame, says: "not 4")
             // A request without its message frame names its call.
             try await raw.send(Array(request.prefix(2)))
-            Self.expect(try await raw.next(), callID: 3, .invalidArgument, RPCReason.malformedFrame, says: "third frame")
+            Self.expect(
+                try await raw.next(),
+                callID: 3,
+                .invalidArgument,
+                RPCReason.malformedFrame,
+                says: "third frame"
+            )
         }
     }
 
@@ -128,11 +153,20 @@ struct RPCBadInputTests {
             var frames = RawFrames.request(5, "/t.Echo/Say", timeoutMicroseconds: 1_000_000)
             frames[1] = Array(frames[1].dropLast(3))
             try await raw.send(frames)
-            Self.expect(try await raw.next(), callID: 0, .invalidArgument, RPCReason.malformedFrame, says: "not a ClientFrame")
+            Self.expect(
+                try await raw.next(),
+                callID: 0,
+                .invalidArgument,
+                RPCReason.malformedFrame,
+                says: "not a ClientFrame"
+            )
         }
     }
 
-    @Test("an oversized header: RESOURCE_EXHAUSTED with MESSAGE_TOO_LARGE, refused unread", arguments: RPCTransportKind.allCases)
+    @Test(
+        "an oversized header: RESOURCE_EXHAUSTED with MESSAGE_TOO_LARGE, refused unread",
+        arguments: RPCTransportKind.allCases
+    )
     func oversizedHeader(_ kind: RPCTransportKind) async throws {
         try await Self.scenario(kind) { _, raw in
             try await raw.send([RPCFrames.tag, [UInt8](repeating: 0x0A, count: RPCFrames.maxHeaderBytes + 1), []])
@@ -144,12 +178,21 @@ struct RPCBadInputTests {
     func unknownMethod(_ kind: RPCTransportKind) async throws {
         try await Self.scenario(kind) { fixture, raw in
             try await raw.send(RawFrames.request(6, "/t.Nope/Missing"))
-            Self.expect(try await raw.next(), callID: 6, .unimplemented, RPCReason.unknownMethod, says: "/t.Nope/Missing")
+            Self.expect(
+                try await raw.next(),
+                callID: 6,
+                .unimplemented,
+                RPCReason.unknownMethod,
+                says: "/t.Nope/Missing"
+            )
             try await eventually("the call to leave the table") { fixture.server.callsInFlight == 0 }
         }
     }
 
-    @Test("an oversized message: RESOURCE_EXHAUSTED with MESSAGE_TOO_LARGE naming both sizes", arguments: RPCTransportKind.allCases)
+    @Test(
+        "an oversized message: RESOURCE_EXHAUSTED with MESSAGE_TOO_LARGE naming both sizes",
+        arguments: RPCTransportKind.allCases
+    )
     func oversizedMessage(_ kind: RPCTransportKind) async throws {
         try await Self.scenario(kind, maxMessageBytes: 1000) { _, raw in
             try await raw.send(RawFrames.request(7, "/t.Echo/Say", body: [UInt8](repeating: 1, count: 1001)))
@@ -171,7 +214,10 @@ struct RPCBadInputTests {
         }
     }
 
-    @Test("a call id already in flight: ALREADY_EXISTS with DUPLICATE_CALL_ID; the first call goes on", arguments: RPCTransportKind.allCases)
+    @Test(
+        "a call id already in flight: ALREADY_EXISTS with DUPLICATE_CALL_ID; the first call goes on",
+        arguments: RPCTransportKind.allCases
+    )
     func duplicateCallID(_ kind: RPCTransportKind) async throws {
         let started = Counter()
         let cancelled = Counter()
@@ -179,7 +225,13 @@ struct RPCBadInputTests {
             try await raw.send(RawFrames.request(9, "/t.S/Hang", timeoutMicroseconds: 600_000_000))
             try await eventually("the first call's handler") { started.value == 1 }
             try await raw.send(RawFrames.request(9, "/t.Echo/Say", body: [1]))
-            Self.expect(try await raw.next(), callID: 9, .alreadyExists, RPCReason.duplicateCallID, says: "already in flight")
+            Self.expect(
+                try await raw.next(),
+                callID: 9,
+                .alreadyExists,
+                RPCReason.duplicateCallID,
+                says: "already in flight"
+            )
             #expect(started.value == 1 && fixture.server.callsInFlight == 1)
             // The first call is still in flight: a cancel reaches it.
             try await raw.send(RPCFrames.encode(.cancel(callID: 9)))

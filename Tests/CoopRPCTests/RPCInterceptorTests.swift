@@ -180,10 +180,12 @@ struct RPCInterceptorTests {
                         return RPCResponse(body: [])
                     },
                 ],
-                streams: ["/t.S/Three": { _, writer in
-                    for i in 0..<3 { try await writer.send([UInt8(i)]) }
-                    return RPCMetadata()
-                }]
+                streams: [
+                    "/t.S/Three": { _, writer in
+                        for i in 0..<3 { try await writer.send([UInt8(i)]) }
+                        return RPCMetadata()
+                    }
+                ]
             ),
             interceptors: [server],
             clientInterceptors: [client]
@@ -201,7 +203,9 @@ struct RPCInterceptorTests {
                 try await fixture.client.unary("/t.S/Slow", [], timeout: .milliseconds(100))
             }
             var streamed = 0
-            for try await _ in try fixture.client.serverStream("/t.S/Three", [], timeout: .seconds(60)) { streamed += 1 }
+            for try await _ in try fixture.client.serverStream("/t.S/Three", [], timeout: .seconds(60)) {
+                streamed += 1
+            }
             #expect(streamed == 3)
             // The server records an outcome when the call's end is decided, which can be just after the client has it.
             try await eventually("the server's metrics") { server.snapshot.values.reduce(0, +) == 8 }

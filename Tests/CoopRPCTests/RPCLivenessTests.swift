@@ -66,7 +66,9 @@ struct RPCLivenessTests {
         await servers.shutdown([first, second])
     }
 
-    @Test("a server process killed with SIGKILL: calls and streams in flight fail UNAVAILABLE; a new process on the same endpoint serves the same client")
+    @Test(
+        "a server process killed with SIGKILL: calls and streams in flight fail UNAVAILABLE; a new process on the same endpoint serves the same client"
+    )
     func killedServerProcess() async throws {
         let context = try ZMQContext()
         let reactor = try ZMQReactor(context: context, name: "rpc-kill-cli")
@@ -108,7 +110,9 @@ struct RPCLivenessTests {
         await reactor.shutdown()
     }
 
-    @Test("a server process stopped with SIGSTOP: heartbeats end the call in flight with UNAVAILABLE long before its deadline; without heartbeats only the deadline does")
+    @Test(
+        "a server process stopped with SIGSTOP: heartbeats end the call in flight with UNAVAILABLE long before its deadline; without heartbeats only the deadline does"
+    )
     func hungServerProcess() async throws {
         let context = try ZMQContext()
         let reactor = try ZMQReactor(context: context, name: "rpc-stop-cli")

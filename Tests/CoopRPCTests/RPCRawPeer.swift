@@ -63,7 +63,12 @@ enum RawFrames {
     ) -> [[UInt8]] {
         RPCFrames.encode(
             .request(
-                RPCRequestHead(callID: callID, method: method, timeoutMicroseconds: timeoutMicroseconds, credit: credit),
+                RPCRequestHead(
+                    callID: callID,
+                    method: method,
+                    timeoutMicroseconds: timeoutMicroseconds,
+                    credit: credit
+                ),
                 body: body
             )
         )

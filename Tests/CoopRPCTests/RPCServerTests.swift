@@ -12,7 +12,10 @@ struct RPCServerTests {
         return RPCResponse(body: request.body, metadata: trailers)
     }
 
-    @Test("200 concurrent unary calls on one connection, each answered with its own body", arguments: RPCTransportKind.allCases)
+    @Test(
+        "200 concurrent unary calls on one connection, each answered with its own body",
+        arguments: RPCTransportKind.allCases
+    )
     func concurrentCalls(_ kind: RPCTransportKind) async throws {
         try await withRPCServer(
             kind,

@@ -97,7 +97,10 @@ struct RPCStreamTests {
         }
     }
 
-    @Test("a handler's error ends the stream with its status after the messages sent", arguments: RPCTransportKind.allCases)
+    @Test(
+        "a handler's error ends the stream with its status after the messages sent",
+        arguments: RPCTransportKind.allCases
+    )
     func errorStatus(_ kind: RPCTransportKind) async throws {
         let probe = Probe()
         try await withRPCServer(
