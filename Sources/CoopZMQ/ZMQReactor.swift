@@ -8,7 +8,8 @@ import Synchronization
 /// thread as closures: ``execute(_:)`` queues one (fire and forget) and ``run(_:)`` queues one and awaits its
 /// result. Closures run in the order queued, one at a time, on the reactor thread, with the thread's
 /// ``ZMQReactor/Registry``: there they create sockets, register a handler to be called when a socket is readable,
-/// send, and close. A handler hands what it reads to Swift concurrency through `Sendable` values (an `AsyncStream`
+/// send, and close; ``Registry/whenWritable(_:_:)`` arms a one-shot handler for when a socket can take a message
+/// again. A handler hands what it reads to Swift concurrency through `Sendable` values (an `AsyncStream`
 /// continuation, a checked continuation, a `Mutex`). The queue is a locked array; a pipe wakes `zmq_poll` when
 /// work is queued.
 ///
@@ -153,8 +154,8 @@ public final class ZMQReactor: Sendable {
         }
     }
 
-    /// Runs what is queued, closes every registered socket, stops the thread and waits for it to exit. Calling it
-    /// again just waits.
+    /// Runs what is queued, closes every registered socket, stops the thread's loop and waits for it to end (the
+    /// thread itself returns right after, without touching a socket). Calling it again just waits.
     public func shutdown() async {
         let first = queue.withLock { q in
             defer { q.closed = true }
