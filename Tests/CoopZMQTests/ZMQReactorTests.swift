@@ -67,7 +67,8 @@ struct ZMQReactorTests {
         // shutdown() returns when the thread's loop has ended; the kernel lists the thread until it has returned
         // from its start routine a moment later, so look again after short pauses (a leak would stay for good).
         let names = ["zr-srv-\(transport.prefix(3))", "zr-cli-\(transport.prefix(3))"]
-        for _ in 0..<6000 where !Set(Self.threadNames()).isDisjoint(with: names) {
+        for _ in 0..<6000 {
+            if Set(Self.threadNames()).isDisjoint(with: names) { break }
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(Set(Self.threadNames()).isDisjoint(with: names), "\(Self.threadNames())")
