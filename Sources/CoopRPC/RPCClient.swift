@@ -104,7 +104,8 @@ public final class RPCClient: Sendable {
         flush()
     }
 
-    /// Closes the connection; calls in flight fail with UNAVAILABLE, and so do later calls.
+    /// Closes the connection; calls in flight fail with UNAVAILABLE, and so do later calls. Close every client you
+    /// connect: until then its transport's handler holds it (and on ZeroMQ, its sockets hold the context).
     public func close() async {
         let calls = state.withLock { s in
             s.closed = true
