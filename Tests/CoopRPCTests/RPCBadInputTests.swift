@@ -62,7 +62,7 @@ struct RPCBadInputTests {
             let raw = try await fixture.makeRawPeer()
             try await body(fixture, raw)
             await raw.close()
-            #expect(try await fixture.client.unary("/t.Echo/Say", [42], timeout: .seconds(60)).body == [42])
+            #expect(try await fixture.client.unary("/t.Echo/Say", [42], timeout: patient).body == [42])
         }
     }
 
@@ -259,7 +259,7 @@ struct RPCBadInputTests {
         let sent = Counter()
         let cancelled = Flag()
         try await Self.scenario(kind, streamSent: sent, streamCancelled: cancelled) { fixture, raw in
-            try await raw.send(RawFrames.request(10, "/t.S/Count", timeoutMicroseconds: 500_000, credit: 3))
+            try await raw.send(RawFrames.request(10, "/t.S/Count", timeoutMicroseconds: 2_000_000, credit: 3))
             var bodies: [[UInt8]] = []
             var end: RPCServerMessage?
             while end == nil {
@@ -268,9 +268,10 @@ struct RPCBadInputTests {
                 if let body = message.body { bodies.append(body) }
                 if message.status != nil { end = message }
             }
-            #expect(bodies == [[0], [1], [2]])
+            // Never past the credit of 3 (exactly 3 unless the machine is so slow that the deadline passes first).
+            #expect(bodies == Array([[0], [1], [2]].prefix(bodies.count)) && bodies.count <= 3, "\(bodies)")
             #expect(end?.status?.code == .deadlineExceeded && end?.status?.reason == RPCReason.deadlineExceeded)
-            #expect(sent.value == 3)
+            #expect(sent.value == bodies.count)
             try await eventually("the handler's cancellation") { cancelled.isSet }
             try await eventually("the call to leave the table") { fixture.server.callsInFlight == 0 }
         }

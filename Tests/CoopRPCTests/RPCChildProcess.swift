@@ -45,9 +45,12 @@ final class RPCChildProcess: Sendable {
     }
 
     /// A server child: starts it and waits for the endpoint it bound.
-    static func server(_ endpoint: String = "tcp://127.0.0.1:0") async throws -> (RPCChildProcess, String) {
-        let child = try RPCChildProcess(["server", endpoint])
-        let line = try await child.lines.next(limit: .seconds(120), "the child server's endpoint")
+    static func server(
+        _ endpoint: String = "tcp://127.0.0.1:0",
+        heartbeat: Bool = true
+    ) async throws -> (RPCChildProcess, String) {
+        let child = try RPCChildProcess(["server", endpoint] + (heartbeat ? [] : ["--no-heartbeat"]))
+        let line = try await child.lines.next(limit: patient, "the child server's endpoint")
         guard line.hasPrefix("LISTENING ") else { throw TimedOut(what: "LISTENING, got \(line)") }
         return (child, String(line.dropFirst("LISTENING ".count)))
     }
@@ -61,7 +64,7 @@ final class RPCChildProcess: Sendable {
 
     /// Waits for the process to end; returns its status (or signal).
     func waitForExit() async throws -> Int32 {
-        try await exited.next(limit: .seconds(120), "the child to exit")
+        try await exited.next(limit: patient, "the child to exit")
     }
 
     /// Kills it (if it still runs) and waits for it.

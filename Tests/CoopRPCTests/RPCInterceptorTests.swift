@@ -125,19 +125,19 @@ struct RPCInterceptorTests {
             interceptors: [Auth(token: "sesame")]
         ) { fixture in
             let refused = await #expect(throws: RPCError.self) {
-                try await fixture.client.unary("/t.S/Secret", [1], timeout: .seconds(60))
+                try await fixture.client.unary("/t.S/Secret", [1], timeout: patient)
             }
             #expect(refused?.code == .permissionDenied && refused?.reason == RPCReason.permissionDenied)
             #expect(refused?.message.contains("/t.S/Secret") == true)
             // Unknown methods too: the interceptor runs before the method is looked up, so it reveals nothing.
             let unknown = await #expect(throws: RPCError.self) {
-                try await fixture.client.unary("/t.S/Nope", [1], timeout: .seconds(60))
+                try await fixture.client.unary("/t.S/Nope", [1], timeout: patient)
             }
             #expect(unknown?.code == .permissionDenied)
             #expect(ran.value == 0)
             var metadata = RPCMetadata()
             try metadata.add("authorization", "Bearer sesame")
-            let admitted = try await fixture.client.unary("/t.S/Secret", [2], timeout: .seconds(60), metadata: metadata)
+            let admitted = try await fixture.client.unary("/t.S/Secret", [2], timeout: patient, metadata: metadata)
             #expect(admitted.body == [2] && ran.value == 1)
             try await eventually("the server's calls to end") { fixture.server.callsInFlight == 0 }
         }
@@ -152,9 +152,9 @@ struct RPCInterceptorTests {
         ) { fixture in
             let staff = try await fixture.makeClient(caller: "cq-staff")
             let guest = try await fixture.makeClient(caller: "cd-guest")
-            #expect(try await staff.unary("/t.S/Secret", [3], timeout: .seconds(60)).body == [3])
+            #expect(try await staff.unary("/t.S/Secret", [3], timeout: patient).body == [3])
             let refused = await #expect(throws: RPCError.self) {
-                try await guest.unary("/t.S/Secret", [4], timeout: .seconds(60))
+                try await guest.unary("/t.S/Secret", [4], timeout: patient)
             }
             #expect(refused?.code == .permissionDenied && refused?.message.contains("cd-guest") == true)
             await staff.close()
@@ -190,20 +190,20 @@ struct RPCInterceptorTests {
             interceptors: [server],
             clientInterceptors: [client]
         ) { fixture in
-            for i in 0..<3 { _ = try await fixture.client.unary("/t.S/Echo", [UInt8(i)], timeout: .seconds(60)) }
+            for i in 0..<3 { _ = try await fixture.client.unary("/t.S/Echo", [UInt8(i)], timeout: patient) }
             for _ in 0..<2 {
                 _ = await #expect(throws: RPCError.self) {
-                    try await fixture.client.unary("/t.S/Missing", [], timeout: .seconds(60))
+                    try await fixture.client.unary("/t.S/Missing", [], timeout: patient)
                 }
             }
             _ = await #expect(throws: RPCError.self) {
-                try await fixture.client.unary("/t.S/Nope", [], timeout: .seconds(60))
+                try await fixture.client.unary("/t.S/Nope", [], timeout: patient)
             }
             _ = await #expect(throws: RPCError.self) {
                 try await fixture.client.unary("/t.S/Slow", [], timeout: .milliseconds(100))
             }
             var streamed = 0
-            for try await _ in try fixture.client.serverStream("/t.S/Three", [], timeout: .seconds(60)) {
+            for try await _ in try fixture.client.serverStream("/t.S/Three", [], timeout: patient) {
                 streamed += 1
             }
             #expect(streamed == 3)
@@ -250,7 +250,7 @@ struct RPCInterceptorTests {
             interceptors: [Tracer(name: "s1", log: serverLog), Tracer(name: "s2", log: serverLog)],
             clientInterceptors: [Tracer(name: "c1", log: clientLog), Tracer(name: "c2", log: clientLog)]
         ) { fixture in
-            _ = try await fixture.client.unary("/t.S/Echo", [1], timeout: .seconds(60))
+            _ = try await fixture.client.unary("/t.S/Echo", [1], timeout: patient)
             #expect(clientLog.all == ["c1>", "c2>", "<c2", "<c1"])
             try await eventually("the server's interceptors to finish") { serverLog.all.count == 5 }
             #expect(serverLog.all == ["s1>", "s2>", "handler", "<s2", "<s1"])
@@ -285,10 +285,10 @@ struct RPCInterceptorTests {
             clientInterceptors: [ReadOnly()]
         ) { fixture in
             let refused = await #expect(throws: RPCError.self) {
-                try await fixture.client.unary("/t.S/Update", [1], timeout: .seconds(60))
+                try await fixture.client.unary("/t.S/Update", [1], timeout: patient)
             }
             #expect(refused?.reason == "READ_ONLY")
-            let read = try await fixture.client.unary("/t.S/GetItem", [2], timeout: .seconds(60))
+            let read = try await fixture.client.unary("/t.S/GetItem", [2], timeout: patient)
             #expect(read.body == [2])
             #expect(ran.value == 0)
         }

@@ -29,7 +29,7 @@ struct RPCLivenessTests {
             "/t.S/Echo": .unary { RPCResponse(body: $0.body) },
         ])
         let client = try await servers.client(first.address)
-        #expect(try await client.unary("/t.S/Echo", [1], timeout: .seconds(60)).body == [1])
+        #expect(try await client.unary("/t.S/Echo", [1], timeout: patient).body == [1])
         let clock = ContinuousClock()
         let held = Task { try await client.unary("/t.S/Hold", [], timeout: .seconds(600)) }
         try await eventually("the call to reach the server") { started.value == 1 }
@@ -42,9 +42,11 @@ struct RPCLivenessTests {
             Issue.record("the call in flight ended with \(result)")
             return
         }
-        #expect(error.code == .unavailable && error.reason == RPCReason.unavailable, "\(error)")
-        // Far below the call's 600 s deadline: the lost connection ended it, not the deadline.
-        #expect(failedAfter < .seconds(60), "the call failed \(failedAfter) after the server died")
+        // UNAVAILABLE, not DEADLINE_EXCEEDED: the lost connection ended the call, not its 600 s deadline.
+        #expect(
+            error.code == .unavailable && error.reason == RPCReason.unavailable,
+            "\(error), \(failedAfter) after the server died"
+        )
         #expect(client.callsInFlight == 0)
         release.set()
 
@@ -56,11 +58,11 @@ struct RPCLivenessTests {
 
         // A server comes back on the same address: the client reconnects by itself, and a call waiting meanwhile
         // goes through.
-        let waiting = Task { try await client.unary("/t.S/Echo", [3], timeout: .seconds(120)) }
+        let waiting = Task { try await client.unary("/t.S/Echo", [3], timeout: patient) }
         let second = try await servers.start(["/t.S/Echo": .unary { RPCResponse(body: $0.body) }], at: first.address)
         #expect(second.address == first.address)
         #expect(try await waiting.value.body == [3])
-        #expect(try await client.unary("/t.S/Echo", [4], timeout: .seconds(60)).body == [4])
+        #expect(try await client.unary("/t.S/Echo", [4], timeout: patient).body == [4])
         #expect(client.isConnected)
         await client.close()
         await servers.shutdown([first, second])
@@ -75,7 +77,7 @@ struct RPCLivenessTests {
         let (child, endpoint) = try await RPCChildProcess.server()
         let client = RPCClient(reactor: reactor, endpoint: endpoint)
         try await client.connect()
-        #expect(try await client.unary("/t.Child/Echo", [7], timeout: .seconds(60)).body == [7])
+        #expect(try await client.unary("/t.Child/Echo", [7], timeout: patient).body == [7])
         let hang = Task { try await client.unary("/t.Child/Hang", [], timeout: .seconds(600)) }
         let stream = try client.serverStream("/t.Child/Count", [], credit: 4)
         var iterator = stream.makeAsyncIterator()
@@ -91,8 +93,8 @@ struct RPCLivenessTests {
             Issue.record("the call in flight ended with \(result)")
             return
         }
-        #expect(error.code == .unavailable, "\(error)")
-        #expect(clock.now - killed < .seconds(60))
+        // UNAVAILABLE, not DEADLINE_EXCEEDED (600 s): the lost connection ended it.
+        #expect(error.code == .unavailable, "\(error), \(clock.now - killed) after the kill")
         // The stream has no deadline at all: only the lost connection can end it.
         do {
             while try await iterator.next() != nil {}
@@ -104,7 +106,7 @@ struct RPCLivenessTests {
 
         let (again, sameEndpoint) = try await RPCChildProcess.server(endpoint)
         #expect(sameEndpoint == endpoint)
-        #expect(try await client.unary("/t.Child/Echo", [8], timeout: .seconds(120)).body == [8])
+        #expect(try await client.unary("/t.Child/Echo", [8], timeout: patient).body == [8])
         await client.close()
         await again.stop()
         await reactor.shutdown()
@@ -116,16 +118,17 @@ struct RPCLivenessTests {
     func hungServerProcess() async throws {
         let context = try ZMQContext()
         let reactor = try ZMQReactor(context: context, name: "rpc-stop-cli")
-        let (child, endpoint) = try await RPCChildProcess.server()
+        // The server sends no heartbeats (and so no TTL): the unwatched client has no way to notice but its deadline.
+        let (child, endpoint) = try await RPCChildProcess.server(heartbeat: false)
         let fast = ZMQHeartbeat(interval: .milliseconds(200), timeout: .seconds(1), ttl: .seconds(3))
         let watched = RPCClient(reactor: reactor, endpoint: endpoint, heartbeat: fast)
         let unwatched = RPCClient(reactor: reactor, endpoint: endpoint, heartbeat: .off)
         try await watched.connect()
         try await unwatched.connect()
-        #expect(try await watched.unary("/t.Child/Echo", [1], timeout: .seconds(60)).body == [1])
-        #expect(try await unwatched.unary("/t.Child/Echo", [2], timeout: .seconds(60)).body == [2])
+        #expect(try await watched.unary("/t.Child/Echo", [1], timeout: patient).body == [1])
+        #expect(try await unwatched.unary("/t.Child/Echo", [2], timeout: patient).body == [2])
 
-        let hangWatched = Task { try await watched.unary("/t.Child/Hang", [], timeout: .seconds(120)) }
+        let hangWatched = Task { try await watched.unary("/t.Child/Hang", [], timeout: patient) }
         let hangUnwatched = Task { try await unwatched.unary("/t.Child/Hang", [], timeout: .seconds(4)) }
         try await eventually("both calls to be sent") { watched.callsInFlight == 1 && unwatched.callsInFlight == 1 }
         let clock = ContinuousClock()
@@ -138,8 +141,8 @@ struct RPCLivenessTests {
             await child.stop()
             return
         }
-        #expect(error.code == .unavailable, "\(error)")
-        #expect(clock.now - stopped < .seconds(60), "UNAVAILABLE came \(clock.now - stopped) after the stop")
+        // UNAVAILABLE, not DEADLINE_EXCEEDED: the heartbeat timeout ended it, long before its deadline.
+        #expect(error.code == .unavailable, "\(error), \(clock.now - stopped) after the stop")
         let plain = await hangUnwatched.result
         guard case .failure(let plainError as RPCError) = plain else {
             Issue.record("the unwatched call ended with \(plain)")
@@ -150,11 +153,41 @@ struct RPCLivenessTests {
 
         // The process runs again: the client reconnects by itself.
         child.signal(SIGCONT)
-        #expect(try await watched.unary("/t.Child/Echo", [3], timeout: .seconds(120)).body == [3])
+        #expect(try await watched.unary("/t.Child/Echo", [3], timeout: patient).body == [3])
         await watched.close()
         await unwatched.close()
         await child.stop()
         await reactor.shutdown()
+    }
+
+    @Test(
+        "a client process killed with SIGKILL mid-stream: its call is cancelled and leaves the table; others are served"
+    )
+    func killedClientProcess() async throws {
+        let sent = Counter()
+        let cancelled = Flag()
+        try await withRPCServer(
+            .tcp,
+            methods: methods(
+                unary: ["/t.S/Echo": { RPCResponse(body: $0.body) }],
+                streams: ["/t.S/Count": RPCBadInputTests.counting(sent, cancelled, total: 1000)]
+            )
+        ) { fixture in
+            let child = try RPCChildProcess(["stream-client", fixture.address])
+            let line = try await child.lines.next(limit: patient, "the child to stream")
+            #expect(line == "STREAMING")
+            // Credit 2, and one more for each of the two messages the child read: then the stream waits for credit
+            // the child will never grant.
+            try await eventually("the stream to wait for credit") { sent.value == 4 }
+            #expect(fixture.server.callsInFlight == 1)
+            child.signal(SIGKILL)
+            _ = try await child.waitForExit()
+            try await eventually("the server to notice the client died") { fixture.server.callsInFlight == 0 }
+            try await eventually("the handler's cancellation") { cancelled.isSet }
+            #expect(sent.value == 4)
+            let answer = try await fixture.client.unary("/t.S/Echo", [5], timeout: patient)
+            #expect(answer.body == [5])
+        }
     }
 
     @Test("a call without a deadline waits at most the client's connect timeout for a connection, then UNAVAILABLE")

@@ -22,7 +22,7 @@ final class RPCRawPeer: Sendable {
             default: break
             }
         }
-        _ = try await peer.connected.next(limit: .seconds(120), "the raw peer's connection")
+        _ = try await peer.connected.next(limit: patient, "the raw peer's connection")
         return peer
     }
 
@@ -30,14 +30,14 @@ final class RPCRawPeer: Sendable {
     func send(_ frames: [[UInt8]]) async throws {
         let result = Inbox<RPCSendResult>()
         transport.send(frames) { result.put($0) }
-        let outcome = try await result.next(limit: .seconds(60), "the send's outcome")
+        let outcome = try await result.next(limit: patient, "the send's outcome")
         #expect(outcome == .sent)
     }
 
     /// The next message from the server, decoded; with `skippingProbes`, header-only messages are passed over.
     func next(skippingProbes: Bool = false) async throws -> RPCServerMessage {
         while true {
-            let frames = try await messages.next(limit: .seconds(60), "an answer from the server")
+            let frames = try await messages.next(limit: patient, "an answer from the server")
             let message = try RPCFrames.decodeServer(frames)
             if skippingProbes && message.body == nil && message.status == nil { continue }
             return message

@@ -27,7 +27,7 @@ struct RPCRetryTests {
             try await client.unary(
                 "/t.S/Get",
                 [],
-                options: RPCCallOptions(timeout: .seconds(120), isIdempotent: idempotent)
+                options: RPCCallOptions(timeout: patient, isIdempotent: idempotent)
             )
         }
         try await eventually("the first attempt to reach the server") { firstRuns.value == 1 }
@@ -45,7 +45,7 @@ struct RPCRetryTests {
         )
         let result = await call.result
         // A later call proves the client is connected to the second server, so any retry would have reached it.
-        _ = try await client.unary("/t.S/Ping", [], timeout: .seconds(120))
+        _ = try await client.unary("/t.S/Ping", [], timeout: patient)
         await client.close()
         await servers.shutdown([first, second])
         return (result, firstRuns.value, secondRuns.value)
@@ -112,23 +112,20 @@ struct RPCRetryTests {
     @Test("retries stop after the policy's attempts, with UNAVAILABLE")
     func boundedAttempts() async throws {
         let policy = RPCRetryPolicy(maxAttempts: 3, initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(20))
-        let (error, attempts) = try await Self.flaky(policy: policy, timeout: .seconds(120))
+        let (error, attempts) = try await Self.flaky(policy: policy, timeout: patient)
         #expect(error?.code == .unavailable)
         #expect(attempts == 3)
-        let (once, onlyOne) = try await Self.flaky(policy: policy, timeout: .seconds(120), idempotent: false)
+        let (once, onlyOne) = try await Self.flaky(policy: policy, timeout: patient, idempotent: false)
         #expect(once?.code == .unavailable && onlyOne == 1)
     }
 
     @Test("retries stop before a pause would pass the deadline")
     func deadlineBoundsRetries() async throws {
         let policy = RPCRetryPolicy(maxAttempts: 100, initialBackoff: .milliseconds(400), maxBackoff: .seconds(1))
-        let clock = ContinuousClock()
-        let start = clock.now
         let (error, attempts) = try await Self.flaky(policy: policy, timeout: .milliseconds(500))
         #expect(error?.code == .unavailable || error?.code == .deadlineExceeded, "\(String(describing: error))")
         // Pauses of 200–400 ms, then 500–1000 ms: the deadline leaves room for two or three attempts, never 100.
         #expect(attempts >= 1 && attempts <= 3, "\(attempts) attempts")
-        #expect(clock.now - start < .seconds(60))
     }
 
     @Test("backoff doubles from the initial pause up to the cap; jitter keeps half to all of it")

@@ -32,7 +32,7 @@ struct RPCServerTests {
                         let response = try await client.unary(
                             "/t.Echo/Say",
                             body,
-                            timeout: .seconds(120),
+                            timeout: patient,
                             metadata: metadata
                         )
                         return response.body == body && response.metadata["echo-id"] == "\(i)"
@@ -62,12 +62,12 @@ struct RPCServerTests {
         try await withRPCServer(kind, methods: methods(unary: handlers)) { fixture in
             let client = fixture.client
             let unknown = await #expect(throws: RPCError.self) {
-                try await client.unary("/t.S/Nope", [], timeout: .seconds(60))
+                try await client.unary("/t.S/Nope", [], timeout: patient)
             }
             #expect(unknown?.code == .unimplemented && unknown?.reason == RPCReason.unknownMethod)
             #expect(unknown?.message.contains("/t.S/Nope") == true)
             let refused = await #expect(throws: RPCError.self) {
-                try await client.unary("/t.S/Refuse", [], timeout: .seconds(60))
+                try await client.unary("/t.S/Refuse", [], timeout: patient)
             }
             #expect(refused?.code == .failedPrecondition && refused?.reason == "CATALOG_MISMATCH")
             // A huge timeout is clamped for the timer, never a trap; a negative one has already expired.
@@ -78,7 +78,7 @@ struct RPCServerTests {
             }
             #expect(expired?.code == .deadlineExceeded)
             let crashed = await #expect(throws: RPCError.self) {
-                try await client.unary("/t.S/Crash", [], timeout: .seconds(60))
+                try await client.unary("/t.S/Crash", [], timeout: patient)
             }
             #expect(crashed?.code == .internal)
         }
@@ -170,17 +170,17 @@ struct RPCServerTests {
             try await eventually("two calls to be held") { running.value == 2 }
             #expect(fixture.server.callsInFlight == 2)
             let overloaded = await #expect(throws: RPCError.self) {
-                try await client.unary("/t.Echo/Say", [2], timeout: .seconds(60))
+                try await client.unary("/t.Echo/Say", [2], timeout: patient)
             }
             #expect(overloaded?.code == .resourceExhausted && overloaded?.reason == RPCReason.overloaded)
             release.set()
             for task in held { #expect(try await task.value.body == [1]) }
             let large = await #expect(throws: RPCError.self) {
-                try await client.unary("/t.Echo/Say", [UInt8](repeating: 0, count: 1001), timeout: .seconds(60))
+                try await client.unary("/t.Echo/Say", [UInt8](repeating: 0, count: 1001), timeout: patient)
             }
             #expect(large?.code == .resourceExhausted && large?.reason == RPCReason.messageTooLarge)
             // And the server still serves.
-            #expect(try await client.unary("/t.Echo/Say", [3], timeout: .seconds(60)).body == [3])
+            #expect(try await client.unary("/t.Echo/Say", [3], timeout: patient).body == [3])
         }
     }
 
@@ -201,12 +201,12 @@ struct RPCServerTests {
             "/t.S/Plain": { request in RPCResponse(body: request.body) },
         ]
         try await withRPCServer(kind, methods: methods(unary: handlers)) { fixture in
-            let both = try await fixture.client.unary("/t.S/Both", [4], timeout: .seconds(60))
+            let both = try await fixture.client.unary("/t.S/Both", [4], timeout: patient)
             #expect(both.body == [4])
             #expect(both.initialMetadata["x-served-by"] == "node-a")
             #expect(both.initialMetadata.pairs.count == 2)
             #expect(both.metadata["x-cost"] == "7" && both.metadata["x-served-by"] == nil)
-            let plain = try await fixture.client.unary("/t.S/Plain", [5], timeout: .seconds(60))
+            let plain = try await fixture.client.unary("/t.S/Plain", [5], timeout: patient)
             #expect(plain.initialMetadata.isEmpty && plain.body == [5])
 
             // On the wire: a header-only message with the initial metadata, then the end with the trailers.

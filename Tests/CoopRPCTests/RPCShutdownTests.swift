@@ -53,9 +53,9 @@ struct RPCShutdownTests {
             // Sockets: 2 ROUTERs, 4 DEALERs, 2 monitors for the tcp clients.
             #expect(context.openSocketCount == 8)
             for client in clients {
-                #expect(try await client.unary("/t.S/Echo", [1], timeout: .seconds(60)).body == [1])
+                #expect(try await client.unary("/t.S/Echo", [1], timeout: patient).body == [1])
                 var count = 0
-                for try await _ in try client.serverStream("/t.S/Count", [], timeout: .seconds(60), credit: 8) {
+                for try await _ in try client.serverStream("/t.S/Count", [], timeout: patient, credit: 8) {
                     count += 1
                     if count == 20 { break }
                 }
@@ -86,7 +86,7 @@ struct RPCShutdownTests {
         let child = try RPCChildProcess(["lifecycle", "6"])
         var report: [String: String] = [:]
         for _ in 0..<5 {
-            let line = try await child.lines.next(limit: .seconds(300), "the child's lifecycle report")
+            let line = try await child.lines.next(limit: patient, "the child's lifecycle report")
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
             if parts.count == 2 { report[parts[0]] = parts[1] }
         }

@@ -43,7 +43,7 @@ struct RPCStreamTests {
             for try await message in try fixture.client.serverStream(
                 "/t.S/Count",
                 [],
-                timeout: .seconds(300),
+                timeout: patient,
                 credit: 8
             ) {
                 received.append(contentsOf: message)
@@ -62,10 +62,11 @@ struct RPCStreamTests {
         let probe = Probe()
         try await withRPCServer(kind, methods: methods(streams: ["/t.S/Count": Self.counting(probe, total: 100)])) {
             fixture in
-            let stream = try fixture.client.serverStream("/t.S/Count", [], timeout: .milliseconds(300), credit: 4)
-            // Nothing is consumed, so nothing more is granted.
+            let stream = try fixture.client.serverStream("/t.S/Count", [], timeout: .seconds(2), credit: 4)
+            // Nothing is consumed, so nothing more is granted: at most 4 (exactly 4 unless the machine is so slow that
+            // the deadline passes first).
             try await eventually("the handler to be cancelled") { probe.cancelled.withLock { $0 } }
-            #expect(probe.sent.withLock { $0 } == 4)
+            #expect(probe.sent.withLock { $0 } <= 4)
             var iterator = stream.makeAsyncIterator()
             var got = 0
             do {
@@ -87,7 +88,7 @@ struct RPCStreamTests {
             methods: methods(streams: ["/t.S/Count": Self.counting(probe, total: 1_000_000)])
         ) { fixture in
             var count = 0
-            for try await _ in try fixture.client.serverStream("/t.S/Count", [], timeout: .seconds(300), credit: 4) {
+            for try await _ in try fixture.client.serverStream("/t.S/Count", [], timeout: patient, credit: 4) {
                 count += 1
                 if count == 10 { break }
             }
@@ -109,7 +110,7 @@ struct RPCStreamTests {
         ) { fixture in
             var received = 0
             do {
-                for try await _ in try fixture.client.serverStream("/t.S/Count", [], timeout: .seconds(300)) {
+                for try await _ in try fixture.client.serverStream("/t.S/Count", [], timeout: patient) {
                     received += 1
                 }
                 Issue.record("the stream ended OK")
@@ -146,7 +147,7 @@ struct RPCStreamTests {
             },
         ]
         try await withRPCServer(kind, methods: methods(streams: streams)) { fixture in
-            let headed = try fixture.client.serverStream("/t.S/Headed", [], timeout: .seconds(120))
+            let headed = try fixture.client.serverStream("/t.S/Headed", [], timeout: patient)
             let head = try await headed.initialMetadata
             #expect(head["x-snapshot"] == "42")
             gate.set()
@@ -154,13 +155,13 @@ struct RPCStreamTests {
             for try await message in headed { messages.append(message) }
             #expect(messages == [[1]])
 
-            let bare = try fixture.client.serverStream("/t.S/Bare", [], timeout: .seconds(120))
+            let bare = try fixture.client.serverStream("/t.S/Bare", [], timeout: patient)
             var bareMessages: [[UInt8]] = []
             for try await message in bare { bareMessages.append(message) }
             #expect(bareMessages == [[2]])
             #expect(try await bare.initialMetadata.isEmpty)
 
-            let missing = try fixture.client.serverStream("/t.S/Missing", [], timeout: .seconds(120))
+            let missing = try fixture.client.serverStream("/t.S/Missing", [], timeout: patient)
             let refused = await #expect(throws: RPCError.self) { try await missing.initialMetadata }
             #expect(refused?.code == .unimplemented && refused?.reason == RPCReason.unknownMethod)
         }

@@ -17,36 +17,21 @@ enum RPCTransportKind: String, CaseIterable, Sendable, CustomTestStringConvertib
     static let zmq: [RPCTransportKind] = [.inproc, .tcp]
 }
 
+/// The deadline and wait limit of calls and events that should come at once: only a hang reaches it, never a slow
+/// or starved machine (in a full `swift test` run on two cores, other suites can hold the test pool for minutes).
+let patient: Duration = .seconds(900)
+
 /// A test waited longer than it allows for something that should have happened.
 struct TimedOut: Error, CustomStringConvertible {
     var what: String
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// Runs `body`, failing with ``TimedOut`` if it takes longer than `limit` (generous limits: only a hang should reach
-/// them, never a slow machine).
-func within<T: Sendable>(
-    _ limit: Duration,
-    _ what: String,
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
-        return value
-    }
-}
-
 /// Waits, re-checking after every pause, until `condition` holds; fails after `limit`. For state that changes on
 /// another thread (a server's calls in flight, a handler that saw cancellation).
 func eventually(
     _ what: String,
-    limit: Duration = .seconds(120),
+    limit: Duration = patient,
     _ condition: @escaping @Sendable () -> Bool
 ) async throws {
     let start = ContinuousClock.now
@@ -85,7 +70,7 @@ final class Inbox<Value: Sendable>: Sendable {
     var count: Int { state.withLock { $0.queue.count } }
 
     /// The next value; throws ``TimedOut`` after `limit`.
-    func next(limit: Duration = .seconds(60), _ what: String = "a message") async throws -> Value {
+    func next(limit: Duration = patient, _ what: String = "a message") async throws -> Value {
         let value: Value? = await withCheckedContinuation { continuation in
             let (ready, id): (Value?, Int) = state.withLock { s in
                 if !s.queue.isEmpty { return (s.queue.removeFirst(), 0) }

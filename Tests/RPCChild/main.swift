@@ -1,4 +1,4 @@
-// coop-rpc-child server ENDPOINT
+// coop-rpc-child server ENDPOINT [--no-heartbeat]
 //
 // A child process for CoopRPCTests' liveness tests: runs an RPCServer on a ROUTER bound at ENDPOINT (for example
 // tcp://127.0.0.1:0, or a fixed port to come back on the same endpoint), prints "LISTENING <endpoint>" on one line
@@ -6,6 +6,12 @@
 //   /t.Child/Echo   unary: answers with the request
 //   /t.Child/Hang   unary: never answers (waits for cancellation)
 //   /t.Child/Count  server stream: 0, 1, 2, … one byte each, for ever
+//
+// coop-rpc-child stream-client ENDPOINT
+//
+// A client that vanishes mid-stream: connects to the server at ENDPOINT, starts the server stream /t.S/Count with
+// credit 2 and no deadline, prints "STREAMING" once two messages have arrived, and then reads nothing more until it is
+// killed. The server's stream is left waiting for credit.
 //
 // coop-rpc-child lifecycle CYCLES
 //
@@ -68,10 +74,10 @@ let childMethods: [String: RPCMethod] = [
     },
 ]
 
-func serve(_ endpoint: String) async throws {
+func serve(_ endpoint: String, heartbeat: ZMQHeartbeat) async throws {
     let context = try ZMQContext()
     let reactor = try ZMQReactor(context: context, name: "child-srv")
-    let server = RPCServer(reactor: reactor, endpoint: endpoint, methods: childMethods)
+    let server = RPCServer(reactor: reactor, endpoint: endpoint, methods: childMethods, heartbeat: heartbeat)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         say("LISTENING \(try await server.boundEndpoint())")
@@ -80,6 +86,19 @@ func serve(_ endpoint: String) async throws {
 }
 
 /// Names of this process's threads.
+func streamClient(_ endpoint: String) async throws {
+    let context = try ZMQContext()
+    let reactor = try ZMQReactor(context: context, name: "child-cli")
+    let client = RPCClient(reactor: reactor, endpoint: endpoint)
+    try await client.connect()
+    var iterator = try client.serverStream("/t.S/Count", [], credit: 2).makeAsyncIterator()
+    for _ in 0..<2 { _ = try await iterator.next() }
+    say("STREAMING")
+    // Hold the call open, reading nothing, until killed.
+    try await Task.sleep(for: .seconds(86_400))
+    _ = try await iterator.next()
+}
+
 func threadNames() -> [String] {
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
     return tasks.compactMap {
@@ -154,15 +173,21 @@ func lifecycle(_ cycles: Int) async throws {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3 else {
-    FileHandle.standardError.write(Data("usage: coop-rpc-child server ENDPOINT | lifecycle CYCLES\n".utf8))
+guard arguments.count == 3 || (arguments.count == 4 && arguments[3] == "--no-heartbeat") else {
+    FileHandle.standardError.write(
+        Data(
+            "usage: coop-rpc-child server ENDPOINT [--no-heartbeat] | stream-client ENDPOINT | lifecycle CYCLES\n".utf8
+        )
+    )
     exit(64)
 }
 exitWithParent()
 do {
     switch arguments[1] {
     case "server":
-        try await serve(arguments[2])
+        try await serve(arguments[2], heartbeat: arguments.count == 4 ? .off : .standard)
+    case "stream-client":
+        try await streamClient(arguments[2])
     case "lifecycle":
         try await lifecycle(Int(arguments[2]) ?? 5)
     default:
