@@ -120,8 +120,8 @@ struct RPCLivenessTests {
         let reactor = try ZMQReactor(context: context, name: "rpc-stop-cli")
         // The server sends no heartbeats (and so no TTL): the unwatched client has no way to notice but its deadline.
         let (child, endpoint) = try await RPCChildProcess.server(heartbeat: false)
-        let fast = ZMQHeartbeat(interval: .milliseconds(200), timeout: .seconds(1), ttl: .seconds(3))
-        let watched = RPCClient(reactor: reactor, endpoint: endpoint, heartbeat: fast)
+        // The defaults (a PING every second, 3 s timeout): what a client gets without asking.
+        let watched = RPCClient(reactor: reactor, endpoint: endpoint, heartbeat: .standard)
         let unwatched = RPCClient(reactor: reactor, endpoint: endpoint, heartbeat: .off)
         try await watched.connect()
         try await unwatched.connect()
