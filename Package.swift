@@ -170,6 +170,15 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // A child process for RPC liveness tests: an RPC server that is killed with SIGKILL or stopped with SIGSTOP,
+        // and the clean-shutdown check in a process of its own.
+        .executableTarget(
+            name: "coop-rpc-child",
+            dependencies: ["CoopRPC", "CoopZMQ"],
+            path: "Tests/RPCChild",
+            swiftSettings: strictSwift
+        ),
+
         // Tests.
         .target(
             name: "CoopTestKit",
@@ -189,7 +198,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopRPCTests",
-            dependencies: ["CoopRPC", "CoopZMQ", "CoopWire", "CoopTestKit"],
+            dependencies: ["CoopRPC", "CoopZMQ", "CoopWire", "CoopTestKit", "coop-rpc-child"],
             swiftSettings: strictSwift
         ),
         .testTarget(

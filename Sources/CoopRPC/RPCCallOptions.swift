@@ -11,7 +11,8 @@ public struct RPCCallOptions: Sendable {
     /// Server streams: messages the server may send ahead of the consumer.
     public var credit: UInt32
     /// Whether the call has no side effect that a second attempt could repeat, so that the client may retry it
-    /// after an UNAVAILABLE answer (the server could not be reached or went away).
+    /// after an UNAVAILABLE answer (the server could not be reached or went away), as its ``RPCRetryPolicy`` allows.
+    /// Unary calls only; a call that is not idempotent is never retried.
     public var isIdempotent: Bool
 
     public init(
@@ -24,35 +25,5 @@ public struct RPCCallOptions: Sendable {
         self.metadata = metadata
         self.credit = credit
         self.isIdempotent = isIdempotent
-    }
-}
-
-extension RPCClient {
-    /// Calls a unary `method` with the given options; see ``unary(_:_:timeout:metadata:)``.
-    public func unary(
-        _ method: String,
-        _ request: [UInt8],
-        options: RPCCallOptions
-    ) async throws(RPCError)
-        -> RPCResponse
-    {
-        try await unary(method, request, timeout: options.timeout, metadata: options.metadata)
-    }
-
-    /// Calls a server-streaming `method` with the given options; see ``serverStream(_:_:timeout:credit:metadata:)``.
-    public func serverStream(
-        _ method: String,
-        _ request: [UInt8],
-        options: RPCCallOptions
-    ) throws(RPCError)
-        -> RPCStream
-    {
-        try serverStream(
-            method,
-            request,
-            timeout: options.timeout,
-            credit: options.credit,
-            metadata: options.metadata
-        )
     }
 }

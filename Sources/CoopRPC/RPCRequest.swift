@@ -4,7 +4,7 @@ public struct RPCRequest: Sendable {
     public var head: RPCRequestHead
     /// The encoded request message.
     public var body: [UInt8]
-    /// The connection the call came on (the ROUTER routing id).
+    /// The connection the call came on: the transport's peer id (on ZeroMQ, the ROUTER's routing id).
     public var peer: [UInt8]
     /// The authenticated caller: the member id that the ZAP handler gave its CurveZMQ key; `nil` on a plain-text
     /// server. Never taken from a field of the request.
@@ -18,16 +18,20 @@ public struct RPCRequest: Sendable {
     }
 }
 
-/// What a unary handler answers with. A plain value; thread-safe.
+/// What a unary handler answers with, and what a unary call returns. A plain value; thread-safe.
 public struct RPCResponse: Sendable, Hashable {
     /// The encoded response message.
     public var body: [UInt8]
-    /// Trailing metadata.
+    /// Trailing metadata (sent with the status).
     public var metadata: RPCMetadata
+    /// Response (initial) metadata: sent before the response in a message of its own when not empty; a client
+    /// receives it here (empty when the server sent none).
+    public var initialMetadata: RPCMetadata
 
-    public init(body: [UInt8], metadata: RPCMetadata = RPCMetadata()) {
+    public init(body: [UInt8], metadata: RPCMetadata = RPCMetadata(), initialMetadata: RPCMetadata = RPCMetadata()) {
         self.body = body
         self.metadata = metadata
+        self.initialMetadata = initialMetadata
     }
 }
 
@@ -47,14 +51,30 @@ public enum RPCMethod: Sendable {
     case serverStream(RPCServerStreamHandler)
 }
 
-/// Sends a server stream's messages. `Sendable`; used by the handler's task.
+/// Sends a server stream's messages. `Sendable`; used by the handler's task (one sender at a time).
 public struct RPCStreamWriter: Sendable {
     let sendBody: @Sendable ([UInt8]) async throws -> Void
+    let sendHead: @Sendable (RPCMetadata) async throws -> Void
+
+    init(
+        sendBody: @escaping @Sendable ([UInt8]) async throws -> Void,
+        sendHead: @escaping @Sendable (RPCMetadata) async throws -> Void = { _ in }
+    ) {
+        self.sendBody = sendBody
+        self.sendHead = sendHead
+    }
 
     /// Sends one encoded message once the client's credit allows; throws `CancellationError` when the call was
-    /// cancelled or its deadline passed while waiting.
+    /// cancelled, its client went away or its deadline passed while waiting.
     public func send(_ body: [UInt8]) async throws {
         try await sendBody(body)
+    }
+
+    /// Sends response (initial) metadata at once, before any message (it needs no credit); the client reads it from
+    /// ``RPCStream/initialMetadata``. At most once, and only before the first ``send(_:)``: later it throws an
+    /// ``RPCError`` (FAILED_PRECONDITION), which ends the stream with that status unless the handler catches it.
+    public func sendInitialMetadata(_ metadata: RPCMetadata) async throws {
+        try await sendHead(metadata)
     }
 }
 

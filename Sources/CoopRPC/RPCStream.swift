@@ -1,13 +1,33 @@
 /// The messages of a server stream, as a client reads them; grants the server more credit as they are consumed.
 ///
 /// **Threading.** One consumer iterates it (like any `AsyncSequence` iterator); it is `Sendable` so that it may be
-/// handed to that consumer.
+/// handed to that consumer. ``initialMetadata`` may be awaited from any task, also while another iterates.
 public struct RPCStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
 
     let base: AsyncThrowingStream<[UInt8], any Error>
     let credit: UInt32
     let grant: @Sendable (UInt32) -> Void
+    let head: RPCMetadataPromise
+
+    init(
+        base: AsyncThrowingStream<[UInt8], any Error>,
+        credit: UInt32,
+        head: RPCMetadataPromise,
+        grant: @escaping @Sendable (UInt32) -> Void
+    ) {
+        self.base = base
+        self.credit = credit
+        self.head = head
+        self.grant = grant
+    }
+
+    /// The response (initial) metadata the server sent before its first message: empty when it sent none. Known once
+    /// the call's first message (of any kind) arrives; throws the call's ``RPCError`` when the call failed before
+    /// (for example UNIMPLEMENTED, or UNAVAILABLE), CANCELLED when the waiting task is cancelled.
+    public var initialMetadata: RPCMetadata {
+        get async throws(RPCError) { try await head.value() }
+    }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator

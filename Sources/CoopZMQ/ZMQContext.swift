@@ -1,4 +1,5 @@
 internal import CZeroMQ
+import Synchronization
 
 /// Facts about the linked libzmq. Thread-safe.
 public enum ZMQ {
@@ -24,6 +25,13 @@ public enum ZMQ {
 public final class ZMQContext: Sendable {
     /// The raw `void *`; used only through thread-safe libzmq calls.
     nonisolated(unsafe) let handle: UnsafeMutableRawPointer
+    private let sockets = Atomic<Int>(0)
+
+    /// Sockets of this context created and not yet closed (a leak shows here: `zmq_ctx_term` would wait for them).
+    public var openSocketCount: Int { sockets.load(ordering: .acquiring) }
+
+    func socketOpened() { sockets.add(1, ordering: .relaxed) }
+    func socketClosed() { sockets.subtract(1, ordering: .releasing) }
 
     /// A new context with `ioThreads` I/O threads (libzmq's default is 1).
     public init(ioThreads: Int32 = 1) throws(ZMQError) {

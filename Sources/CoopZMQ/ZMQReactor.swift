@@ -8,7 +8,8 @@ import Synchronization
 /// thread as closures: ``execute(_:)`` queues one (fire and forget) and ``run(_:)`` queues one and awaits its
 /// result. Closures run in the order queued, one at a time, on the reactor thread, with the thread's
 /// ``ZMQReactor/Registry``: there they create sockets, register a handler to be called when a socket is readable,
-/// send, and close. A handler hands what it reads to Swift concurrency through `Sendable` values (an `AsyncStream`
+/// send, and close; ``Registry/whenWritable(_:_:)`` arms a one-shot handler for when a socket can take a message
+/// again. A handler hands what it reads to Swift concurrency through `Sendable` values (an `AsyncStream`
 /// continuation, a checked continuation, a `Mutex`). The queue is a locked array; a pipe wakes `zmq_poll` when
 /// work is queued.
 ///
@@ -29,6 +30,12 @@ public final class ZMQReactor: Sendable {
             var socket: ZMQSocket
             var handler: ((ZMQSocket) -> Void)?
             var reading = true
+            /// Called once, the next time the socket can take a message (`ZMQ_POLLOUT`).
+            var onWritable: ((ZMQSocket) -> Void)?
+
+            var events: Int16 {
+                (reading && handler != nil ? Int16(ZMQ_POLLIN) : 0) | (onWritable != nil ? Int16(ZMQ_POLLOUT) : 0)
+            }
         }
 
         fileprivate init(context: ZMQContext) { self.context = context }
@@ -51,6 +58,13 @@ public final class ZMQReactor: Sendable {
         /// high-water marks then push back on the sender).
         public func setReading(_ id: SocketID, _ reading: Bool) {
             if let i = entries.firstIndex(where: { $0.id == id.value }) { entries[i].reading = reading }
+        }
+
+        /// Calls `handler` once, on the reactor thread, the next time `id` can take a message (`ZMQ_POLLOUT`: for a
+        /// DEALER with `ZMQ_IMMEDIATE`, when a connection is up and has room). Replaces an earlier such handler.
+        /// This is how a sender that was told "would block" learns when to try again, without polling on a timer.
+        public func whenWritable(_ id: SocketID, _ handler: @escaping (ZMQSocket) -> Void) {
+            if let i = entries.firstIndex(where: { $0.id == id.value }) { entries[i].onWritable = handler }
         }
 
         /// Removes `id` from the poll set and closes it.
@@ -140,8 +154,8 @@ public final class ZMQReactor: Sendable {
         }
     }
 
-    /// Runs what is queued, closes every registered socket, stops the thread and waits for it to exit. Calling it
-    /// again just waits.
+    /// Runs what is queued, closes every registered socket, stops the thread's loop and waits for it to end (the
+    /// thread itself returns right after, without touching a socket). Calling it again just waits.
     public func shutdown() async {
         let first = queue.withLock { q in
             defer { q.closed = true }
@@ -176,9 +190,9 @@ public final class ZMQReactor: Sendable {
             items.removeAll(keepingCapacity: true)
             polled.removeAll(keepingCapacity: true)
             items.append(zmq_pollitem_t(socket: nil, fd: wake.read, events: Int16(ZMQ_POLLIN), revents: 0))
-            for (i, entry) in registry.entries.enumerated() where entry.reading && entry.handler != nil {
+            for (i, entry) in registry.entries.enumerated() where entry.events != 0 {
                 guard let handle = try? entry.socket.checkedHandle("zmq_poll") else { continue }
-                items.append(zmq_pollitem_t(socket: handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0))
+                items.append(zmq_pollitem_t(socket: handle, fd: 0, events: entry.events, revents: 0))
                 polled.append(i)
             }
             let ids = polled.map { registry.entries[$0].id }
@@ -191,12 +205,20 @@ public final class ZMQReactor: Sendable {
                 var buffer = [UInt8](repeating: 0, count: 64)
                 while read(wake.read, &buffer, buffer.count) > 0 {}
             }
-            for (k, id) in ids.enumerated() where items[k + 1].revents & Int16(ZMQ_POLLIN) != 0 {
-                // Look the entry up again: an earlier handler may have closed or removed it.
-                guard let entry = registry.entries.first(where: { $0.id == id }), entry.reading,
-                    let handler = entry.handler
-                else { continue }
-                handler(entry.socket)
+            for (k, id) in ids.enumerated() where items[k + 1].revents != 0 {
+                let revents = items[k + 1].revents
+                // Look the entry up again each time: an earlier handler may have closed or removed it.
+                if revents & Int16(ZMQ_POLLIN) != 0, let entry = registry.entries.first(where: { $0.id == id }),
+                    entry.reading, let handler = entry.handler
+                {
+                    handler(entry.socket)
+                }
+                if revents & Int16(ZMQ_POLLOUT) != 0, let i = registry.entries.firstIndex(where: { $0.id == id }),
+                    let onWritable = registry.entries[i].onWritable
+                {
+                    registry.entries[i].onWritable = nil
+                    onWritable(registry.entries[i].socket)
+                }
             }
             let work = queue.withLock { q in
                 defer { q.work.removeAll() }

@@ -83,6 +83,12 @@ extension ZMQSocket {
         }
     }
 
+    /// Sets an integer option that counts milliseconds (a linger, an interval, a timeout) from a duration, in whole
+    /// milliseconds, clamped to what the option holds.
+    public func set(_ option: IntOption, _ duration: Duration) throws(ZMQError) {
+        try set(option, ZMQHeartbeat.milliseconds(duration))
+    }
+
     /// Sets a 64-bit integer option.
     public func set(_ option: Int64Option, _ value: Int64) throws(ZMQError) {
         let handle = try checkedHandle("zmq_setsockopt")

@@ -38,6 +38,7 @@ public final class ZMQSocket {
         self.handle = handle
         self.message = .allocate(capacity: 1)
         zmq_msg_init(message)
+        context.socketOpened()
         try set(.linger, lingerMs)
     }
 
@@ -56,6 +57,7 @@ public final class ZMQSocket {
         guard let handle else { return }
         zmq_close(handle)
         self.handle = nil
+        context.socketClosed()
     }
 
     /// The raw handle for `zmq_poll`; throws ``ZMQError/Code/closed`` after ``close()``.

@@ -41,7 +41,7 @@ struct RPCCurveTests {
                 )
             )
             try await good.connect()
-            let answer = try await good.unary("/t.S/WhoAmI", [], timeout: .seconds(120))
+            let answer = try await good.unary("/t.S/WhoAmI", [], timeout: patient)
             #expect(String(decoding: answer.body, as: UTF8.self) == "cq-staff")
 
             let bad = RPCClient(

@@ -2,8 +2,9 @@ import CoopRPC
 import Synchronization
 import Testing
 
-/// Server streams with credit-based flow control over real ZeroMQ: the server never sends past the credit granted,
-/// a stream never granted more ends at its deadline, and a consumer that stops early cancels the call.
+/// Server streams with credit-based flow control, over every transport: the server never sends past the credit
+/// granted, a stream never granted more ends at its deadline, a consumer that stops early cancels the call, and
+/// response metadata arrives before the first message.
 @Suite("RPC server streams")
 struct RPCStreamTests {
     /// Counts what a handler sent and whether it saw cancellation.
@@ -32,17 +33,19 @@ struct RPCStreamTests {
 
     @Test(
         "1,000 messages with credit 8: all arrive in order, and the server is never more than 8 ahead",
-        arguments: ["inproc", "tcp"]
+        arguments: RPCTransportKind.allCases
     )
-    func creditBoundsTheServer(_ transport: String) async throws {
+    func creditBoundsTheServer(_ kind: RPCTransportKind) async throws {
         let probe = Probe()
-        try await RPCServerTests.withServer(
-            transport: transport,
-            handlers: [:],
-            streams: ["/t.S/Count": Self.counting(probe, total: 1000)]
-        ) { client, _, _ in
+        try await withRPCServer(kind, methods: methods(streams: ["/t.S/Count": Self.counting(probe, total: 1000)])) {
+            fixture in
             var received: [UInt8] = []
-            for try await message in try client.serverStream("/t.S/Count", [], timeout: .seconds(300), credit: 8) {
+            for try await message in try fixture.client.serverStream(
+                "/t.S/Count",
+                [],
+                timeout: patient,
+                credit: 8
+            ) {
                 received.append(contentsOf: message)
                 let sent = probe.sent.withLock { $0 }
                 #expect(sent <= received.count + 8, "the server sent \(sent) with \(received.count) consumed")
@@ -51,17 +54,19 @@ struct RPCStreamTests {
         }
     }
 
-    @Test("a stream never granted more credit stops at it and ends at the deadline on both sides")
-    func neverGranted() async throws {
+    @Test(
+        "a stream never granted more credit stops at it and ends at the deadline on both sides",
+        arguments: RPCTransportKind.allCases
+    )
+    func neverGranted(_ kind: RPCTransportKind) async throws {
         let probe = Probe()
-        try await RPCServerTests.withServer(
-            handlers: [:],
-            streams: ["/t.S/Count": Self.counting(probe, total: 100)]
-        ) { client, _, _ in
-            let stream = try client.serverStream("/t.S/Count", [], timeout: .milliseconds(300), credit: 4)
-            // Nothing is consumed, so nothing more is granted.
-            while !probe.cancelled.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(probe.sent.withLock { $0 } == 4)
+        try await withRPCServer(kind, methods: methods(streams: ["/t.S/Count": Self.counting(probe, total: 100)])) {
+            fixture in
+            let stream = try fixture.client.serverStream("/t.S/Count", [], timeout: .seconds(2), credit: 4)
+            // Nothing is consumed, so nothing more is granted: at most 4 (exactly 4 unless the machine is so slow that
+            // the deadline passes first).
+            try await eventually("the handler to be cancelled") { probe.cancelled.withLock { $0 } }
+            #expect(probe.sent.withLock { $0 } <= 4)
             var iterator = stream.makeAsyncIterator()
             var got = 0
             do {
@@ -71,41 +76,94 @@ struct RPCStreamTests {
                 #expect(error.code == .deadlineExceeded)
             }
             #expect(got <= 4)
+            try await eventually("the server's calls to end") { fixture.server.callsInFlight == 0 }
         }
     }
 
-    @Test("a consumer that stops early cancels the call on the server")
-    func stopEarly() async throws {
+    @Test("a consumer that stops early cancels the call on the server", arguments: RPCTransportKind.allCases)
+    func stopEarly(_ kind: RPCTransportKind) async throws {
         let probe = Probe()
-        try await RPCServerTests.withServer(
-            handlers: [:],
-            streams: ["/t.S/Count": Self.counting(probe, total: 1_000_000)]
-        ) { client, _, _ in
+        try await withRPCServer(
+            kind,
+            methods: methods(streams: ["/t.S/Count": Self.counting(probe, total: 1_000_000)])
+        ) { fixture in
             var count = 0
-            for try await _ in try client.serverStream("/t.S/Count", [], timeout: .seconds(300), credit: 4) {
+            for try await _ in try fixture.client.serverStream("/t.S/Count", [], timeout: patient, credit: 4) {
                 count += 1
                 if count == 10 { break }
             }
-            while !probe.cancelled.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+            try await eventually("the handler to be cancelled") { probe.cancelled.withLock { $0 } }
             #expect(probe.sent.withLock { $0 } < 30)
+            try await eventually("the server's calls to end") { fixture.server.callsInFlight == 0 }
         }
     }
 
-    @Test("a handler's error ends the stream with its status after the messages sent")
-    func errorStatus() async throws {
+    @Test(
+        "a handler's error ends the stream with its status after the messages sent",
+        arguments: RPCTransportKind.allCases
+    )
+    func errorStatus(_ kind: RPCTransportKind) async throws {
         let probe = Probe()
-        try await RPCServerTests.withServer(
-            handlers: [:],
-            streams: ["/t.S/Count": Self.counting(probe, total: 10, failAfter: 3)]
-        ) { client, _, _ in
+        try await withRPCServer(
+            kind,
+            methods: methods(streams: ["/t.S/Count": Self.counting(probe, total: 10, failAfter: 3)])
+        ) { fixture in
             var received = 0
             do {
-                for try await _ in try client.serverStream("/t.S/Count", [], timeout: .seconds(300)) { received += 1 }
+                for try await _ in try fixture.client.serverStream("/t.S/Count", [], timeout: patient) {
+                    received += 1
+                }
                 Issue.record("the stream ended OK")
             } catch let error as RPCError {
                 #expect(error.code == .aborted && error.reason == "TEST_ABORT")
             }
             #expect(received == 3)
+        }
+    }
+
+    @Test(
+        "a stream's initial metadata is known before its first message; none sent reads as empty; a refused call throws",
+        arguments: RPCTransportKind.allCases
+    )
+    func initialMetadata(_ kind: RPCTransportKind) async throws {
+        let gate = Flag()
+        let streams: [String: RPCServerStreamHandler] = [
+            "/t.S/Headed": { _, writer in
+                var head = RPCMetadata()
+                try head.add("x-snapshot", "42")
+                try await writer.sendInitialMetadata(head)
+                // The client reads the metadata while the handler still holds back the first message.
+                while !gate.isSet { try await Task.sleep(for: .milliseconds(5)) }
+                try await writer.send([1])
+                let late = await #expect(throws: RPCError.self) { try await writer.sendInitialMetadata(head) }
+                #expect(late?.code == .failedPrecondition)
+                var trailers = RPCMetadata()
+                try trailers.add("x-count", "1")
+                return trailers
+            },
+            "/t.S/Bare": { _, writer in
+                try await writer.send([2])
+                return RPCMetadata()
+            },
+        ]
+        try await withRPCServer(kind, methods: methods(streams: streams)) { fixture in
+            let headed = try fixture.client.serverStream("/t.S/Headed", [], timeout: patient)
+            let head = try await headed.initialMetadata
+            #expect(head["x-snapshot"] == "42")
+            gate.set()
+            var messages: [[UInt8]] = []
+            for try await message in headed { messages.append(message) }
+            #expect(messages == [[1]])
+
+            let bare = try fixture.client.serverStream("/t.S/Bare", [], timeout: patient)
+            var bareMessages: [[UInt8]] = []
+            for try await message in bare { bareMessages.append(message) }
+            #expect(bareMessages == [[2]])
+            #expect(try await bare.initialMetadata.isEmpty)
+
+            let missing = try fixture.client.serverStream("/t.S/Missing", [], timeout: patient)
+            let refused = await #expect(throws: RPCError.self) { try await missing.initialMetadata }
+            #expect(refused?.code == .unimplemented && refused?.reason == RPCReason.unknownMethod)
         }
     }
 }

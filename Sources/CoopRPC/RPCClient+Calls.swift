@@ -1,0 +1,216 @@
+import Dispatch
+
+/// Starting and ending calls: attempts and retries, deadlines, cancellation.
+extension RPCClient {
+    /// A unary call below the interceptors: attempts until one is not UNAVAILABLE, the call is not idempotent, the
+    /// policy's attempts are spent, or the deadline leaves no room for the next pause.
+    func performUnary(_ call: RPCClientCall) async throws(RPCError) -> RPCResponse {
+        let deadline = call.options.timeout.map { ContinuousClock.now + Self.clamped($0) }
+        var attempt = 1
+        while true {
+            let result = await self.attempt(call, deadline: deadline)
+            guard case .failure(let error) = result else { return try result.get() }
+            guard call.options.isIdempotent, error.code == .unavailable, attempt < retryPolicy.maxAttempts,
+                !state.withLock({ $0.closed }), !Task.isCancelled
+            else { throw error }
+            let pause = retryPolicy.jitteredBackoff(after: attempt)
+            if let deadline, ContinuousClock.now + pause >= deadline { throw error }
+            do {
+                try await Task.sleep(for: pause)
+            } catch {
+                throw RPCError(code: .cancelled, message: "the calling task was cancelled while waiting to retry")
+            }
+            attempt += 1
+        }
+    }
+
+    /// One attempt of a unary call.
+    private func attempt(
+        _ call: RPCClientCall,
+        deadline: ContinuousClock.Instant?
+    ) async -> Result<RPCResponse, RPCError> {
+        let callID = state.withLock { s in
+            s.nextCallID += 1
+            return s.nextCallID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<RPCResponse, RPCError>, Never>) in
+                let head = RPCRequestHead(callID: callID, method: call.method, metadata: call.options.metadata)
+                let record = Call(sink: .unary(continuation), head: head, body: call.request, deadline: deadline)
+                if let refused = open(callID, record) {
+                    continuation.resume(returning: .failure(refused))
+                    return
+                }
+                if Task.isCancelled {
+                    cancel(callID, RPCError(code: .cancelled, message: "the call was cancelled before it was sent"))
+                    return
+                }
+                arm(callID, deadline: deadline)
+                flush()
+            }
+        } onCancel: {
+            cancel(callID, RPCError(code: .cancelled, message: "the calling task was cancelled"))
+        }
+    }
+
+    /// Calls a server-streaming `method` with the given options; see ``serverStream(_:_:timeout:credit:metadata:)``.
+    public func serverStream(
+        _ method: String,
+        _ request: [UInt8],
+        options: RPCCallOptions
+    ) throws(RPCError) -> RPCStream {
+        let credit = max(2, options.credit)
+        let deadline = options.timeout.map { ContinuousClock.now + Self.clamped($0) }
+        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let promise = RPCMetadataPromise()
+        let callID = state.withLock { s in
+            s.nextCallID += 1
+            return s.nextCallID
+        }
+        let head = RPCRequestHead(callID: callID, method: method, metadata: options.metadata, credit: credit)
+        if let refused = open(
+            callID,
+            Call(sink: .stream(continuation, promise), head: head, body: request, deadline: deadline)
+        ) {
+            throw refused
+        }
+        continuation.onTermination = { [weak self] termination in
+            guard let self, case .cancelled = termination else { return }
+            // The consumer stopped early: forget the call and tell the server.
+            self.cancel(callID, RPCError(code: .cancelled, message: "the consumer stopped reading the stream"))
+        }
+        arm(callID, deadline: deadline)
+        flush()
+        let grant: @Sendable (UInt32) -> Void = { [weak self] amount in
+            guard let self else { return }
+            let live = self.state.withLock { s in s.calls[callID].map { $0.sentOn == s.epoch } ?? false }
+            guard live else { return }
+            self.transport.send(RPCFrames.encode(.credit(callID: callID, credit: amount)), then: nil)
+        }
+        return RPCStream(base: stream, credit: credit, head: promise, grant: grant)
+    }
+
+    /// Adds a call to the table, waiting for a connection; or says why it cannot be made.
+    private func open(_ callID: UInt64, _ call: Call) -> RPCError? {
+        state.withLock { s in
+            if s.closed {
+                return RPCError(code: .unavailable, message: "the client was closed", reason: RPCReason.unavailable)
+            }
+            if let refused = s.refused { return refused }
+            guard s.started else {
+                return RPCError(
+                    code: .unavailable,
+                    message: "the client of \(serverName) is not connected; call connect() first",
+                    reason: RPCReason.unavailable
+                )
+            }
+            s.calls[callID] = call
+            s.unsent.append(callID)
+            return nil
+        }
+    }
+
+    /// Schedules the call's deadline, or for a call without one, the end of its wait for a connection. The timer
+    /// holds the client weakly: a client that is gone (closed, every call ended) does not wait for its timers, and
+    /// neither do its transport, reactor and context.
+    private func arm(_ callID: UInt64, deadline: ContinuousClock.Instant?) {
+        guard let deadline else {
+            DispatchQueue.global().asyncAfter(deadline: .now() + Self.dispatchInterval(connectTimeout)) {
+                [weak self] in self?.expireUnsent(callID)
+            }
+            return
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.dispatchInterval(deadline - .now)) {
+            [weak self] in self?.expire(callID)
+        }
+    }
+
+    /// The deadline passed: the call ends with DEADLINE_EXCEEDED, and the server is told if it has the request.
+    private func expire(_ callID: UInt64) {
+        guard let (call, sent) = remove(callID) else { return }
+        let budget = call.head.timeoutMicroseconds.map { " of \($0) µs" } ?? ""
+        let error = RPCError(
+            code: .deadlineExceeded,
+            message: sent
+                ? "the deadline\(budget) passed before the answer"
+                : "the deadline passed before a connection to \(serverName) could take the call; it was not sent",
+            reason: RPCReason.deadlineExceeded
+        )
+        Self.finish(call, with: .failure(error))
+        if sent { sendCancel(callID) }
+    }
+
+    /// A call without a deadline waited ``connectTimeout`` for a connection: it ends UNAVAILABLE (if still unsent).
+    private func expireUnsent(_ callID: UInt64) {
+        let call: Call? = state.withLock { s in
+            guard let call = s.calls[callID], call.sentOn == nil, !call.sending else { return nil }
+            s.calls[callID] = nil
+            s.unsent.removeAll { $0 == callID }
+            return call
+        }
+        guard let call else { return }
+        let error = RPCError(
+            code: .unavailable,
+            message: "no connection to \(serverName) could take the call within \(connectTimeout); it was not sent",
+            reason: RPCReason.unavailable
+        )
+        Self.finish(call, with: .failure(error))
+    }
+
+    /// Ends call `callID` with `error` (cancellation) if it is still in flight, telling the server if it has it.
+    func cancel(_ callID: UInt64, _ error: RPCError) {
+        guard let (call, sent) = remove(callID) else { return }
+        Self.finish(call, with: .failure(error))
+        if sent { sendCancel(callID) }
+    }
+
+    /// Removes a call; returns it and whether its request may have reached the server.
+    private func remove(_ callID: UInt64) -> (Call, Bool)? {
+        state.withLock { s in
+            guard let call = s.calls.removeValue(forKey: callID) else { return nil }
+            s.unsent.removeAll { $0 == callID }
+            return (call, call.sentOn == s.epoch || call.sending)
+        }
+    }
+
+    private func sendCancel(_ callID: UInt64) {
+        transport.send(RPCFrames.encode(.cancel(callID: callID)), then: nil)
+    }
+
+    /// Resumes whoever waits for `call` with its outcome.
+    static func finish(_ call: Call, with result: Result<RPCResponse, RPCError>) {
+        switch call.sink {
+        case .unary(let continuation):
+            continuation.resume(returning: result)
+        case .stream(let continuation, let promise):
+            switch result {
+            case .success:
+                promise.resolve(.success(call.initialMetadata))
+                continuation.finish()
+            case .failure(let error):
+                promise.resolve(.failure(error))
+                continuation.finish(throwing: error)
+            }
+        }
+    }
+
+    /// A timeout as a duration a deadline can hold: at most 100 days (a huge timeout simply waits); a negative one
+    /// has already passed.
+    static func clamped(_ timeout: Duration) -> Duration {
+        min(timeout, .seconds(100 * 86_400))
+    }
+
+    /// A Dispatch interval for a duration: whole microseconds, at least 0.
+    static func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {
+        .microseconds(Int(clamping: max(0, microseconds(duration))))
+    }
+
+    /// Whole microseconds of a duration, at least 1 (a budget of 0 would mean "no deadline" on the wire).
+    static func microseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0 else { return 1 }
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000)
+        if overflow { return .max }
+        return max(1, whole &+ UInt64(attoseconds / 1_000_000_000_000))
+    }
+}

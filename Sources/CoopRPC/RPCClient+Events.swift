@@ -1,0 +1,136 @@
+/// What the transport reports: connections coming and going, answers arriving; and sending what waits.
+extension RPCClient {
+    /// On the transport's context: one event.
+    func handle(_ event: RPCClientTransportEvent) {
+        switch event {
+        case .connected:
+            // Calls sent on an earlier connection cannot be answered on this one (the server sees a new peer).
+            let stale = state.withLock { s in
+                s.epoch += 1
+                s.connected = true
+                s.refused = nil
+                return takeSent(&s)
+            }
+            fail(stale, "the connection to \(serverName) was replaced before the answer")
+            flush()
+        case .writable:
+            flush()
+        case .disconnected(let reason):
+            let lost = state.withLock { s in
+                s.epoch += 1
+                s.connected = false
+                return takeSent(&s)
+            }
+            fail(lost, "\(reason) before the answer")
+        case .refused(let error):
+            let calls = state.withLock { s in
+                s.refused = error
+                s.unsent.removeAll()
+                defer { s.calls.removeAll() }
+                return Array(s.calls.values)
+            }
+            for call in calls { Self.finish(call, with: .failure(error)) }
+        case .received(let frames):
+            received(frames)
+        }
+    }
+
+    /// Removes the calls whose request went on a connection (or is going); returns them.
+    private func takeSent(_ s: inout State) -> [Call] {
+        let sent = s.calls.filter { $0.value.sentOn != nil || $0.value.sending }
+        for id in sent.keys { s.calls[id] = nil }
+        return Array(sent.values)
+    }
+
+    private func fail(_ calls: [Call], _ message: String) {
+        guard !calls.isEmpty else { return }
+        let error = RPCError(code: .unavailable, message: message, reason: RPCReason.unavailable)
+        for call in calls { Self.finish(call, with: .failure(error)) }
+    }
+
+    /// Sends the requests that wait for a connection, oldest first, each with the budget left to its deadline.
+    func flush() {
+        let batch: [(UInt64, [[UInt8]], UInt64)] = state.withLock { s in
+            guard s.connected, s.started, !s.closed, !s.unsent.isEmpty else { return [] }
+            let ids = s.unsent
+            s.unsent.removeAll()
+            let now = ContinuousClock.now
+            return ids.compactMap { id in
+                guard var call = s.calls[id] else { return nil }
+                call.sending = true
+                if let deadline = call.deadline { call.head.timeoutMicroseconds = Self.microseconds(deadline - now) }
+                s.calls[id] = call
+                return (id, RPCFrames.encode(.request(call.head, body: call.body)), s.epoch)
+            }
+        }
+        for (id, frames, epoch) in batch {
+            transport.send(frames) { result in self.sent(id, on: epoch, result) }
+        }
+    }
+
+    /// The transport's word on one request.
+    private func sent(_ callID: UInt64, on epoch: UInt64, _ result: RPCSendResult) {
+        let lost: Call? = state.withLock { s in
+            guard var call = s.calls[callID] else { return nil }
+            call.sending = false
+            switch result {
+            case .sent where epoch == s.epoch:
+                call.sentOn = epoch
+                s.calls[callID] = call
+                return nil
+            case .wouldBlock where epoch == s.epoch:
+                // No connection can take it now: it waits for `.writable` or `.connected`.
+                s.calls[callID] = call
+                s.unsent.append(callID)
+                return nil
+            default:
+                // The connection changed while the request was on its way, or the transport is closed.
+                s.calls[callID] = nil
+                return call
+            }
+        }
+        if let lost {
+            fail([lost], "the connection to \(serverName) was lost while the call was being sent")
+        }
+    }
+
+    /// A message from the server: an answer, a stream message, response metadata, or a probe (ignored). A message
+    /// that does not decode, or is for a call no longer in flight (it timed out or was cancelled), is dropped.
+    private func received(_ frames: [[UInt8]]) {
+        guard let message = try? RPCFrames.decodeServer(frames) else { return }
+        let headerOnly = message.body == nil && message.status == nil
+        let (call, first): (Call?, Bool) = state.withLock { s in
+            guard var call = s.calls[message.callID] else { return (nil, false) }
+            let first = !call.answered
+            call.answered = true
+            if first && headerOnly { call.initialMetadata = message.metadata }
+            if message.status != nil {
+                s.calls[message.callID] = nil
+            } else {
+                s.calls[message.callID] = call
+            }
+            return (call, first)
+        }
+        guard let call else { return }
+        if case .stream(let continuation, let promise) = call.sink {
+            // A call refused outright has no response metadata: the promise gets its error from `finish`.
+            if first && (message.status?.isOK ?? true) { promise.resolve(.success(call.initialMetadata)) }
+            if let body = message.body { continuation.yield(body) }
+        }
+        guard let status = message.status else { return }
+        if status.isOK {
+            Self.finish(
+                call,
+                with: .success(
+                    RPCResponse(
+                        body: message.body ?? [],
+                        metadata: message.metadata,
+                        initialMetadata: call.initialMetadata
+                    )
+                )
+            )
+        } else {
+            Self.finish(call, with: .failure(RPCError(status: status, metadata: message.metadata)))
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import Synchronization
+
+/// One call on the server: interceptors, the handler raced against the deadline and the client's cancel, stream
+/// messages against credit, and the call's last message.
+extension RPCServer {
+    /// Per server stream: what it has sent so far (for the order of initial metadata and messages).
+    final class StreamProgress: Sendable {
+        private let state = Mutex((headSent: false, messagesSent: false))
+
+        /// Marks the head sent; `false` when it may not be sent any more.
+        func takeHead() -> Bool {
+            state.withLock { s in
+                guard !s.headSent && !s.messagesSent else { return false }
+                s.headSent = true
+                return true
+            }
+        }
+
+        func messageSent() { state.withLock { $0.messagesSent = true } }
+    }
+
+    /// Runs one admitted call to its end and sends its last message; the call leaves the table as that message is
+    /// handed to the transport.
+    func serve(_ request: RPCRequest) async {
+        let key = RPCCallTable.Key(peer: request.peer, callID: request.head.callID)
+        let isStream: Bool
+        if case .serverStream = methods[request.head.method] { isStream = true } else { isStream = false }
+        var end = RPCServerMessage(callID: request.head.callID)
+        var head: RPCMetadata?
+        do {
+            let response = try await intercepted(request, key: key)
+            if !isStream {
+                end.body = response.body
+                if !response.initialMetadata.isEmpty { head = response.initialMetadata }
+            }
+            end.metadata = response.metadata
+            end.status = .ok
+        } catch let error as RPCError {
+            end.metadata = error.metadata
+            end.status = error.status
+        } catch is CancellationError {
+            end.status = cancelledStatus(key)
+        } catch {
+            end.status = RPCStatus(code: .internal, message: "the handler failed: \(error)")
+        }
+        if let head {
+            transport.send(
+                RPCFrames.encode(RPCServerMessage(callID: key.callID, metadata: head)),
+                to: key.peer,
+                then: nil
+            )
+        }
+        transport.send(RPCFrames.encode(end), to: key.peer) { _ in
+            self.shared.withLock { $0.machine.ended(key) }
+        }
+    }
+
+    /// The status of a call whose handler stopped for cancellation.
+    private func cancelledStatus(_ key: RPCCallTable.Key) -> RPCStatus {
+        RPCStatus(code: .cancelled, message: "call \(key.callID) was cancelled")
+    }
+
+    /// The call through the interceptors, first to last, then the handler raced against deadline and cancel.
+    private func intercepted(_ request: RPCRequest, key: RPCCallTable.Key) async throws -> RPCResponse {
+        var next: @Sendable (RPCRequest, RPCServerContext) async throws -> RPCResponse = { request, _ in
+            try await self.race(request, key: key)
+        }
+        for interceptor in interceptors.reversed() {
+            let inner = next
+            next = { request, context in try await interceptor.intercept(request, context: context, next: inner) }
+        }
+        return try await next(request, RPCServerContext(request))
+    }
+
+    /// The handler, raced against the deadline and the client's cancel (or its going away).
+    private func race(_ request: RPCRequest, key: RPCCallTable.Key) async throws -> RPCResponse {
+        guard let method = methods[request.head.method] else {
+            throw RPCError(
+                code: .unimplemented,
+                message: "no method \(request.head.method) on this server",
+                reason: RPCReason.unknownMethod
+            )
+        }
+        enum Outcome: Sendable {
+            case answered(RPCResponse)
+            case deadline
+            case cancelled
+        }
+        let outcome: Outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                switch method {
+                case .unary(let handler):
+                    return .answered(try await handler(request))
+                case .serverStream(let handler):
+                    let progress = StreamProgress()
+                    let writer = RPCStreamWriter(
+                        sendBody: { body in
+                            try await self.sendStreamed(body, key: key, progress: progress)
+                        },
+                        sendHead: { metadata in
+                            try self.sendHead(metadata, key: key, progress: progress)
+                        }
+                    )
+                    let trailers = try await handler(request, writer)
+                    return .answered(RPCResponse(body: [], metadata: trailers))
+                }
+            }
+            if let timeout = request.head.timeoutMicroseconds {
+                group.addTask {
+                    try await Task.sleep(for: .microseconds(Int64(clamping: timeout)))
+                    return .deadline
+                }
+            }
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let already = self.shared.withLock { s in
+                        if s.machine.isFinished(key) { return true }
+                        s.cancellers[key] = continuation
+                        return false
+                    }
+                    if already { continuation.resume() }
+                }
+                return .cancelled
+            }
+            defer {
+                group.cancelAll()
+                // The cancel watcher ends only when resumed or told to stop: do both, whichever it is waiting for,
+                // so that the group can finish, also when the handler threw.
+                let watcher = shared.withLock { s in
+                    s.machine.handlerDone(key)
+                    return s.cancellers.removeValue(forKey: key)
+                }
+                watcher?.resume()
+            }
+            return try await group.next() ?? .cancelled
+        }
+        switch outcome {
+        case .answered(let response):
+            return response
+        case .deadline:
+            throw RPCError(
+                code: .deadlineExceeded,
+                message: "the deadline of \(request.head.timeoutMicroseconds ?? 0) µs passed before the answer",
+                reason: RPCReason.deadlineExceeded
+            )
+        case .cancelled:
+            throw RPCError(code: .cancelled, message: "call \(request.head.callID) was cancelled or its client left")
+        }
+    }
+
+    /// Sends a stream's initial metadata, before any message.
+    private func sendHead(_ metadata: RPCMetadata, key: RPCCallTable.Key, progress: StreamProgress) throws {
+        guard progress.takeHead() else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "initial metadata goes once, before the stream's first message"
+            )
+        }
+        guard !shared.withLock({ $0.machine.isFinished(key) }) else { throw CancellationError() }
+        transport.send(
+            RPCFrames.encode(RPCServerMessage(callID: key.callID, metadata: metadata)),
+            to: key.peer,
+            then: nil
+        )
+    }
+
+    /// Sends one message of a server stream once there is credit for it. While it waits, it probes the client every
+    /// ``streamProbeInterval`` (a header-only message); a client that is gone is then reported by the transport and
+    /// the call is cancelled.
+    private func sendStreamed(_ body: [UInt8], key: RPCCallTable.Key, progress: StreamProgress) async throws {
+        while true {
+            try Task.checkCancellation()
+            switch shared.withLock({ $0.machine.takeCredit(key) }) {
+            case .gone:
+                throw CancellationError()
+            case .taken:
+                progress.messageSent()
+                transport.send(
+                    RPCFrames.encode(RPCServerMessage(callID: key.callID, body: body)),
+                    to: key.peer,
+                    then: nil
+                )
+                return
+            case .wait:
+                if await !waitForCredit(key) {
+                    transport.send(RPCFrames.encode(RPCServerMessage(callID: key.callID)), to: key.peer, then: nil)
+                }
+            }
+        }
+    }
+
+    /// Waits until credit arrives or the call is over (`true`), or one probe interval passes (`false`).
+    private func waitForCredit(_ key: RPCCallTable.Key) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let ready = self.shared.withLock { s in
+                            // Cancelled already: the cancellation handler found nothing to resume.
+                            if s.machine.creditAvailable(key) || Task.isCancelled { return true }
+                            s.creditWaiters[key] = continuation
+                            return false
+                        }
+                        if ready { continuation.resume() }
+                    }
+                } onCancel: {
+                    self.shared.withLock { $0.creditWaiters.removeValue(forKey: key) }?.resume()
+                }
+                return true
+            }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: self.streamProbeInterval)
+                    return false
+                } catch {
+                    return true
+                }
+            }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first
+        }
+    }
+}

@@ -1,0 +1,48 @@
+/// What carries a server's messages: accepts connections, delivers each client message with the peer it came from,
+/// and sends messages to a peer. ``RPCServer`` runs on one; ``RPCZMQServerTransport`` (a ROUTER socket) and
+/// ``RPCInMemoryServerTransport`` (no sockets, for tests) are the two there are.
+///
+/// **Threading.** Implementations are `Sendable`. ``listen(_:)`` is called once; from then on the transport calls the
+/// handler with one ``RPCServerTransportEvent`` at a time, in order (never two at once), on a context of its own (the
+/// ZeroMQ reactor's thread, or whichever thread delivers in memory); the handler must not block. ``send(_:to:then:)``
+/// may be called from any thread; messages to one peer leave in the order they were handed over.
+///
+/// **Frames.** The transport carries the protocol's frames (`[tag][header][body?]`, docs/PROTOCOL.md) untouched; a
+/// ROUTER's routing-id frame is the transport's business and appears here as the peer id. The transport never
+/// decodes or answers anything: that is the server's job, so that every transport behaves alike.
+public protocol RPCServerTransport: Sendable {
+    /// Starts accepting connections and delivering events to `handler`; returns the address bound (for ZeroMQ, the
+    /// endpoint read back, with the port chosen for `tcp://HOST:0`). Throws when it cannot listen.
+    func listen(_ handler: @escaping @Sendable (RPCServerTransportEvent) -> Void) async throws(RPCError) -> String
+
+    /// Hands `frames` to `peer`'s connection without waiting. `completion`, if given, is called once with the
+    /// outcome, in order with this transport's events (on ZeroMQ, on the reactor thread right after the send). A
+    /// peer found gone is also reported as ``RPCServerTransportEvent/peerGone(peer:reason:)``.
+    func send(_ frames: [[UInt8]], to peer: [UInt8], then completion: (@Sendable (RPCSendResult) -> Void)?)
+
+    /// Stops listening and closes every connection at once; messages not yet sent may be lost. Calling it again
+    /// does nothing.
+    func close() async
+}
+
+/// One thing a server transport reports. A plain value.
+public enum RPCServerTransportEvent: Sendable {
+    /// A client message: its frames (without any routing frame), the peer (connection) it came on, and the caller's
+    /// authenticated identity, if the transport authenticates (the member id of a CurveZMQ key).
+    case received(peer: [UInt8], frames: [[UInt8]], caller: String?)
+    /// The connection of `peer` is gone (closed, its heartbeat timed out, or a send found it unroutable): nothing
+    /// sent to it will arrive, and its calls must end.
+    case peerGone(peer: [UInt8], reason: String)
+}
+
+/// What became of one message handed to a transport. A plain value.
+public enum RPCSendResult: Sendable, Hashable {
+    /// Queued on the connection.
+    case sent
+    /// The connection cannot take it now (no connection yet, or its queue is full); nothing was sent.
+    case wouldBlock
+    /// The peer is gone; nothing was sent.
+    case peerGone
+    /// The transport is closed; nothing was sent.
+    case closed
+}
