@@ -161,6 +161,7 @@ public struct MeshWriter {
         max_calls = 1024
         max_calls_per_client = 64
         max_message_bytes = 4194304
+        drain_timeout_ms = 10000
 
         """
     }

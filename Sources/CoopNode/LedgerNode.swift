@@ -92,7 +92,8 @@ public final class LedgerNode: Service, Sendable {
             methods: CallLog(logger: logger).wrap(methods),
             curve: insecure ? nil : RPCServerCurve(secretKey: opened.keys.curveSecretKey),
             limits: RPCCallTable.Limits(maxCalls: config.maxCalls, maxCallsPerPeer: config.maxCallsPerClient),
-            maxMessageBytes: config.maxMessageBytes
+            maxMessageBytes: config.maxMessageBytes,
+            drainTimeout: .milliseconds(config.drainTimeoutMs)
         )
 
         let outcome: Result<Void, any Error> = await withTaskGroup(of: Result<Void, any Error>.self) { group in

@@ -49,7 +49,7 @@ public struct NodeConfig: Sendable, Hashable {
     public var maxCalls = 1024
     public var maxCallsPerClient = 64
     public var maxMessageBytes = 4 << 20
-    /// How long SIGTERM waits for calls in flight before cancelling them.
+    /// How long SIGTERM lets calls in flight run before it cancels them.
     public var drainTimeoutMs = 10_000
 
     public init(

@@ -121,6 +121,9 @@ public final class RPCClient: Sendable {
     /// Calls in flight (sent or waiting for a connection).
     public var callsInFlight: Int { state.withLock { $0.calls.count } }
 
+    /// Calls in flight that were handed to a connection (for tests that must know a call left before they act).
+    package var callsSent: Int { state.withLock { $0.calls.values.count { $0.sentOn != nil } } }
+
     /// Whether a connection is up now.
     public var isConnected: Bool { state.withLock { $0.connected } }
 

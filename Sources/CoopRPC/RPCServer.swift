@@ -11,8 +11,9 @@ import Synchronization
 /// behind a `Mutex`; handlers and interceptors run as child tasks of ``run()``'s task group (structured: no stray
 /// tasks), and their messages go back through the transport's `send`.
 ///
-/// **Life cycle.** ``run()`` listens, serves until its task is cancelled, then answers new calls UNAVAILABLE while
-/// it lets the calls in flight finish (credit and cancels for them are still taken), and closes the transport.
+/// **Life cycle.** ``run()`` listens, serves until its task is cancelled, then drains: it answers new calls
+/// UNAVAILABLE while the calls in flight run on, not cancelled (credit and cancels for them are still taken), for at
+/// most ``drainTimeout``; calls still running then are cancelled. Then it closes the transport.
 ///
 /// **Gone clients.** When the transport reports a peer gone (on ZeroMQ: a send failing with `EHOSTUNREACH`), that
 /// peer's calls leave the table and their handlers are cancelled. A stream waiting for credit sends a probe (a
@@ -31,6 +32,8 @@ public final class RPCServer: Sendable {
     public let interceptors: [any RPCServerInterceptor]
     /// How often a stream that waits for credit checks that its client is still there.
     public let streamProbeInterval: Duration
+    /// How long a stopping server lets its calls in flight run before it cancels them.
+    public let drainTimeout: Duration
     let transport: any RPCServerTransport
     let shared: Mutex<Shared>
 
@@ -53,7 +56,8 @@ public final class RPCServer: Sendable {
         limits: RPCCallTable.Limits = RPCCallTable.Limits(),
         maxMessageBytes: Int = 4 << 20,
         interceptors: [any RPCServerInterceptor] = [],
-        streamProbeInterval: Duration = .seconds(1)
+        streamProbeInterval: Duration = .seconds(1),
+        drainTimeout: Duration = .seconds(10)
     ) {
         self.transport = transport
         self.methods = methods
@@ -62,6 +66,7 @@ public final class RPCServer: Sendable {
         self.curve = (transport as? RPCZMQServerTransport)?.curve
         self.interceptors = interceptors
         self.streamProbeInterval = streamProbeInterval
+        self.drainTimeout = drainTimeout
         self.shared = Mutex(Shared(machine: RPCServerStateMachine(limits: limits, maxMessageBytes: maxMessageBytes)))
     }
 
@@ -75,7 +80,8 @@ public final class RPCServer: Sendable {
         limits: RPCCallTable.Limits = RPCCallTable.Limits(),
         maxMessageBytes: Int = 4 << 20,
         heartbeat: ZMQHeartbeat = .standard,
-        interceptors: [any RPCServerInterceptor] = []
+        interceptors: [any RPCServerInterceptor] = [],
+        drainTimeout: Duration = .seconds(10)
     ) {
         let transport = RPCZMQServerTransport(
             reactor: reactor,
@@ -89,7 +95,8 @@ public final class RPCServer: Sendable {
             methods: methods,
             limits: limits,
             maxMessageBytes: maxMessageBytes,
-            interceptors: interceptors
+            interceptors: interceptors,
+            drainTimeout: drainTimeout
         )
     }
 
@@ -121,12 +128,19 @@ public final class RPCServer: Sendable {
             announce(.failure(error))
             throw error
         }
-        await withTaskCancellationHandler {
+        // The calls run in a task of their own, so that cancelling run() (graceful shutdown) does not cancel them:
+        // they drain, and only those still running after the drain timeout are cancelled.
+        let serving = Task {
             await withDiscardingTaskGroup { group in
                 for await request in calls {
                     group.addTask { await self.serve(request) }
                 }
             }
+        }
+        let drainTimer = DrainTimer()
+        await withTaskCancellationHandler {
+            await serving.value
+            drainTimer.cancel()
         } onCancel: {
             // New calls are answered UNAVAILABLE from now on; the stream ends and the group waits for the calls
             // in flight, whose credit and cancels are still delivered.
@@ -135,6 +149,7 @@ public final class RPCServer: Sendable {
                 s.inbox?.finish()
                 s.inbox = nil
             }
+            drainTimer.start(after: drainTimeout) { serving.cancel() }
         }
         await transport.close()
     }
@@ -212,5 +227,29 @@ extension RPCServer {
             limits: limits,
             maxMessageBytes: maxMessageBytes
         )
+    }
+}
+
+/// Cancels the calls still running when a stopping server's drain timeout passes; stopped once they all ended.
+final class DrainTimer: Sendable {
+    private let timer = Mutex<(task: Task<Void, Never>?, done: Bool)>((nil, false))
+
+    func start(after timeout: Duration, _ action: @escaping @Sendable () -> Void) {
+        timer.withLock { t in
+            guard !t.done else { return }
+            t.task = Task {
+                do {
+                    try await Task.sleep(for: timeout)
+                    action()
+                } catch {}
+            }
+        }
+    }
+
+    func cancel() {
+        timer.withLock { t in
+            t.done = true
+            t.task?.cancel()
+        }
     }
 }

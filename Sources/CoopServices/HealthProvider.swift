@@ -42,16 +42,20 @@ public final class HealthProvider: HealthService.Handler {
         for watcher in watchers { watcher.yield(entry) }
     }
 
-    /// Marks every service NOT_SERVING for good (the server is draining) and tells every watcher.
+    /// Marks every service NOT_SERVING for good (the server is draining), tells every watcher, and ends their
+    /// streams (so that a draining server is not held up by them). Later watches get NOT_SERVING and end at once.
     public func shutDown() {
-        let updates: [(AsyncStream<Entry>.Continuation, Entry)] = state.withLock { s in
+        let updates: [(AsyncStream<Entry>.Continuation, Entry?)] = state.withLock { s in
             s.shutDown = true
             for key in s.entries.keys {
                 s.entries[key] = Entry(status: .notServing, reasons: ["the server is shutting down"])
             }
-            return s.watchers.values.compactMap { w in s.entries[w.service].map { (w.continuation, $0) } }
+            return s.watchers.values.map { w in (w.continuation, s.entries[w.service]) }
         }
-        for (watcher, entry) in updates { watcher.yield(entry) }
+        for (watcher, entry) in updates {
+            if let entry { watcher.yield(entry) }
+            watcher.finish()
+        }
     }
 
     /// The current status of `service`, or `nil` when it is not known.
@@ -74,11 +78,12 @@ public final class HealthProvider: HealthService.Handler {
         context: RPCServerContext
     ) async throws {
         let (changes, continuation) = AsyncStream<Entry>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let (id, current) = state.withLock { s in
+        let (id, current, shutDown) = state.withLock { s in
             s.nextWatcher += 1
-            s.watchers[s.nextWatcher] = (request.service, continuation)
-            return (s.nextWatcher, s.entries[request.service])
+            if !s.shutDown { s.watchers[s.nextWatcher] = (request.service, continuation) }
+            return (s.nextWatcher, s.entries[request.service], s.shutDown)
         }
+        if shutDown { continuation.finish() }
         defer { _ = state.withLock { $0.watchers.removeValue(forKey: id) } }
         let first = current ?? Entry(status: .serviceUnknown, reasons: [])
         try await response.send(HealthCheckResponse(status: first.status, reasons: first.reasons))

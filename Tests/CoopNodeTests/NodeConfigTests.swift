@@ -23,6 +23,7 @@ struct NodeConfigTests {
         max_calls = 10
         max_calls_per_client = 2
         max_message_bytes = 65536
+        drain_timeout_ms = 500
         """
 
     @Test("a complete file: every key read, relative paths resolved against the file's directory")
@@ -37,6 +38,7 @@ struct NodeConfigTests {
         #expect(config.logLevel == "debug" && config.logFormat == "json")
         #expect(config.fsync == false && config.checkpointIdleMs == 250)
         #expect(config.maxCalls == 10 && config.maxCallsPerClient == 2 && config.maxMessageBytes == 65536)
+        #expect(config.drainTimeoutMs == 500)
     }
 
     /// `text` with `line` replaced, and the message the error must contain.

@@ -82,6 +82,12 @@ struct RPCLivenessTests {
         let stream = try client.serverStream("/t.Child/Count", [], credit: 4)
         var iterator = stream.makeAsyncIterator()
         for expected in 0..<3 { #expect(try await iterator.next() == [UInt8(expected)]) }
+        // The hanging call starts on a task of its own: wait until it is on its way (under load it may not be yet),
+        // so that the kill finds both calls in flight.
+        let started = ContinuousClock.now
+        while client.callsSent < 2 && ContinuousClock.now - started < .seconds(300) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(client.callsInFlight == 2)
 
         let clock = ContinuousClock()
