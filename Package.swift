@@ -39,6 +39,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries.
@@ -122,11 +123,14 @@ let package = Package(
             dependencies: [
                 "CoopWire",
                 "CoopZMQ",
+                "CoopRPC",
+                "CoopServices",
                 "CoopLedger",
                 "CoopSegments",
                 "CoopLog",
                 "CoopDevTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strictSwift
         ),
@@ -198,7 +202,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopCLITests",
-            dependencies: ["CoopCLI", "CoopSegments", "CoopLog", "CoopLedger", "CoopWire", "CoopTestKit", "coop"],
+            dependencies: [
+                "CoopCLI", "CoopSegments", "CoopLog", "CoopLedger", "CoopWire", "CoopRPC", "CoopServices", "CoopZMQ",
+                "CoopTestKit", "coop",
+            ],
             exclude: ["Golden"],
             swiftSettings: strictSwift
         ),

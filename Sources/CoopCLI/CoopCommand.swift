@@ -11,7 +11,10 @@ public struct CoopCommand: AsyncParsableCommand {
             2 a file could not be read or written; 64 the command line is wrong.
             """,
         version: CoopVersion.description,
-        subcommands: [CatalogCommand.self, WireCommand.self, KeygenCommand.self, AuditCommand.self, DevCommand.self]
+        subcommands: [
+            CatalogCommand.self, WireCommand.self, KeygenCommand.self, AuditCommand.self, DevCommand.self, ItemCommand.self,
+            CallCommand.self,
+        ]
     )
 
     public init() {}
