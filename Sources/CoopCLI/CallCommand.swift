@@ -36,6 +36,12 @@ struct CallCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print a unary answer on one line.")
     var compact = false
 
+    @Option(
+        name: .customLong("for"),
+        help: ArgumentHelp("End a server stream after this many seconds (exit 0).", valueName: "seconds")
+    )
+    var duration: Double?
+
     @OptionGroup var connection: ClientOptions
 
     /// What the words ask for.
@@ -93,6 +99,11 @@ struct CallCommand: AsyncParsableCommand {
         let (endpoint, _) = try Self.parse(words)
         if endpoint != nil && connection.node != nil { throw ValidationError("give ENDPOINT or --node, not both") }
         _ = try Self.metadata(headers)
+        if let duration, !(duration > 0 && duration <= ClientOptions.maxTimeout) {
+            throw ValidationError(
+                "--for must be a number of seconds above 0 and at most \(Int(ClientOptions.maxTimeout)), not \(duration)"
+            )
+        }
     }
 
     func run() async throws {
@@ -110,7 +121,7 @@ struct CallCommand: AsyncParsableCommand {
         let target: ClientTarget
         do { target = try connection.target(endpoint: endpoint) } catch { throw error.fail() }
         let unary = RPCCallOptions(timeout: connection.callTimeout, metadata: metadata)
-        let stream = RPCCallOptions(timeout: connection.timeout.map { _ in connection.callTimeout }, metadata: metadata)
+        let stream = RPCCallOptions(timeout: duration.map { .milliseconds(Int64($0 * 1000)) }, metadata: metadata)
         try await ClientConnection.with(target) { [compact] client in
             let reflection = ReflectionService.Client(client.rpc)
             switch action {
@@ -132,7 +143,10 @@ struct CallCommand: AsyncParsableCommand {
                 let method = try MethodName.resolve(name, in: services)
                 let body = try CallCodec.encode(request ?? .object([]), as: method.inputType, method: method.fullName)
                 if method.serverStreaming {
-                    try await Self.stream(client.rpc, method, body, options: stream)
+                    if try await Self.stream(client.rpc, method, body, options: stream) {
+                        await client.flush()
+                        CLIOutput.err("stream ended (interrupted)")
+                    }
                 } else {
                     let response = try await client.rpc.unary(method.fullName, body, options: unary)
                     let json = try CallCodec.decode(response.body, as: method.outputType, method: method.fullName)
@@ -164,20 +178,25 @@ struct CallCommand: AsyncParsableCommand {
         .joined(separator: "\n")
     }
 
-    /// Prints each message of a server stream on one line until it ends (or Ctrl-C).
+    /// Prints each message of a server stream on one line until it ends, --for passes or Ctrl-C; returns whether
+    /// Ctrl-C ended it.
     private static func stream(
         _ rpc: RPCClient,
         _ method: MethodInfo,
         _ body: [UInt8],
         options: RPCCallOptions
-    ) async throws {
+    ) async throws -> Bool {
         let messages = try rpc.serverStream(method.fullName, body, options: options)
         let interrupted = try await Interrupt.cancellingOnInterrupt {
-            for try await message in messages {
-                let json = try CallCodec.decode(message, as: method.outputType, method: method.fullName)
-                CLIOutput.out(JSONWriter.write(json, pretty: false))
+            do {
+                for try await message in messages {
+                    let json = try CallCodec.decode(message, as: method.outputType, method: method.fullName)
+                    CLIOutput.out(JSONWriter.write(json, pretty: false))
+                }
+            } catch let error as RPCError where error.code == .deadlineExceeded && options.timeout != nil {
+                return  // --for has passed: the end asked for.
             }
         }
-        if interrupted { CLIOutput.err("stream ended (interrupted)") }
+        return interrupted
     }
 }

@@ -87,6 +87,16 @@ struct ClientConnection: Sendable {
         }
     }
 
+    /// Waits until everything sent so far has reached the node — a cancelled stream's cancel in particular, which
+    /// closing the socket at once could drop — by a health check on the same connection (messages on one connection
+    /// arrive in order), for at most two seconds; its answer does not matter.
+    func flush() async {
+        _ = try? await HealthService.Client(rpc).check(
+            HealthCheckRequest(),
+            options: RPCCallOptions(timeout: .seconds(2))
+        )
+    }
+
     private func close() async {
         await rpc.close()
         await reactor.shutdown()

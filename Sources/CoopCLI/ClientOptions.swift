@@ -22,7 +22,7 @@ struct ClientOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Seconds each call may take (default 10); for streams, how long reaching the node may take.",
+            "Seconds a call may take (default 10); for a stream, reaching the node (the stream runs on).",
             valueName: "seconds"
         )
     )

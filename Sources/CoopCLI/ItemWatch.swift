@@ -62,7 +62,10 @@ struct ItemWatch: AsyncParsableCommand {
                     return  // --for has passed: the end asked for.
                 }
             }
-            if interrupted { CLIOutput.err("watch ended (interrupted)") }
+            if interrupted {
+                await client.flush()
+                CLIOutput.err("watch ended (interrupted)")
+            }
         }
     }
 }

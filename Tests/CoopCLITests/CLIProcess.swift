@@ -9,8 +9,12 @@ import Darwin
 #endif
 
 /// A `coop` child process for tests that must not block Swift Testing's small thread pool: output is read on
-/// Dispatch threads, the exit is awaited through the process's termination handler, and waiting for output polls
+/// threads of its own, the exit is awaited through the process's termination handler, and waiting for output polls
 /// with `Task.sleep`. A process still running at its deadline is killed (SIGKILL), so no test can hang on one.
+///
+/// Not on Dispatch's global queues: on Linux, Swift concurrency's executor runs on the same thread pool, so reads that
+/// block there for a child's lifetime starve every task of the test process — the nodes' handlers among them, whose
+/// answers then come only after their clients gave up.
 final class CLIProcess: Sendable {
     /// How the process ended.
     struct Result: Sendable, CustomStringConvertible {
@@ -80,7 +84,7 @@ final class CLIProcess: Sendable {
         }
         read(output.fileHandleForReading, isStandardOutput: true)
         read(error.fileHandleForReading, isStandardOutput: false)
-        DispatchQueue.global().async {
+        Self.detach {
             input.fileHandleForWriting.write(Data(stdin))
             try? input.fileHandleForWriting.close()
         }
@@ -92,9 +96,16 @@ final class CLIProcess: Sendable {
         }
     }
 
-    /// Reads `handle` to its end on a Dispatch thread (not the test's pool), appending to stdout or stderr.
+    /// Runs blocking `work` on a thread of its own (see the type's note on Dispatch).
+    static func detach(_ work: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: work)
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Reads `handle` to its end on a thread of its own, appending to stdout or stderr.
     private func read(_ handle: FileHandle, isStandardOutput: Bool) {
-        DispatchQueue.global().async { [self] in
+        Self.detach { [self] in
             while true {
                 let chunk = handle.availableData
                 if chunk.isEmpty { break }

@@ -233,7 +233,7 @@ struct ItemCLITests {
             #expect(result.status == 0 && !result.signaled, "\(result)")
             #expect(result.stderr.contains("watch ended (interrupted)"))
             var cancelled = false
-            for _ in 0..<250 where !cancelled {
+            for _ in 0..<1500 where !cancelled {
                 cancelled = node.fake.state.withLock { $0.watchCancelled }
                 if !cancelled { try await Task.sleep(for: .milliseconds(20)) }
             }

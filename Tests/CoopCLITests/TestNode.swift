@@ -47,6 +47,19 @@ struct TestNode: Sendable {
         """
     }
 
+    /// Runs blocking file work on a thread of its own instead of the Swift concurrency pool (which on Linux is also
+    /// Dispatch's global pool).
+    static func offPool(_ work: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            CLIProcess.detach { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    /// Writes `text` to `path` off the pool (Foundation's atomic writes fsync).
+    static func write(_ text: String, to path: String) async throws {
+        try await offPool { try text.write(toFile: path, atomically: false, encoding: .utf8) }
+    }
+
     /// Starts a node in `directory`, runs `body` with it, stops it.
     static func with(
         in directory: TemporaryDirectory,
@@ -57,9 +70,13 @@ struct TestNode: Sendable {
         let staff = NodeKeys.generate(name: staffID)
         let stranger = NodeKeys.generate(name: strangerID)
         let mesh = directory.file("mesh")
-        try staff.write(to: mesh + "/keys")
-        try stranger.write(to: mesh + "/keys")
-        try FileManager.default.createDirectory(atPath: mesh + "/clients", withIntermediateDirectories: true)
+        // Key files are fsynced: on a busy disk that can take long, so not on the test's (small) thread pool, which
+        // the node's handlers need.
+        try await Self.offPool {
+            try staff.write(to: mesh + "/keys")
+            try stranger.write(to: mesh + "/keys")
+            try FileManager.default.createDirectory(atPath: mesh + "/clients", withIntermediateDirectories: true)
+        }
 
         let context = try ZMQContext()
         let reactor = try ZMQReactor(context: context, name: "test-node")
@@ -87,9 +104,8 @@ struct TestNode: Sendable {
                 staff: staff,
                 stranger: stranger
             )
-            try node.profileText(member: staffID).write(toFile: node.profile, atomically: true, encoding: .utf8)
-            try node.profileText(member: strangerID)
-                .write(toFile: node.strangerProfile, atomically: true, encoding: .utf8)
+            try await write(node.profileText(member: staffID), to: node.profile)
+            try await write(node.profileText(member: strangerID), to: node.strangerProfile)
             do {
                 try await body(node)
             } catch {
