@@ -16,7 +16,9 @@ extension ArgumentCheck {
         guard let status = ItemStatus.allCases.first(where: { $0 != .unspecified && ItemTable.short($0) == key }) else {
             throw ValidationError(
                 "\(name) \(CLIOutput.quoted(text)) is not a status; give one of: "
-                    + statusNames.map { $0.lowercased().replacingOccurrences(of: "_", with: "-") }.joined(separator: ", ")
+                    + statusNames.map { $0.lowercased().replacingOccurrences(of: "_", with: "-") }.joined(
+                        separator: ", "
+                    )
             )
         }
         return status
@@ -26,7 +28,8 @@ extension ArgumentCheck {
     /// (the catalog's rule).
     static func itemID(_ value: String, _ name: String) throws {
         guard !value.isEmpty else { throw ValidationError("\(name) is empty; give an item id such as CY-07") }
-        guard value.count <= 32, !value.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 })
+        guard value.count <= 32,
+            !value.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 })
         else {
             throw ValidationError(
                 "\(name) \(CLIOutput.quoted(value)) is not an item id (at most 32 characters, no spaces), e.g. CY-07"

@@ -30,7 +30,10 @@ struct CallCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("[ENDPOINT] then nothing, describe SYMBOL, or METHOD [JSON|-].", valueName: "words"))
     var words: [String] = []
 
-    @Option(name: [.customShort("H"), .customLong("header")], help: ArgumentHelp("Request metadata.", valueName: "key:value"))
+    @Option(
+        name: [.customShort("H"), .customLong("header")],
+        help: ArgumentHelp("Request metadata.", valueName: "key:value")
+    )
     var headers: [String] = []
 
     @Flag(name: .long, help: "Print a unary answer on one line.")
@@ -132,7 +135,10 @@ struct CallCommand: AsyncParsableCommand {
                 let bytes = try await reflection.getFileDescriptorSet(options: unary).fileDescriptorSet
                 let set: DescriptorSet
                 do { set = try DescriptorSet(bytes: bytes) } catch {
-                    throw ClientError("the node's descriptor set does not decode: \(error)", exitCode: ClientExit.server)
+                    throw ClientError(
+                        "the node's descriptor set does not decode: \(error)",
+                        exitCode: ClientExit.server
+                    )
                 }
                 guard let text = set.describe(symbol) else {
                     throw ClientError("the node's descriptor set has no type, service or method named \(symbol)")

@@ -78,7 +78,10 @@ struct ClientConnection: Sendable {
     /// deadline does not wait for ever on a node that is not there.
     func checkReachable(timeout: Duration) async throws(RPCError) {
         do {
-            _ = try await HealthService.Client(rpc).check(HealthCheckRequest(), options: RPCCallOptions(timeout: timeout))
+            _ = try await HealthService.Client(rpc).check(
+                HealthCheckRequest(),
+                options: RPCCallOptions(timeout: timeout)
+            )
         } catch {
             switch error.code {
             case .unavailable, .deadlineExceeded, .unauthenticated, .cancelled: throw error

@@ -7,10 +7,16 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A client profile (TOML).", valueName: "file"))
     var client: String?
 
-    @Option(name: .long, help: ArgumentHelp("A mesh directory; with --as, uses DIR/clients/MEMBER.toml.", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A mesh directory; with --as, uses DIR/clients/MEMBER.toml.", valueName: "dir")
+    )
     var mesh: String?
 
-    @Option(name: .customLong("as"), help: ArgumentHelp("The member whose profile to use in --mesh.", valueName: "member"))
+    @Option(
+        name: .customLong("as"),
+        help: ArgumentHelp("The member whose profile to use in --mesh.", valueName: "member")
+    )
     var member: String?
 
     @Option(name: .long, help: ArgumentHelp("Connect here instead of the profile's endpoint.", valueName: "endpoint"))

@@ -92,7 +92,10 @@ struct ClientProfile: Sendable {
         try reader.refuseUnknownKeys()
         let member = try reader.string("member", what: "the client's roster id, e.g. \"staff.wuhou\"")
         guard RosterBook.isValidMemberID(member) else {
-            throw reader.problem("member", "\(CLIOutput.quoted(member)) is not a roster id (1–64 of a–z, 0–9, '-', '.')")
+            throw reader.problem(
+                "member",
+                "\(CLIOutput.quoted(member)) is not a roster id (1–64 of a–z, 0–9, '-', '.')"
+            )
         }
         let node = try reader.string("node", what: "the roster id of the node it talks to, e.g. \"cd-wuhou\"")
         guard RosterBook.isValidMemberID(node) else {

@@ -12,8 +12,8 @@ public struct CoopCommand: AsyncParsableCommand {
             """,
         version: CoopVersion.description,
         subcommands: [
-            CatalogCommand.self, WireCommand.self, KeygenCommand.self, AuditCommand.self, DevCommand.self, ItemCommand.self,
-            CallCommand.self,
+            CatalogCommand.self, WireCommand.self, KeygenCommand.self, AuditCommand.self, DevCommand.self,
+            ItemCommand.self, CallCommand.self,
         ]
     )
 

@@ -155,7 +155,11 @@ struct DescriptorSet {
         return name
     }
 
-    private mutating func readEnum(_ bytes: ArraySlice<UInt8>, scope: String, file: String) throws(ProtoReader.Malformed) {
+    private mutating func readEnum(
+        _ bytes: ArraySlice<UInt8>,
+        scope: String,
+        file: String
+    ) throws(ProtoReader.Malformed) {
         var type = EnumType(fullName: "", file: file)
         var reader = ProtoReader(bytes)
         while let (number, value) = try reader.next() {
@@ -189,7 +193,13 @@ struct DescriptorSet {
             case 1: service.fullName = scope + (value.string ?? "")
             case 2:
                 guard let body = value.message else { continue }
-                var method = Method(name: "", inputType: "", outputType: "", clientStreaming: false, serverStreaming: false)
+                var method = Method(
+                    name: "",
+                    inputType: "",
+                    outputType: "",
+                    clientStreaming: false,
+                    serverStreaming: false
+                )
                 var methodReader = ProtoReader(body)
                 while let (field, v) = try methodReader.next() {
                     switch field {

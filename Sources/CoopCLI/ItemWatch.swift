@@ -22,7 +22,10 @@ struct ItemWatch: AsyncParsableCommand {
     @Flag(name: .long, help: "First print the current state of each watched item.")
     var initial = false
 
-    @Option(name: .customLong("for"), help: ArgumentHelp("Stop after this many seconds (exit 0).", valueName: "seconds"))
+    @Option(
+        name: .customLong("for"),
+        help: ArgumentHelp("Stop after this many seconds (exit 0).", valueName: "seconds")
+    )
     var duration: Double?
 
     @OptionGroup var connection: ClientOptions

@@ -27,7 +27,8 @@ enum MethodName {
         let candidates = named.isEmpty ? services.filter { $0.name.hasSuffix("." + serviceName) } : named
         guard candidates.count == 1, let service = candidates.first else {
             let offered = services.map(\.name).joined(separator: ", ")
-            let why = candidates.isEmpty ? "offers no service \(serviceName)" : "has several services named \(serviceName)"
+            let why =
+                candidates.isEmpty ? "offers no service \(serviceName)" : "has several services named \(serviceName)"
             throw ClientError("the node \(why) (it offers: \(offered.isEmpty ? "none" : offered))")
         }
         if let method = service.methods.first(where: { $0.name == methodName }) { return method }

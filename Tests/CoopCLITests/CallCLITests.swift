@@ -36,7 +36,9 @@ struct CallCLITests {
     func describe() async throws {
         let dir = try TemporaryDirectory("coop-call")
         try await TestNode.with(in: dir) { node in
-            let message = try await Self.coop(["call", node.endpoint, "describe", "coop.v1.UpdateStatusRequest"] + node.asStaff)
+            let message = try await Self.coop(
+                ["call", node.endpoint, "describe", "coop.v1.UpdateStatusRequest"] + node.asStaff
+            )
             #expect(message.status == 0, "\(message)")
             #expect(message.lines.contains("message coop.v1.UpdateStatusRequest {"))
             #expect(message.lines.contains("  coop.v1.ItemStatus status = 2;  // JSON \"status\""))
@@ -52,12 +54,18 @@ struct CallCLITests {
 
             let method = try await Self.coop(["call", node.endpoint, "describe", "Ledger.GetItem"] + node.asStaff)
             #expect(method.status == 0, "\(method)")
-            #expect(method.lines.contains("rpc /coop.v1.Ledger/GetItem(coop.v1.GetItemRequest) returns (coop.v1.ItemView);"))
+            #expect(
+                method.lines.contains("rpc /coop.v1.Ledger/GetItem(coop.v1.GetItemRequest) returns (coop.v1.ItemView);")
+            )
             #expect(method.lines.contains("message coop.v1.GetItemRequest {"))
 
             let service = try await Self.coop(["call", node.endpoint, "describe", "coop.v1.Health"] + node.asStaff)
             #expect(service.status == 0, "\(service)")
-            #expect(service.lines.contains("  rpc Watch(coop.v1.HealthCheckRequest) returns (stream coop.v1.HealthCheckResponse);"))
+            #expect(
+                service.lines.contains(
+                    "  rpc Watch(coop.v1.HealthCheckRequest) returns (stream coop.v1.HealthCheckResponse);"
+                )
+            )
 
             let unknown = try await Self.coop(["call", node.endpoint, "describe", "coop.v1.Nothing"] + node.asStaff)
             #expect(unknown.status == 1, "\(unknown)")
@@ -79,7 +87,10 @@ struct CallCLITests {
             #expect(node.fake.calls.last?.metadata["x-request-id"] == "r-17")
 
             for spelling in ["/coop.v1.Ledger/GetItem", "Ledger.GetItem", "Ledger/getitem"] {
-                let again = try await Self.coop(["call", spelling, "-", "--compact"] + node.asStaff, stdin: Array(#"{"item_id":"CY-01"}"#.utf8))
+                let again = try await Self.coop(
+                    ["call", spelling, "-", "--compact"] + node.asStaff,
+                    stdin: Array(#"{"item_id":"CY-01"}"#.utf8)
+                )
                 #expect(again.status == 0, "\(spelling): \(again)")
                 #expect(again.lines.count == 1, "--compact prints one line")
                 #expect(try JSONParser.parse(again.stdout)["item"]?["id"] == .string("CY-01"), "\(spelling)")

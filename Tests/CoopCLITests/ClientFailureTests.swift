@@ -32,20 +32,34 @@ struct ClientFailureTests {
     static let hex64 = String(repeating: "ab", count: 32)
 
     static let badArguments: [BadArguments] = [
-        .init(["item", "update", "CY-07", "--status", "done"], 64, "--status \"done\" is not a status; give one of: planned"),
-        .init(["item", "update", "CY-07", "--status", "in-progress", "--progress", "101"], 64, "--progress must be 0 to 100"),
-        .init(["item", "update", "CY-07", "--status", "in-progress", "--progress=-1"], 64, "--progress must be 0 to 100"),
+        .init(
+            ["item", "update", "CY-07", "--status", "done"],
+            64,
+            "--status \"done\" is not a status; give one of: planned"
+        ),
+        .init(
+            ["item", "update", "CY-07", "--status", "in-progress", "--progress", "101"],
+            64,
+            "--progress must be 0 to 100"
+        ),
+        .init(
+            ["item", "update", "CY-07", "--status", "in-progress", "--progress=-1"],
+            64,
+            "--progress must be 0 to 100"
+        ),
         .init(["item", "update", "CY-07"], 64, "--status"),
         .init(["item", "update", "", "--status", "planned"], 64, "<item> is empty"),
         .init(["item", "update", "CY 07", "--status", "planned"], 64, "<item> \"CY 07\" is not an item id"),
         .init(["item", "update", "CY-07", "--status", "planned", "--note", ""], 64, "--note is empty"),
         .init(["item", "update", "CY-07", "--status", "planned", "--reporter", ""], 64, "--reporter is empty"),
         .init(
-            ["item", "update", "CY-07", "--status", "planned", "--expect-heads", "abc"], 64,
+            ["item", "update", "CY-07", "--status", "planned", "--expect-heads", "abc"],
+            64,
             "--expect-heads \"abc\" is not an entry id (64 hex digits"
         ),
         .init(
-            ["item", "update", "CY-07", "--status", "planned", "--expect-heads", hex64 + ",zz"], 64,
+            ["item", "update", "CY-07", "--status", "planned", "--expect-heads", hex64 + ",zz"],
+            64,
             "--expect-heads \"zz\" is not an entry id"
         ),
         .init(["item", "list", "--status", "unspecified"], 64, "--status \"unspecified\" is not a status"),
@@ -75,7 +89,10 @@ struct ClientFailureTests {
         .init(["call", "tcp://127.0.0.1:9", "Ledger.GetItem", "--node", "tcp://127.0.0.1:9"], 64, "not both"),
     ]
 
-    @Test("bad arguments are refused with a message naming the option, before anything connects", arguments: badArguments)
+    @Test(
+        "bad arguments are refused with a message naming the option, before anything connects",
+        arguments: badArguments
+    )
     func refusedBeforeConnecting(_ bad: BadArguments) async throws {
         let dir = try TemporaryDirectory("coop-client-bad")
         try await TestNode.with(in: dir) { node in
@@ -90,7 +107,11 @@ struct ClientFailureTests {
     func noProfile() async throws {
         let result = try await CLIProcess.run(["item", "list"])
         #expect(result.status == 64, "\(result)")
-        #expect(result.stderr.contains("no client profile: give --client FILE, or --mesh DIR --as MEMBER, or set COOP_CLIENT"))
+        #expect(
+            result.stderr.contains(
+                "no client profile: give --client FILE, or --mesh DIR --as MEMBER, or set COOP_CLIENT"
+            )
+        )
     }
 
     /// A profile and what `coop item list` must say about it.
@@ -127,7 +148,9 @@ struct ClientFailureTests {
             name: "endpoint of the wrong type",
             text: "member = \"staff.wuhou\"\nnode = \"cd-wuhou\"\nendpoint = 40123\n",
             exit: 1,
-            messages: ["client profile {PROFILE}: line 3: key \"endpoint\": expected a string in quotes, found an integer"]
+            messages: [
+                "client profile {PROFILE}: line 3: key \"endpoint\": expected a string in quotes, found an integer"
+            ]
         ),
         BadProfile(
             name: "unknown key",
@@ -177,7 +200,10 @@ struct ClientFailureTests {
         ),
     ]
 
-    @Test("a bad profile is refused naming the file, the key and what is wrong, before anything connects", arguments: badProfiles)
+    @Test(
+        "a bad profile is refused naming the file, the key and what is wrong, before anything connects",
+        arguments: badProfiles
+    )
     func badProfile(_ bad: BadProfile) async throws {
         let dir = try TemporaryDirectory("coop-client-profile")
         try await TestNode.with(in: dir) { node in
@@ -202,9 +228,13 @@ struct ClientFailureTests {
     func insecureWarns() async throws {
         let dir = try TemporaryDirectory("coop-client-insecure")
         try await TestNode.with(in: dir) { node in
-            let result = try await CLIProcess.run(["item", "list", "--insecure", "--node", node.endpoint, "--timeout", "1"])
+            let result = try await CLIProcess.run([
+                "item", "list", "--insecure", "--node", node.endpoint, "--timeout", "1",
+            ])
             #expect(result.status == 3, "\(result)")
-            #expect(result.stderr.contains("warning: plain text to \(node.endpoint): no encryption and no authentication"))
+            #expect(
+                result.stderr.contains("warning: plain text to \(node.endpoint): no encryption and no authentication")
+            )
             #expect(result.stderr.contains("error: DEADLINE_EXCEEDED"), "\(result.stderr)")
         }
     }
@@ -264,7 +294,9 @@ struct ClientFailureTests {
         try await TestNode.with(in: dir) { node in
             let key = ZMQCurve.z85(node.stranger.curvePublicKey)
             for arguments in [["item", "show", "CY-07"], ["call"], ["item", "watch"]] {
-                let result = try await CLIProcess.run(arguments + ["--client", node.strangerProfile, "--timeout", "300"])
+                let result = try await CLIProcess.run(
+                    arguments + ["--client", node.strangerProfile, "--timeout", "300"]
+                )
                 #expect(result.status == 4, "\(arguments): \(result)")
                 #expect(result.stderr.contains("error: UNAUTHENTICATED (UNAUTHENTICATED)"), "\(result.stderr)")
                 #expect(result.stderr.contains(key), "the refused key \(key) is named: \(result.stderr)")

@@ -193,7 +193,9 @@ final class FakeLedger: LedgerService.Handler {
         record("WatchChanges", context)
         let watched = Self.items.filter { request.itemIds.isEmpty || request.itemIds.contains($0.item?.id ?? "") }
         if request.sendInitial {
-            for view in watched { try await response.send(ItemChange(state: view.state, logRecords: 11, initial: true)) }
+            for view in watched {
+                try await response.send(ItemChange(state: view.state, logRecords: 11, initial: true))
+            }
         }
         for (n, view) in watched.enumerated() {
             var changed = view.state ?? ItemState()

@@ -9,7 +9,11 @@ import Testing
 @Suite("coop item against a node")
 struct ItemCLITests {
     /// Runs `coop` with `arguments` and returns the result.
-    static func coop(_ arguments: [String], environment: [String: String] = [:], stdin: [UInt8] = []) async throws
+    static func coop(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        stdin: [UInt8] = []
+    ) async throws
         -> CLIProcess.Result
     {
         try await CLIProcess.run(arguments, environment: environment, stdin: stdin)
@@ -43,8 +47,10 @@ struct ItemCLITests {
         let dir = try TemporaryDirectory("coop-item")
         try await TestNode.with(in: dir) { node in
             let result = try await Self.coop(
-                ["item", "list", "--status", "in-progress", "--status", "ITEM_STATUS_COMPLETED", "--participant",
-                 "cd-wuhou", "--conflicts", "--json"] + node.asStaff
+                [
+                    "item", "list", "--status", "in-progress", "--status", "ITEM_STATUS_COMPLETED", "--participant",
+                    "cd-wuhou", "--conflicts", "--json",
+                ] + node.asStaff
             )
             #expect(result.status == 0, "\(result)")
             let request = try #require(node.fake.state.withLock { $0.listRequests.first })
@@ -110,8 +116,10 @@ struct ItemCLITests {
         try await TestNode.with(in: dir) { node in
             let heads = FakeLedger.heads.map { Hex.encode($0) }.joined(separator: ",")
             let result = try await Self.coop(
-                ["item", "update", "CY-07", "--status", "delayed", "--progress", "45", "--note", "land 审批 pending",
-                 "--reporter", "Wang Fang", "--assignee", "交通局", "--expect-heads", heads, "--json"] + node.asStaff
+                [
+                    "item", "update", "CY-07", "--status", "delayed", "--progress", "45", "--note", "land 审批 pending",
+                    "--reporter", "Wang Fang", "--assignee", "交通局", "--expect-heads", heads, "--json",
+                ] + node.asStaff
             )
             #expect(result.status == 0, "\(result)")
             let request = try #require(node.fake.state.withLock { $0.updates.first })
@@ -136,13 +144,17 @@ struct ItemCLITests {
         }
     }
 
-    @Test("update refused by the node: stale heads FAILED_PRECONDITION exit 1, not a participant PERMISSION_DENIED exit 4")
+    @Test(
+        "update refused by the node: stale heads FAILED_PRECONDITION exit 1, not a participant PERMISSION_DENIED exit 4"
+    )
     func updateRefused() async throws {
         let dir = try TemporaryDirectory("coop-item")
         try await TestNode.with(in: dir) { node in
             let stale = try await Self.coop(
-                ["item", "update", "CY-07", "--status", "in-progress", "--progress", "50", "--expect-heads",
-                 String(repeating: "0", count: 64)] + node.asStaff
+                [
+                    "item", "update", "CY-07", "--status", "in-progress", "--progress", "50", "--expect-heads",
+                    String(repeating: "0", count: 64),
+                ] + node.asStaff
             )
             #expect(stale.status == 1, "\(stale)")
             #expect(stale.stderr.contains("error: FAILED_PRECONDITION (STALE_HEADS): CY-07 has other heads"))
