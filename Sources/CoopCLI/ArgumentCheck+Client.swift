@@ -44,18 +44,18 @@ extension ArgumentCheck {
         if let problem = WireText.problem(value) { throw ValidationError("\(name): \(problem)") }
     }
 
-    /// The 32-byte entry id written as 64 hex digits in `value` of `name`.
+    /// The 32-byte entry id in `value` of `name`: 64 hex digits (as tables show it) or base64 (as `--json` gives it).
     static func entryID(_ value: String, _ name: String) throws -> [UInt8] {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
-        guard trimmed.utf8.count == 64, let bytes = Hex.decode(trimmed) else {
-            throw ValidationError(
-                "\(name) \(CLIOutput.quoted(value)) is not an entry id (64 hex digits, as `coop item history` shows)"
-            )
-        }
-        return bytes
+        if trimmed.utf8.count == 64, let bytes = Hex.decode(trimmed) { return bytes }
+        if trimmed.utf8.count == 44, let bytes = Base64.decode(trimmed), bytes.count == 32 { return bytes }
+        throw ValidationError(
+            "\(name) \(CLIOutput.quoted(value)) is not an entry id (64 hex digits, as `coop item history` shows, or "
+                + "the base64 of --json)"
+        )
     }
 
-    /// Entry ids from `values` of `name`, each a comma-separated list of 64-hex-digit ids.
+    /// Entry ids from `values` of `name`, each a comma-separated list of ids (see ``entryID(_:_:)``).
     static func entryIDs(_ values: [String], _ name: String) throws -> [[UInt8]] {
         var ids: [[UInt8]] = []
         for value in values {

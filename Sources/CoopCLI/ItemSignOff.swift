@@ -11,7 +11,10 @@ struct ItemSignOff: AsyncParsableCommand {
     @Argument(help: "The item id, e.g. CY-07.")
     var item: String
 
-    @Option(name: .long, help: ArgumentHelp("The COMPLETED update's entry id (64 hex digits).", valueName: "hex"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The COMPLETED update's entry id (64 hex digits, or base64).", valueName: "id")
+    )
     var entry: String
 
     @Option(name: .long, help: "Who signs off (a person).")

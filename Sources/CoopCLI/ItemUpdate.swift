@@ -38,7 +38,7 @@ struct ItemUpdate: AsyncParsableCommand {
 
     @Option(
         name: .customLong("expect-heads"),
-        help: ArgumentHelp("Refuse unless these are the item's current heads (64 hex digits each).", valueName: "hex,…")
+        help: ArgumentHelp("Refuse unless these are the item's current heads (hex or base64).", valueName: "id,…")
     )
     var expectHeads: [String] = []
 

@@ -114,7 +114,8 @@ struct ItemCLITests {
     func update() async throws {
         let dir = try TemporaryDirectory("coop-item")
         try await TestNode.with(in: dir) { node in
-            let heads = FakeLedger.heads.map { Hex.encode($0) }.joined(separator: ",")
+            // One head in hex (as tables show it), one in base64 (as --json gives it).
+            let heads = Hex.encode(FakeLedger.heads[0]) + "," + Base64.encode(FakeLedger.heads[1])
             let result = try await Self.coop(
                 [
                     "item", "update", "CY-07", "--status", "delayed", "--progress", "45", "--note", "land 审批 pending",
