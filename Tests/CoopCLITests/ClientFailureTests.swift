@@ -288,6 +288,21 @@ struct ClientFailureTests {
         }
     }
 
+    @Test("a profile with another node's server key: no handshake, DEADLINE_EXCEEDED with a hint at the key, exit 3")
+    func wrongServerKey() async throws {
+        let dir = try TemporaryDirectory("coop-client-wrong-server-key")
+        try await TestNode.with(in: dir) { node in
+            let other = Base64.encode(try ZMQCurve.keyPair().publicKey)
+            let path = "\(node.mesh)/clients/wrong-server.toml"
+            try await TestNode.write(node.profileText(member: TestNode.staffID, serverKey: other), to: path)
+            let result = try await CLIProcess.run(["item", "list", "--client", path, "--timeout", "1.5"])
+            #expect(result.status == 3, "\(result)")
+            #expect(result.stderr.contains("error: DEADLINE_EXCEEDED (DEADLINE_EXCEEDED): the deadline of 1500000 µs"))
+            #expect(result.stderr.contains("is the profile's server_curve_public_key that node's key?"))
+            #expect(node.fake.calls.isEmpty)
+        }
+    }
+
     @Test("a key the node does not admit: UNAUTHENTICATED naming the key, exit 4, long before the timeout")
     func unauthenticated() async throws {
         let dir = try TemporaryDirectory("coop-client-unauth")
