@@ -4,16 +4,6 @@ import CoopServices
 import CoopWire
 import CoopZMQ
 
-/// Where a client command connects and how: an endpoint with CurveZMQ keys, or plain text. A value.
-struct ClientTarget: Sendable {
-    /// `tcp://HOST:PORT` or `ipc://PATH`.
-    var endpoint: String
-    /// The node's key and the client's key pair; `nil` for plain text.
-    var curve: RPCClientCurve?
-    /// Who talks to whom, for messages: `staff.wuhou → cd-wuhou`.
-    var label: String
-}
-
 /// One connection of a client command to a node: its own ZeroMQ context and reactor, and an ``RPCClient`` on them.
 ///
 /// **Threading.** Opened and closed by the command's task; ``rpc`` may be used from any task in between.

@@ -5,7 +5,7 @@ import Testing
 
 /// `coop call` as real child processes against a ``TestNode``: listing and describing from reflection alone, unary and
 /// streaming calls with JSON in and out, request metadata, and the errors for what the node does not offer.
-@Suite("coop call against a node")
+@Suite("coop call against a node", .serialized)
 struct CallCLITests {
     static func coop(_ arguments: [String], stdin: [UInt8] = []) async throws -> CLIProcess.Result {
         try await CLIProcess.run(arguments, stdin: stdin)

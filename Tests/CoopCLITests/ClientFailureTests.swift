@@ -13,7 +13,7 @@ import Darwin
 /// The client commands when something is wrong before or around the call: bad arguments (refused before anything
 /// connects), profiles that are missing, garbage or wrong, an endpoint where no node answers, a key the node does
 /// not admit.
-@Suite("coop item and coop call: bad arguments, profiles, unreachable and refused nodes")
+@Suite("coop item and coop call: bad arguments, profiles, unreachable and refused nodes", .serialized)
 struct ClientFailureTests {
     /// A command line that must be refused: its arguments, exit code and a part of its message.
     struct BadArguments: Sendable, CustomTestStringConvertible {

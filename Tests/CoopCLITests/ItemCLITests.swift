@@ -6,7 +6,7 @@ import Testing
 
 /// `coop item …` as real child processes against a ``TestNode`` over CurveZMQ on tcp 127.0.0.1: what they print (the
 /// JSON mapping and the tables), their exit codes, and what reached the node.
-@Suite("coop item against a node")
+@Suite("coop item against a node", .serialized)
 struct ItemCLITests {
     /// Runs `coop` with `arguments` and returns the result.
     static func coop(
@@ -269,10 +269,12 @@ struct ItemCLITests {
     func profileSources() async throws {
         let dir = try TemporaryDirectory("coop-item")
         try await TestNode.with(in: dir) { node in
-            let client = try await Self.coop(["item", "show", "CY-01", "--client", node.profile, "--json"])
+            let client = try await Self.coop([
+                "item", "show", "CY-01", "--client", node.profile, "--json", "--timeout", "30",
+            ])
             #expect(client.status == 0, "\(client)")
             let environment = try await Self.coop(
-                ["item", "show", "CY-01", "--json"],
+                ["item", "show", "CY-01", "--json", "--timeout", "30"],
                 environment: ["COOP_CLIENT": node.profile]
             )
             #expect(environment.status == 0, "\(environment)")

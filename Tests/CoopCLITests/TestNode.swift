@@ -95,7 +95,9 @@ struct TestNode: Sendable {
             curve: RPCServerCurve(secretKey: serverKeys.secretKey)
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
+            // The node's tasks (the server's loop and its handlers, which inherit the preference) run on a thread of
+            // their own, not on the shared pool (see NodeExecutor).
+            group.addTask(executorPreference: NodeExecutor.shared) { try await server.run() }
             let node = TestNode(
                 fake: fake,
                 endpoint: try await server.boundEndpoint(),
