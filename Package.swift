@@ -137,6 +137,8 @@ let package = Package(
             dependencies: [
                 "CoopWire",
                 "CoopZMQ",
+                "CoopRPC",
+                "CoopServices",
                 "CoopLedger",
                 "CoopSegments",
                 "CoopLog",
@@ -145,6 +147,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strictSwift
         ),
@@ -234,7 +237,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopCLITests",
-            dependencies: ["CoopCLI", "CoopSegments", "CoopLog", "CoopLedger", "CoopWire", "CoopTestKit", "coop"],
+            dependencies: [
+                "CoopCLI", "CoopSegments", "CoopLog", "CoopLedger", "CoopWire", "CoopRPC", "CoopServices", "CoopZMQ",
+                "CoopTestKit", "coop",
+            ],
             exclude: ["Golden"],
             swiftSettings: strictSwift
         ),

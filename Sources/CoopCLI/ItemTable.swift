@@ -1,5 +1,7 @@
+import ArgumentParser
 import CoopLedger
 import CoopWire
+import Foundation
 
 /// The items' states as a terminal table.
 enum ItemTable {
@@ -20,6 +22,132 @@ enum ItemTable {
     /// `ITEM_STATUS_IN_PROGRESS` → `IN_PROGRESS`.
     static func short(_ status: ItemStatus) -> String {
         String(status.protoValueName.dropFirst("ITEM_STATUS_".count))
+    }
+
+    /// The language of column headers and labels (`--lang`); titles follow it too.
+    enum Language: String, ExpressibleByArgument, CaseIterable {
+        case en, zh
+
+        /// `english` or `chinese`, by language.
+        func pick(_ english: String, _ chinese: String) -> String { self == .en ? english : chinese }
+    }
+
+    /// The items of a node (`coop item list`): id, title, state, in catalog order as the node sent them.
+    static func render(_ views: [ItemView], language: Language) -> String {
+        let l = language
+        var table = TextTable([
+            l.pick("ID", "编号"), l.pick("Title", "事项"), l.pick("Status", "状态"), "%", l.pick("Updated by", "更新节点"),
+            l.pick("At (UTC)", "时间 (UTC)"), l.pick("Heads", "分支"), l.pick("Note", "备注"),
+        ])
+        for view in views {
+            let s = view.state ?? ItemState()
+            let title = l == .en ? view.item?.titleEn ?? "" : view.item?.titleZh ?? ""
+            table.add([
+                view.item?.id ?? s.itemId, cut(title, 30), status(s, language: l), "\(s.progress)", s.updatedBy,
+                Timestamps.format(s.updatedAt), heads(s, language: l), cut(s.note, 40),
+            ])
+        }
+        return table.render()
+    }
+
+    /// One item in full (`coop item show`): the catalog entry and the state, a label and a value a line.
+    static func render(_ view: ItemView, language: Language) -> String {
+        let l = language
+        let item = view.item ?? CatalogItem()
+        let s = view.state ?? ItemState()
+        var table = TextTable([l.pick("Field", "字段"), l.pick("Value", "值")])
+        let rows: [(String, String, String)] = [
+            ("ID", "编号", item.id.isEmpty ? s.itemId : item.id),
+            ("Title", "事项", l == .en ? item.titleEn : item.titleZh),
+            ("Title (other)", "事项 (英文)", l == .en ? item.titleZh : item.titleEn),
+            ("Section", "章节", item.seedSection),
+            ("Participants", "参与节点", item.participants.joined(separator: ", ")),
+            ("Due", "完成时限", item.dueDate),
+            ("Sign-off", "双方确认", item.requiresSignOff ? l.pick("both sides", "需双方确认") : "-"),
+            ("Status", "状态", status(s, language: l)),
+            ("Progress", "进度", "\(s.progress)%"),
+            ("Note", "备注", s.note),
+            ("Reporter", "填报人", s.reporter),
+            ("Assignee", "责任部门", s.assignee),
+            ("Updated by", "更新节点", s.updatedBy),
+            ("At (UTC)", "时间 (UTC)", Timestamps.format(s.updatedAt)),
+            ("Head", "当前条目", s.head.isEmpty ? "-" : Hex.encode(s.head)),
+            ("Heads", "分支", heads(s, language: l)),
+            ("Signed off", "已确认", s.signedOff.map(sideName).joined(separator: ", ")),
+            ("Comments", "评论", "\(s.comments)"),
+            ("Rejected / set aside", "被拒 / 搁置", "\(s.rejected) / \(s.setAside)"),
+        ]
+        for (english, chinese, value) in rows { table.add([l.pick(english, chinese), value.isEmpty ? "-" : value]) }
+        if s.heads.count > 1 {
+            for head in s.heads { table.add([l.pick("  head", "  分支"), Hex.encode(head)]) }
+        }
+        return table.render()
+    }
+
+    /// Every entry about one item (`coop item history`), in log order.
+    static func render(_ records: [HistoryRecord], language: Language) -> String {
+        let l = language
+        var table = TextTable([
+            l.pick("Record", "记录"), l.pick("When (UTC)", "时间 (UTC)"), l.pick("Entry", "条目"), l.pick("By", "节点"),
+            l.pick("Change", "变更"), l.pick("Treated", "处理"),
+        ])
+        for r in records {
+            let body = r.body ?? EntryBody()
+            table.add([
+                "#\(r.logPosition)", Timestamps.format(body.timestamp), Hex.encode(r.entryId.prefix(6)),
+                "\(body.origin)#\(body.sequence)", cut(describe(body), 60),
+                r.disposition == .applied
+                    ? l.pick("applied", "已应用")
+                    : String(r.disposition.protoValueName.dropFirst("ENTRY_DISPOSITION_".count))
+                        + (r.reason.isEmpty ? "" : ": \(r.reason)"),
+            ])
+        }
+        return table.render()
+    }
+
+    /// One change of a watched item (`coop item watch`), on one line.
+    static func line(_ change: ItemChange, language: Language) -> String {
+        let s = change.state ?? ItemState()
+        var parts = [
+            Timestamps.format(s.updatedAt), s.itemId, status(s, language: language), "\(s.progress)%",
+        ]
+        if !s.updatedBy.isEmpty { parts.append(language.pick("by ", "由 ") + s.updatedBy) }
+        if s.heads.count > 1 { parts.append(heads(s, language: language)) }
+        if change.initial {
+            parts.append(language.pick("(current)", "(当前)"))
+        } else if !change.entryId.isEmpty {
+            parts.append(language.pick("entry ", "条目 ") + Hex.encode(change.entryId.prefix(6)))
+        }
+        if !s.note.isEmpty { parts.append("— " + cut(s.note, 60)) }
+        return parts.joined(separator: "  ")
+    }
+
+    /// What an entry says, in a few words.
+    static func describe(_ body: EntryBody) -> String {
+        switch body.payload {
+        case .statusUpdate(let u): "\(short(u.status)) \(u.progress)%" + (u.note.isEmpty ? "" : " \"\(u.note)\"")
+        case .comment(let c): "comment: \(c.text)"
+        case .signOff(let s): "sign-off of \(Hex.encode(s.entryId.prefix(6))) by \(s.signer)"
+        case nil: "(no payload)"
+        }
+    }
+
+    private static func status(_ s: ItemState, language: Language) -> String {
+        s.awaitingSignOff ? short(s.status) + language.pick(" (awaiting sign-off)", " (待双方确认)") : short(s.status)
+    }
+
+    private static func heads(_ s: ItemState, language: Language) -> String {
+        s.heads.count > 1 ? "\(s.heads.count) " + language.pick("CONFLICT", "冲突") : "\(s.heads.count)"
+    }
+
+    private static func sideName(_ side: Side) -> String {
+        String(side.protoValueName.dropFirst("SIDE_".count)).lowercased()
+    }
+
+    /// `text` on one line, cut to `limit` characters.
+    static func cut(_ text: String, _ limit: Int) -> String {
+        let line = text.replacingOccurrences(of: "\n", with: " ")
+        return line.count > limit ? String(line.prefix(limit - 1)) + "…" : line
     }
 }
 
