@@ -12,7 +12,7 @@ import Testing
 
 @Suite("Interop: a Python client against coop node run", .timeLimit(.minutes(10)))
 struct PythonClientTests {
-    @Test("unary call, stream with credit, deadline, refused key and refused write, each seen by a Python client")
+    @Test("unary call, stream with credit, deadlines, refused key, refused write and bad requests, seen from Python")
     func pythonClient() async throws {
         try PythonRPCTools.require()
         let coop = try ChildProcess.product("coop")
@@ -65,7 +65,6 @@ struct PythonClientTests {
         }
         let lines = run.stdoutText.split(separator: "\n").map(String.init)
         let report = "rpc_interop.py client: \(run.ending)\nstdout:\n\(run.stdoutText)\nstderr:\n\(run.stderrText)"
-        #expect(run.ending == .exited(0), "\(report)")
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         var checks: [String: PythonCheck] = [:]
@@ -73,13 +72,28 @@ struct PythonClientTests {
             let check = try decoder.decode(PythonCheck.self, from: Data(line.utf8))
             #expect(checks[check.check] == nil, "\(check.check) reported twice")
             checks[check.check] = check
-            #expect(check.ok && check.problems.isEmpty, "\(check.check): \(check.problems)\n\(report)")
+            if check.check == "expired_unary" {
+                // RPCSERVER BUG: the server races the handler against a timer started when the request arrives; a
+                // handler that answers without suspending (GetItem) wins even against a budget of 1 µs, so the call
+                // is answered OK although PROTOCOL.md says a budget spent before the answer is DEADLINE_EXCEEDED.
+                // Intermittent: under load the timer may win. Remove the marker once the server checks the budget.
+                withKnownIssue("a 1 µs budget is answered OK, not DEADLINE_EXCEEDED", isIntermittent: true) {
+                    #expect(check.ok && check.code == "DEADLINE_EXCEEDED", "\(check.check): \(check.problems)")
+                }
+            } else {
+                #expect(check.ok && check.problems.isEmpty, "\(check.check): \(check.problems)\n\(report)")
+            }
         }
         #expect(
-            checks.keys.sorted()
-                == ["deadline", "permission", "stream_credit", "unary", "unauthenticated", "unknown_method"],
+            checks.keys.sorted() == [
+                "deadline", "expired_unary", "malformed_request", "permission", "stream_credit", "unary",
+                "unauthenticated", "unknown_method",
+            ],
             "\(report)"
         )
+        // The script exits 1 when a check fails, 0 when all hold.
+        let failed = checks.values.contains { !$0.ok }
+        #expect(run.ending == .exited(failed ? 1 : 0), "\(report)")
 
         // (a) A unary write as the node's staff, then a read showing it; the caller comes from the key.
         let unary = try #require(checks["unary"], "\(report)")
@@ -111,7 +125,8 @@ struct PythonClientTests {
         #expect(stream.updatedItemStatus == "ASSIGNED")
         #expect(stream.endCode == "CANCELLED")
 
-        // (c) A stream with a 200 ms budget: its initial state, then DEADLINE_EXCEEDED.
+        // (c) A stream with a 200 ms budget: its initial state, then DEADLINE_EXCEEDED. (A unary call with a 1 µs
+        // budget, `expired_unary`, is checked above as a known issue.)
         let deadline = try #require(checks["deadline"], "\(report)")
         #expect(deadline.code == "DEADLINE_EXCEEDED")
         #expect(deadline.reason == "DEADLINE_EXCEEDED")
@@ -144,6 +159,10 @@ struct PythonClientTests {
         let unknown = try #require(checks["unknown_method"], "\(report)")
         #expect(unknown.code == "UNIMPLEMENTED")
         #expect(unknown.reason == "UNKNOWN_METHOD")
+        let malformed = try #require(checks["malformed_request"], "\(report)")
+        #expect(malformed.code == "INVALID_ARGUMENT")
+        #expect(malformed.reason == "MALFORMED_REQUEST")
+        #expect(malformed.message?.contains("coop.v1.GetItemRequest") == true, "\(malformed.message ?? "-")")
 
         // SIGTERM drains and exits 0.
         node.signal(SIGTERM)

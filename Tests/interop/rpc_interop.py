@@ -14,9 +14,11 @@ Subcommands:
           stream_credit  WatchChanges(send_initial) with credit 4: every window is consumed, the server is watched
                          staying quiet until more credit is granted, all 40 initial states arrive; then a cancel
           deadline       WatchChanges with a 200 ms budget (timeout_us) ends DEADLINE_EXCEEDED
+          expired_unary  GetItem with a 1 µs budget: DEADLINE_EXCEEDED
           unauthenticated a fresh key pair not in the roster: the handshake is refused, no answer arrives
           permission     auditor.<district> writing: PERMISSION_DENIED, while reading works
           unknown_method a method the node does not have: UNIMPLEMENTED / UNKNOWN_METHOD
+          malformed_request a frame 3 that does not decode: INVALID_ARGUMENT / MALFORMED_REQUEST
         Each line has "check", "ok" and "problems" (empty when ok) plus the values seen. Exit 0 when every check is
         ok, 1 otherwise.
 
@@ -51,6 +53,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,7 +194,7 @@ class Connection:
         request: Any,
         timeout_us: int = 0,
         credit: int = 0,
-        metadata: list[tuple[str, str]] = (),
+        metadata: Sequence[tuple[str, str]] = (),
     ) -> None:
         header = rpc_pb2.RequestHeader(call_id=call_id, method=method, timeout_us=timeout_us, credit=credit)
         for key, value in metadata:
@@ -245,7 +248,7 @@ class Connection:
         request: Any,
         response_class: Any,
         timeout_us: int = 0,
-        metadata: list[tuple[str, str]] = (),
+        metadata: Sequence[tuple[str, str]] = (),
         wait_s: float = 60.0,
     ) -> tuple[Answer | None, Any]:
         """One unary call: (the answer or None when none came, the decoded response or None)."""
@@ -360,7 +363,10 @@ def check_unary(context: zmq.Context, mesh: Mesh) -> bool:
             reporter=appended.state.reporter,
         )
         shown_answer, shown = staff.unary(
-            "/coop.v1.Ledger/GetItem", ledger_pb2.GetItemRequest(item_id=item), ledger_pb2.ItemView, timeout_us=60_000_000
+            "/coop.v1.Ledger/GetItem",
+            ledger_pb2.GetItemRequest(item_id=item),
+            ledger_pb2.ItemView,
+            timeout_us=60_000_000,
         )
         if shown is None:
             problems.append(f"GetItem answered {status_values(shown_answer)}")
@@ -453,9 +459,16 @@ def check_stream_credit(context: zmq.Context, mesh: Mesh, updated_item: str) -> 
     cancel_answer = None
     if ended is None:
         auditor.send_cancel(call_id)
-        cancel_answer = auditor.receive_for(call_id, 60.0)
-        if cancel_answer is None or not cancel_answer.header.end_of_stream:
-            problems.append(f"after cancel: {status_values(cancel_answer) if cancel_answer else 'no answer'}")
+        late = 0
+        while True:
+            cancel_answer = auditor.receive_for(call_id, 60.0)
+            if cancel_answer is None or cancel_answer.header.end_of_stream:
+                break
+            late += 1
+        if late:
+            problems.append(f"{late} stream message(s) after the cancel was sent")
+        if cancel_answer is None:
+            problems.append("no answer to the cancel within 60 s")
     problems += auditor.problems
     auditor.close()
     return check(
@@ -512,6 +525,22 @@ def check_deadline(context: zmq.Context, mesh: Mesh, item: str) -> bool:
     problems += auditor.problems
     auditor.close()
     return check("deadline", problems, timeout_us=budget_us, messages=messages, elapsed_ms=elapsed_ms, **values)
+
+
+def check_expired_unary(context: zmq.Context, mesh: Mesh, item: str) -> bool:
+    """GetItem with a budget of 1 µs: spent before any handler can answer, so DEADLINE_EXCEEDED (PROTOCOL.md,
+    "Deadlines and cancellation")."""
+    staff = mesh.connect(context, f"staff.{mesh.district}")
+    answer, _ = staff.unary(
+        "/coop.v1.Ledger/GetItem", ledger_pb2.GetItemRequest(item_id=item), ledger_pb2.ItemView, timeout_us=1
+    )
+    values = status_values(answer)
+    problems = []
+    if values["code"] != "DEADLINE_EXCEEDED" or values["reason"] != "DEADLINE_EXCEEDED":
+        problems.append(f"a 1 µs budget was answered {values['code']} {values['reason']!r}, not DEADLINE_EXCEEDED")
+    problems += staff.problems
+    staff.close()
+    return check("expired_unary", problems, timeout_us=1, **values)
 
 
 def check_unauthenticated(context: zmq.Context, mesh: Mesh, item: str) -> bool:
@@ -585,6 +614,21 @@ def check_unknown_method(context: zmq.Context, mesh: Mesh) -> bool:
     return check("unknown_method", problems, method=method, **values)
 
 
+def check_malformed_request(context: zmq.Context, mesh: Mesh) -> bool:
+    """A frame 3 that is not the method's request message: INVALID_ARGUMENT, MALFORMED_REQUEST."""
+    staff = mesh.connect(context, f"staff.{mesh.district}")
+    call_id = staff.new_call_id()
+    header = rpc_pb2.RequestHeader(call_id=call_id, method="/coop.v1.Ledger/GetItem", timeout_us=60_000_000)
+    staff.socket.send_multipart([TAG, rpc_pb2.ClientFrame(request=header).SerializeToString(), b"\xff\xff"])
+    values = status_values(staff.receive_for(call_id, 60.0))
+    problems = []
+    if values["code"] != "INVALID_ARGUMENT" or values["reason"] != "MALFORMED_REQUEST":
+        problems.append(f"an undecodable request was answered {values}")
+    problems += staff.problems
+    staff.close()
+    return check("malformed_request", problems, **values)
+
+
 def run_client(args: argparse.Namespace) -> int:
     mesh_dir = Path(args.mesh)
     if not (mesh_dir / "roster.json").is_file():
@@ -597,9 +641,11 @@ def run_client(args: argparse.Namespace) -> int:
         check_unary(context, mesh),
         check_stream_credit(context, mesh, ours[0]),
         check_deadline(context, mesh, ours[0]),
+        check_expired_unary(context, mesh, ours[0]),
         check_unauthenticated(context, mesh, ours[0]),
         check_permission(context, mesh, ours[1] if len(ours) > 1 else ours[0]),
         check_unknown_method(context, mesh),
+        check_malformed_request(context, mesh),
     ]
     context.term()
     return 0 if all(results) else EXIT_FAILED
@@ -619,7 +665,7 @@ def answer_frames(
     body: bytes | None = None,
     message: str = "",
     reason: str = "",
-    metadata: list[tuple[str, str | bytes]] = (),
+    metadata: Sequence[tuple[str, str | bytes]] = (),
 ) -> list[bytes]:
     header = rpc_pb2.ResponseHeader(call_id=call_id, end_of_stream=True)
     header.status.code = code
@@ -706,7 +752,8 @@ def run_server(args: argparse.Namespace) -> int:
         router.zap_domain = b"coop"
     router.bind("tcp://127.0.0.1:*")
     endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
-    emit({"endpoint": endpoint, "server_public_key": base64.b64encode(server_public).decode() if server_public else None})
+    public_text = base64.b64encode(server_public).decode() if server_public else None
+    emit({"endpoint": endpoint, "server_public_key": public_text})
 
     poller = zmq.Poller()
     poller.register(router, zmq.POLLIN)
@@ -763,7 +810,10 @@ def serve_one(router: zmq.Socket, routing_id: bytes, frames: list[bytes], caller
             # Unary calls are answered at once: nothing is in flight to cancel or to grant credit to.
             call_id = getattr(client_frame, kind).call_id
             reply = answer_frames(
-                call_id, rpc_pb2.STATUS_CODE_NOT_FOUND, message=f"call {call_id} is not in flight", reason="UNKNOWN_CALL"
+                call_id,
+                rpc_pb2.STATUS_CODE_NOT_FOUND,
+                message=f"call {call_id} is not in flight",
+                reason="UNKNOWN_CALL",
             )
             router.send_multipart([routing_id, *reply])
             return {"kind": kind, "call_id": call_id}
