@@ -14,7 +14,7 @@ import Testing
 struct PythonClientTests {
     @Test("unary call, stream with credit, deadlines, refused key, refused write and bad requests, seen from Python")
     func pythonClient() async throws {
-        try PythonRPCTools.require()
+        try await PythonRPCTools.require()
         let coop = try ChildProcess.product("coop")
         let directory = try TemporaryDirectory("coop-py-client")
         defer { directory.remove() }
@@ -225,7 +225,8 @@ private struct PythonCheck: Decodable {
 private enum PythonRPCTools {
     static let script = ChildProcess.repositoryRoot() + "/Tests/interop/rpc_interop.py"
 
-    static func require() throws {
+    /// Fails (never skips) naming what to install. Runs the probes on a Dispatch thread.
+    static func require() async throws {
         let checks: [([String], String)] = [
             (["python3", "--version"], "python3 (3.11 or later) is required: apt-get install python3"),
             (["python3", "-c", "import zmq"], "pyzmq is required: pip install pyzmq (or run scripts/setup.sh)"),
@@ -238,11 +239,13 @@ private enum PythonRPCTools {
         for (arguments, help) in checks {
             let result: ChildProcess.RawResult
             do {
-                result = try ChildProcess.run(
-                    "/usr/bin/env",
-                    rawArguments: arguments.map { Array($0.utf8) },
-                    timeout: .seconds(60)
-                )
+                result = try await offThread {
+                    try ChildProcess.run(
+                        "/usr/bin/env",
+                        rawArguments: arguments.map { Array($0.utf8) },
+                        timeout: .seconds(60)
+                    )
+                }
             } catch {
                 Issue.record("\(help)\ncould not run \(arguments.joined(separator: " ")): \(error)")
                 throw error

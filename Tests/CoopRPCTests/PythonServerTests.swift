@@ -20,7 +20,7 @@ struct PythonServerTests {
         arguments: [false, true]
     )
     func pythonServer(curve: Bool) async throws {
-        try PythonRPCTools.require()
+        try await PythonRPCTools.require()
         let clientKeys = try ZMQCurve.keyPair()
         var arguments = ["python3", PythonRPCTools.script, "serve"]
         if curve { arguments += ["--client-key", Data(clientKeys.publicKey).base64EncodedString()] }
@@ -156,7 +156,8 @@ private struct ServerSummary: Decodable {
 private enum PythonRPCTools {
     static let script = ChildProcess.repositoryRoot() + "/Tests/interop/rpc_interop.py"
 
-    static func require() throws {
+    /// Fails (never skips) naming what to install. Runs the probes on a Dispatch thread.
+    static func require() async throws {
         let checks: [([String], String)] = [
             (["python3", "--version"], "python3 (3.11 or later) is required: apt-get install python3"),
             (["python3", "-c", "import zmq"], "pyzmq is required: pip install pyzmq (or run scripts/setup.sh)"),
@@ -169,11 +170,13 @@ private enum PythonRPCTools {
         for (arguments, help) in checks {
             let result: ChildProcess.RawResult
             do {
-                result = try ChildProcess.run(
-                    "/usr/bin/env",
-                    rawArguments: arguments.map { Array($0.utf8) },
-                    timeout: .seconds(60)
-                )
+                result = try await offThread {
+                    try ChildProcess.run(
+                        "/usr/bin/env",
+                        rawArguments: arguments.map { Array($0.utf8) },
+                        timeout: .seconds(60)
+                    )
+                }
             } catch {
                 Issue.record("\(help)\ncould not run \(arguments.joined(separator: " ")): \(error)")
                 throw error
