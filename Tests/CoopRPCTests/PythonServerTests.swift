@@ -156,7 +156,7 @@ private struct ServerSummary: Decodable {
 private enum PythonRPCTools {
     static let script = ChildProcess.repositoryRoot() + "/Tests/interop/rpc_interop.py"
 
-    /// Fails (never skips) naming what to install. Runs the probes on a Dispatch thread.
+    /// Fails (never skips) naming what to install.
     static func require() async throws {
         let checks: [([String], String)] = [
             (["python3", "--version"], "python3 (3.11 or later) is required: apt-get install python3"),
@@ -168,28 +168,15 @@ private enum PythonRPCTools {
             (["protoc", "--version"], "protoc is required: apt-get install protobuf-compiler (3.21 or later)"),
         ]
         for (arguments, help) in checks {
-            let result: ChildProcess.RawResult
+            let result: RunningProgram.Result
             do {
-                result = try await offThread {
-                    try ChildProcess.run(
-                        "/usr/bin/env",
-                        rawArguments: arguments.map { Array($0.utf8) },
-                        timeout: .seconds(60)
-                    )
-                }
+                result = try await RunningProgram.run("/usr/bin/env", arguments, within: .seconds(120))
             } catch {
                 Issue.record("\(help)\ncould not run \(arguments.joined(separator: " ")): \(error)")
                 throw error
             }
-            try #require(result.ending == .exited(0), "\(help)\n\(result.ending): \(result.stderrText)")
+            try #require(result.ending == .exited(0), "\(help)\n\(result.ending): \(result.stderr)")
         }
-    }
-}
-
-/// Runs blocking work on a Dispatch thread, so that it does not hold one of the few cooperative threads.
-private func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }
 
@@ -197,28 +184,64 @@ private struct ProgramError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// A program kept running while the test talks to it: its standard output and error are collected as they come.
+/// A child process the test talks to while it runs; its standard output and error are collected as they come.
+///
+/// Started through Foundation's `Process`, which closes every other descriptor in the child, so that a long-lived
+/// child never holds a pipe of another test running in parallel (whose reader would then wait for its end). The
+/// pipes are close-on-exec in this process, so that children other tests spawn do not hold them either. Nothing
+/// blocks a cooperative thread: two Dispatch threads read the output; waits poll.
 private final class RunningProgram: Sendable {
+    /// How a program run to its end ended, and what it wrote.
+    struct Result {
+        var ending: ChildProcess.Ending
+        var stdout: String
+        var stderr: String
+    }
+
     private let process: Process
     private let input: FileHandle
     private let output = Mutex<(stdout: [UInt8], stderr: [UInt8], open: Int)>(([], [], 2))
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    init(_ executable: String, _ arguments: [String], currentDirectory: String? = nil) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let stdin = try Self.makePipe()
+        let stdout = try Self.makePipe()
+        let stderr = try Self.makePipe()
+        process.standardInput = stdin.read
+        process.standardOutput = stdout.write
+        process.standardError = stderr.write
+        defer {
+            // The child has its copies (or never started): only this process's ends stay open here.
+            for end in [stdin.read, stdout.write, stderr.write] { try? end.close() }
+        }
         try process.run()
         self.process = process
-        self.input = stdin.fileHandleForWriting
-        for (handle, isError) in [(stdout.fileHandleForReading, false), (stderr.fileHandleForReading, true)] {
+        self.input = stdin.write
+        for (handle, isError) in [(stdout.read, false), (stderr.read, true)] {
             DispatchQueue.global().async { self.collect(handle, isError: isError) }
         }
+    }
+
+    /// Runs a program to its end, waiting at most `timeout` (then it is killed).
+    static func run(_ executable: String, _ arguments: [String], within timeout: Duration) async throws -> Result {
+        let program = try RunningProgram(executable, arguments, currentDirectory: ChildProcess.repositoryRoot())
+        program.closeInput()
+        let ending = await program.exit(within: timeout)
+        return Result(ending: ending, stdout: program.stdoutText, stderr: program.stderrText)
+    }
+
+    /// A pipe whose two ends are close-on-exec (the child gets its end as 0, 1 or 2 through `dup2`).
+    private static func makePipe() throws -> (read: FileHandle, write: FileHandle) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (
+            FileHandle(fileDescriptor: fds[0], closeOnDealloc: true),
+            FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
+        )
     }
 
     private func collect(_ handle: FileHandle, isError: Bool) {
@@ -283,7 +306,7 @@ private final class RunningProgram: Sendable {
     /// Kills the program (SIGKILL) if it still runs: cleanup after a failed test.
     func stop() {
         signal(SIGKILL)
-        try? input.close()
+        closeInput()
     }
 
     /// How the program ended, waiting at most `timeout` (then it is killed) and for its output to be read.
@@ -296,7 +319,7 @@ private final class RunningProgram: Sendable {
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        try? input.close()
+        closeInput()
         return process.terminationReason == .exit
             ? .exited(process.terminationStatus) : .signaled(process.terminationStatus)
     }
