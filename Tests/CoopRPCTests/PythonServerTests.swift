@@ -188,8 +188,9 @@ private struct ProgramError: Error, CustomStringConvertible {
 ///
 /// Started through Foundation's `Process`, which closes every other descriptor in the child, so that a long-lived
 /// child never holds a pipe of another test running in parallel (whose reader would then wait for its end). The
-/// pipes are close-on-exec in this process, so that children other tests spawn do not hold them either. Nothing
-/// blocks a cooperative thread: two Dispatch threads read the output; waits poll.
+/// pipes are close-on-exec in this process, so that children other tests spawn do not hold them either. Two threads
+/// of its own read the output, not Dispatch's workers: on Linux Swift's tasks run on libdispatch's pool too, and
+/// readers blocked there for as long as a long-lived child runs can hold back other tests' tasks. Waits poll.
 private final class RunningProgram: Sendable {
     /// How a program run to its end ended, and what it wrote.
     struct Result {
@@ -221,7 +222,7 @@ private final class RunningProgram: Sendable {
         self.process = process
         self.input = stdin.write
         for (handle, isError) in [(stdout.read, false), (stderr.read, true)] {
-            DispatchQueue.global().async { self.collect(handle, isError: isError) }
+            Thread { self.collect(handle, isError: isError) }.start()
         }
     }
 
