@@ -61,7 +61,10 @@ struct PythonClientTests {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         var checks: [String: PythonCheck] = [:]
         for line in lines {
-            let check = try decoder.decode(PythonCheck.self, from: Data(line.utf8))
+            let check = try #require(
+                try? decoder.decode(PythonCheck.self, from: Data(line.utf8)),
+                "not a result line: \(line)\n\(report)"
+            )
             #expect(checks[check.check] == nil, "\(check.check) reported twice")
             checks[check.check] = check
             if check.check == "expired_unary" {

@@ -56,7 +56,38 @@ struct PythonServerTests {
         let caller = clientKeys == nil ? "" : "swift-client"
         let reactor = try ZMQReactor(context: try ZMQContext(), name: "py-server-test")
         let client = RPCClient(reactor: reactor, endpoint: ready.endpoint, curve: curve)
-        try await client.connect()
+        do {
+            try await client.connect()
+            try await call(client, as: caller)
+        } catch {
+            await client.close()
+            await reactor.shutdown()
+            throw error
+        }
+        await client.close()
+        await reactor.shutdown()
+
+        // End of input ends the server, which reports every call it served.
+        server.closeInput()
+        let ending = await server.exit(within: .seconds(60))
+        #expect(ending == .exited(0), "rpc_interop.py serve: \(ending)\nstderr:\n\(server.stderrText)")
+        let last = try #require(server.stdoutText.split(separator: "\n").last.map(String.init))
+        let summary = try decoder.decode(ServerSummary.self, from: Data(last.utf8))
+        #expect(
+            summary.served.map(\.method) == [
+                "/coop.v1.Health/Check", "/coop.v1.Health/Check", "/coop.v1.Ledger/UpdateStatus",
+                "/coop.v1.Ledger/Teleport",
+            ],
+            "\(last)"
+        )
+        #expect(Set(summary.served.map(\.callId)).count == 4, "call ids are unique: \(last)")
+        #expect(summary.served.allSatisfy { $0.kind == "request" && $0.callId != 0 && $0.caller == caller })
+        #expect(summary.served.allSatisfy { $0.timeoutUs > 0 && $0.timeoutUs <= 120_000_000 }, "\(last)")
+        #expect(summary.refusedKeys.isEmpty, "\(last)")
+    }
+
+    /// The four calls, each checked as the Swift client sees its answer.
+    private func call(_ client: RPCClient, as caller: String) async throws {
         let timeout = Duration.seconds(120)
 
         // OK with a typed response, and response metadata: the remaining budget the server was sent, the caller.
@@ -105,27 +136,6 @@ struct PythonServerTests {
         #expect(unknownMethod?.code == .unimplemented)
         #expect(unknownMethod?.reason == RPCReason.unknownMethod)
         #expect(unknownMethod?.message == "no method /coop.v1.Ledger/Teleport on the Python server")
-
-        await client.close()
-        await reactor.shutdown()
-
-        // End of input ends the server, which reports every call it served.
-        server.closeInput()
-        let ending = await server.exit(within: .seconds(60))
-        #expect(ending == .exited(0), "rpc_interop.py serve: \(ending)\nstderr:\n\(server.stderrText)")
-        let last = try #require(server.stdoutText.split(separator: "\n").last.map(String.init))
-        let summary = try decoder.decode(ServerSummary.self, from: Data(last.utf8))
-        #expect(
-            summary.served.map(\.method) == [
-                "/coop.v1.Health/Check", "/coop.v1.Health/Check", "/coop.v1.Ledger/UpdateStatus",
-                "/coop.v1.Ledger/Teleport",
-            ],
-            "\(last)"
-        )
-        #expect(Set(summary.served.map(\.callId)).count == 4, "call ids are unique: \(last)")
-        #expect(summary.served.allSatisfy { $0.kind == "request" && $0.callId != 0 && $0.caller == caller })
-        #expect(summary.served.allSatisfy { $0.timeoutUs > 0 && $0.timeoutUs <= 120_000_000 }, "\(last)")
-        #expect(summary.refusedKeys.isEmpty, "\(last)")
     }
 }
 
