@@ -81,6 +81,7 @@ extension RPCServer {
                 reason: RPCReason.unknownMethod
             )
         }
+        let started = ContinuousClock.now
         enum Outcome: Sendable {
             case answered(RPCResponse)
             case deadline
@@ -136,6 +137,18 @@ extension RPCServer {
         }
         switch outcome {
         case .answered(let response):
+            // A budget spent before the answer is DEADLINE_EXCEEDED even when the handler won the race against its
+            // timer (a handler that never suspends beats a timer of 1 µs): the client was promised no answer after
+            // its deadline.
+            if let timeout = request.head.timeoutMicroseconds,
+                ContinuousClock.now - started >= .microseconds(Int64(clamping: timeout))
+            {
+                throw RPCError(
+                    code: .deadlineExceeded,
+                    message: "the deadline of \(timeout) µs passed before the answer was ready",
+                    reason: RPCReason.deadlineExceeded
+                )
+            }
             return response
         case .deadline:
             throw RPCError(

@@ -67,17 +67,7 @@ struct PythonClientTests {
             )
             #expect(checks[check.check] == nil, "\(check.check) reported twice")
             checks[check.check] = check
-            if check.check == "expired_unary" {
-                // RPCSERVER BUG: the server races the handler against a timer started when the request arrives; a
-                // handler that answers without suspending (GetItem) wins even against a budget of 1 µs, so the call
-                // is answered OK although PROTOCOL.md says a budget spent before the answer is DEADLINE_EXCEEDED.
-                // Intermittent: under load the timer may win. Remove the marker once the server checks the budget.
-                withKnownIssue("a 1 µs budget is answered OK, not DEADLINE_EXCEEDED", isIntermittent: true) {
-                    #expect(check.ok && check.code == "DEADLINE_EXCEEDED", "\(check.check): \(check.problems)")
-                }
-            } else {
-                #expect(check.ok && check.problems.isEmpty, "\(check.check): \(check.problems)\n\(report)")
-            }
+            #expect(check.ok && check.problems.isEmpty, "\(check.check): \(check.problems)\n\(report)")
         }
         #expect(
             checks.keys.sorted() == [
@@ -121,7 +111,7 @@ struct PythonClientTests {
         #expect(stream.endCode == "CANCELLED")
 
         // (c) A stream with a 200 ms budget: its initial state, then DEADLINE_EXCEEDED. (A unary call with a 1 µs
-        // budget, `expired_unary`, is checked above as a known issue.)
+        // budget, `expired_unary`, must be DEADLINE_EXCEEDED too: checked with the other checks above.)
         let deadline = try #require(checks["deadline"], "\(report)")
         #expect(deadline.code == "DEADLINE_EXCEEDED")
         #expect(deadline.reason == "DEADLINE_EXCEEDED")
