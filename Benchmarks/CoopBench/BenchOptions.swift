@@ -28,9 +28,10 @@ struct BenchOptions {
                           [--rpc | --skip-rpc] [--rpc-calls N]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
-               coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--print-samples]
-                                          (CoopRPC's unary round trip alone, one key=value line; for
-                                          scripts/run-grpc-comparison.sh)
+               coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]
+                                          (CoopRPC's unary round trip alone, or with --raw the raw
+                                          DEALER/ROUTER loop, as one key=value line; for
+                                          scripts/run-grpc-comparison.sh and profiling)
 
           --quick            small sizes (50,000-entry log, shorter loops); finishes in under a minute
           --entries N        entries in the generated log for replay, open time and memory (default 1,000,000)

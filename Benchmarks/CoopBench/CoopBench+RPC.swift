@@ -297,13 +297,15 @@ extension CoopBench {
 
     // MARK: The gRPC comparison's child
 
-    /// `coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--print-samples]`: CoopRPC's unary round trip
-    /// alone, printed as one `key=value` line (and, with `--print-samples`, a `samples_ns` line with every timed
-    /// call's latency) for Benchmarks/GRPCComparison, which runs it through scripts/run-grpc-comparison.sh.
+    /// `coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]`: CoopRPC's unary round
+    /// trip alone (with `--raw`, the raw DEALER/ROUTER loop of 7a/7c instead, for profiling), printed as one
+    /// `key=value` line (and, with `--print-samples`, a `samples_ns` line with every timed call's latency) for
+    /// Benchmarks/GRPCComparison, which runs it through scripts/run-grpc-comparison.sh.
     static func rpcUnaryChild(_ arguments: [String]) async throws {
         var calls = 20_000
         var warmup = 2_000
         var curve = false
+        var raw = false
         var printSamples = false
         var rest = arguments[...]
         func number(_ flag: String) throws -> Int {
@@ -317,18 +319,41 @@ extension CoopBench {
             case "--calls": calls = try number(arg)
             case "--warmup": warmup = try number(arg)
             case "--curve": curve = true
+            case "--raw": raw = true
             case "--print-samples": printSamples = true
             default: throw BenchError("rpc-unary: unknown argument \(arg)")
             }
         }
-        let (samples, cpu, wall) = try await RPCBench.withClient(curve: curve) { client in
-            _ = try await RPCBench.unary(client, calls: warmup)
-            return try await measured { try await RPCBench.unary(client, calls: calls) }
+        let (samples, cpu, wall): ([Double], Double, Double)
+        if raw {
+            let (warmup, calls) = (warmup, calls)
+            let contexts = try RawZMQBench.Contexts()
+            let keys = curve ? try RawZMQBench.CurveKeys.make() : nil
+            let run = try await measured {
+                try await onThread("bench-raw") {
+                    try RawZMQBench.unary(
+                        contexts,
+                        curve: keys,
+                        request: [RPCBench.request],
+                        response: [RPCBench.response],
+                        warmup: warmup,
+                        calls: calls
+                    )
+                }
+            }
+            // Scale the CPU time to the timed calls (the warm-up and the connection are inside `run`).
+            let timed = run.value.reduce(0, +)
+            (samples, cpu, wall) = (run.value, run.cpu * timed / run.wall, timed)
+        } else {
+            (samples, cpu, wall) = try await RPCBench.withClient(curve: curve) { client in
+                _ = try await RPCBench.unary(client, calls: warmup)
+                return try await measured { try await RPCBench.unary(client, calls: calls) }
+            }
         }
         var l = Latencies()
         l.add(samples, cpu: cpu, wall: wall)
         say(
-            "rpc-unary transport=coop-rpc-\(curve ? "curve" : "plain") calls=\(calls) request_bytes="
+            "rpc-unary transport=\(raw ? "raw-zmq" : "coop-rpc")-\(curve ? "curve" : "plain") calls=\(calls) request_bytes="
                 + "\(RPCBench.requestBytes) response_bytes=\(RPCBench.responseBytes) "
                 + String(
                     format: "p50_us=%.2f p99_us=%.2f mean_us=%.2f cpu_us_per_call=%.2f busy_cores=%.2f wall_s=%.4f",
