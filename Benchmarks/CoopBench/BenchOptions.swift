@@ -32,6 +32,9 @@ struct BenchOptions {
                                           (CoopRPC's unary round trip alone, or with --raw the raw
                                           DEALER/ROUTER loop, as one key=value line; for
                                           scripts/run-grpc-comparison.sh and profiling)
+               coop-bench rpc-stream [--size N] [--count N] [--credit N] [--raw]
+                                          (one server stream of 7, or with --raw a PUSH/PULL run;
+                                          for profiling)
 
           --quick            small sizes (50,000-entry log, shorter loops); finishes in under a minute
           --entries N        entries in the generated log for replay, open time and memory (default 1,000,000)

@@ -369,4 +369,52 @@ extension CoopBench {
             say("samples_ns " + samples.map { String(Int(($0 * 1e9).rounded())) }.joined(separator: " "))
         }
     }
+
+    /// `coop-bench rpc-stream [--size N] [--count N] [--credit N] [--raw]`: one server stream of 7h/7j alone (with
+    /// `--raw`, the PUSH/PULL run of 7g/7i instead), as one `key=value` line; for profiling.
+    static func rpcStreamChild(_ arguments: [String]) async throws {
+        var size = 256
+        var count = 100_000
+        var credit: UInt32 = 32
+        var raw = false
+        var rest = arguments[...]
+        func number(_ flag: String) throws -> Int {
+            guard let text = rest.popFirst(), let n = Int(text), n > 0 else {
+                throw BenchError("rpc-stream: \(flag) needs a positive whole number")
+            }
+            return n
+        }
+        while let arg = rest.popFirst() {
+            switch arg {
+            case "--size": size = try number(arg)
+            case "--count": count = try number(arg)
+            case "--credit": credit = UInt32(clamping: try number(arg))
+            case "--raw": raw = true
+            default: throw BenchError("rpc-stream: unknown argument \(arg)")
+            }
+        }
+        let run: StreamRun
+        if raw {
+            let (size, count) = (size, count)
+            let contexts = try RawZMQBench.Contexts()
+            run = try await onThread("bench-pull") {
+                try RawZMQBench.pushPull(contexts, size: size, warmup: 1000, count: count)
+            }
+        } else {
+            run = try await RPCBench.withClient(curve: false) { client in
+                try await RPCBench.stream(client, size: size, warmup: 1000, count: count, credit: credit)
+            }
+        }
+        say(
+            "rpc-stream transport=\(raw ? "raw-push-pull" : "coop-rpc-plain") size=\(size) count=\(count) "
+                + (raw ? "" : "credit=\(credit) ")
+                + String(
+                    format: "rate=%.0f mb_s=%.2f cpu_us_per_message=%.2f wall_s=%.4f",
+                    run.rate,
+                    run.megabytesPerSecond,
+                    run.cpu / Double(run.messages) * 1e6,
+                    run.elapsed
+                )
+        )
+    }
 }

@@ -17,12 +17,16 @@ struct CoopBench {
     /// Entry point: `coop-bench [options]` or `coop-bench open DIR`.
     static func main(_ arguments: [String]) async -> Int32 {
         let args = Array(arguments.dropFirst())
-        if args.first == "rpc-unary" {
+        if let mode = args.first, mode == "rpc-unary" || mode == "rpc-stream" {
             do {
-                try await rpcUnaryChild(Array(args.dropFirst()))
+                if mode == "rpc-unary" {
+                    try await rpcUnaryChild(Array(args.dropFirst()))
+                } else {
+                    try await rpcStreamChild(Array(args.dropFirst()))
+                }
                 return 0
             } catch {
-                note("coop-bench rpc-unary: \(error)")
+                note("coop-bench \(mode): \(error)")
                 return 1
             }
         }

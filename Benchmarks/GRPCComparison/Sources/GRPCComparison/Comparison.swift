@@ -100,7 +100,10 @@ enum Comparison {
             }
             say("grpc-swift server: 127.0.0.1:\(port), HTTP/2 plaintext (h2c), GRPCNIOTransportHTTP2Posix defaults")
             try await withGRPCClient(
-                transport: .http2NIOPosix(target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: .plaintext)
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port),
+                    transportSecurity: .plaintext
+                )
             ) { client in
                 _ = try await unary(client, calls: options.warmup)
                 for round in 1...options.rounds {
