@@ -107,7 +107,7 @@ struct BenchOptions {
     /// Untimed unary calls of each kind before the rounds.
     var rpcWarmup: Int { quick ? 300 : 1_000 }
     /// About how long each timed stream run lasts.
-    var streamSeconds: Double { quick ? 0.4 : 1.5 }
+    var streamSeconds: Double { quick ? 0.4 : 1.0 }
     /// Alternating rounds of raw and CoopRPC streams per message size (best of them counts).
     var streamRounds: Int { quick ? 2 : 3 }
     /// Credit of the CoopRPC server stream (the client's default, `RPCCallOptions().credit`).

@@ -109,11 +109,11 @@ enum Comparison {
                 for round in 1...options.rounds {
                     note("round \(round) of \(options.rounds)")
                     // Alternate which goes first, so that neither always follows the other.
-                    if round % 2 == 1 { try await coop(options, perRound, into: &coopPlain, &coopCurve) }
+                    if round % 2 == 1 { try await coop(options, round, perRound, into: &coopPlain, &coopCurve) }
                     let run = try await measured { try await unary(client, calls: perRound) }
                     grpc.add(run.value, cpu: run.cpu, wall: run.wall)
-                    say("round \(round): grpc-swift    \(grpc.last(perRound))")
-                    if round % 2 == 0 { try await coop(options, perRound, into: &coopPlain, &coopCurve) }
+                    say("round \(round): grpc-swift     \(grpc.last(perRound))")
+                    if round % 2 == 0 { try await coop(options, round, perRound, into: &coopPlain, &coopCurve) }
                 }
             }
         }
@@ -125,6 +125,7 @@ enum Comparison {
     /// One CoopRPC round: a plain-text child and a CurveZMQ child, when a coop-bench was given.
     static func coop(
         _ options: Options,
+        _ round: Int,
         _ calls: Int,
         into plain: inout Latencies,
         _ curve: inout Latencies
@@ -134,10 +135,10 @@ enum Comparison {
             let child = try CoopChild.run(path, calls: calls, warmup: options.warmup, curve: secure)
             if secure {
                 curve.add(child.samples, cpu: child.cpuPerCall * Double(child.samples.count), wall: child.wall)
-                say("         CoopRPC curve  \(curve.last(calls))")
+                say("round \(round): CoopRPC curve  \(curve.last(calls))")
             } else {
                 plain.add(child.samples, cpu: child.cpuPerCall * Double(child.samples.count), wall: child.wall)
-                say("         CoopRPC plain  \(plain.last(calls))")
+                say("round \(round): CoopRPC plain  \(plain.last(calls))")
             }
         }
     }
