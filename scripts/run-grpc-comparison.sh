@@ -4,8 +4,8 @@
 #
 #   - coop-bench, as scripts/run-benchmarks.sh builds it (scratch path .build-release);
 #   - Benchmarks/GRPCComparison, a separate package (its own .build), so that the everyday build, the tests and CI
-#     never build grpc-swift. Its first build compiles grpc-swift, SwiftNIO and BoringSSL: 8–15 minutes on the 2-core
-#     machine; later ones take seconds.
+#     never build grpc-swift. Its first build compiles grpc-swift, SwiftNIO and BoringSSL: 8 minutes or more on the
+#     2-core machine (40–45 minutes while other builds shared it); later ones take about a minute.
 #
 # Then grpc-comparison runs grpc-swift in its own process and CoopRPC as `coop-bench rpc-unary` children, in
 # alternating rounds, and prints both, the ratio and the goal. Arguments are passed to grpc-comparison, e.g.:
@@ -22,7 +22,7 @@ echo "== building coop-bench (release)" >&2
 swift build -c release --scratch-path .build-release --product coop-bench >&2
 coop_bench="$(swift build -c release --scratch-path .build-release --show-bin-path)/coop-bench"
 
-echo "== building Benchmarks/GRPCComparison (release; the first build takes 8–15 minutes)" >&2
+echo "== building Benchmarks/GRPCComparison (release; the first build takes 8 minutes or more)" >&2
 swift build -c release --package-path Benchmarks/GRPCComparison --product grpc-comparison >&2
 comparison="$(swift build -c release --package-path Benchmarks/GRPCComparison --show-bin-path)/grpc-comparison"
 
