@@ -160,7 +160,7 @@ let package = Package(
         // Benchmarks: `swift run -c release coop-bench` (prints figures and ratios; not a test).
         .executableTarget(
             name: "coop-bench",
-            dependencies: ["CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire"],
+            dependencies: ["CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire", "CoopRPC", "CoopZMQ"],
             path: "Benchmarks/CoopBench",
             swiftSettings: strictSwift
         ),

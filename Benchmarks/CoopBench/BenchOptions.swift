@@ -16,11 +16,25 @@ struct BenchOptions {
     var keep = false
     /// Measure 1–3 only (no generated logs).
     var skipLogs = false
+    /// Measure 7 (RPC) only.
+    var rpcOnly = false
+    /// Leave out 7 (RPC).
+    var skipRPC = false
+    /// Timed unary calls of each kind in 7, over all rounds.
+    var rpcCalls = 20_000
 
     static let usage = """
         usage: coop-bench [--quick] [--entries N] [--audit-entries N] [--writers N] [--dir PATH] [--keep] [--skip-logs]
+                          [--rpc | --skip-rpc] [--rpc-calls N]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
+               coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]
+                                          (CoopRPC's unary round trip alone, or with --raw the raw
+                                          DEALER/ROUTER loop, as one key=value line; for
+                                          scripts/run-grpc-comparison.sh and profiling)
+               coop-bench rpc-stream [--size N] [--count N] [--credit N] [--raw]
+                                          (one server stream of 7, or with --raw a PUSH/PULL run;
+                                          for profiling)
 
           --quick            small sizes (50,000-entry log, shorter loops); finishes in under a minute
           --entries N        entries in the generated log for replay, open time and memory (default 1,000,000)
@@ -28,12 +42,16 @@ struct BenchOptions {
           --writers N        concurrent appenders for the group-commit measurement (default 32)
           --dir PATH         make the scratch directory inside PATH (default ./.bench-tmp); it is removed at the end
           --keep             keep the scratch directory
-          --skip-logs        measure 1–3 only (the disk and appends; no generated logs)
+          --skip-logs        leave out 4–6 (the generated logs)
+          --rpc              measure 7 only (CoopRPC vs raw ZeroMQ: unary latency, stream throughput)
+          --skip-rpc         leave out 7
+          --rpc-calls N      timed unary calls of each kind in 7 (default 20,000; 3,000 with --quick)
         """
 
     /// Parses the arguments after the program name; throws a message for the user.
     init(arguments: [String]) throws(UsageError) {
         var explicitEntries: Int?
+        var explicitRPCCalls: Int?
         var rest = arguments[...]
         func value(_ flag: String) throws(UsageError) -> String {
             guard let v = rest.popFirst() else { throw UsageError("\(flag) needs a value") }
@@ -53,11 +71,16 @@ struct BenchOptions {
             case "--dir": parent = try value(arg)
             case "--keep": keep = true
             case "--skip-logs": skipLogs = true
+            case "--rpc": rpcOnly = true
+            case "--skip-rpc": skipRPC = true
+            case "--rpc-calls": explicitRPCCalls = try count(arg)
             case "-h", "--help": throw UsageError("")
             default: throw UsageError("unknown argument \(arg)")
             }
         }
         entries = explicitEntries ?? (quick ? 50_000 : 1_000_000)
+        rpcCalls = explicitRPCCalls ?? (quick ? 3_000 : 20_000)
+        if rpcOnly && skipRPC { throw UsageError("--rpc and --skip-rpc exclude each other") }
     }
 
     /// Entries of the log `audit verify` runs on.
@@ -76,6 +99,19 @@ struct BenchOptions {
     var signCount: Int { quick ? 5_000 : 20_000 }
     /// How long each raw verify measurement runs (about).
     var verifySeconds: Double { quick ? 0.3 : 1 }
+
+    // Sizes of the RPC measurements (7).
+
+    /// Rounds the unary kinds alternate in.
+    var rpcRounds: Int { quick ? 2 : 4 }
+    /// Untimed unary calls of each kind before the rounds.
+    var rpcWarmup: Int { quick ? 300 : 1_000 }
+    /// About how long each timed stream run lasts.
+    var streamSeconds: Double { quick ? 0.4 : 1.0 }
+    /// Alternating rounds of raw and CoopRPC streams per message size (best of them counts).
+    var streamRounds: Int { quick ? 2 : 3 }
+    /// Credit of the CoopRPC server stream (the client's default, `RPCCallOptions().credit`).
+    var streamCredit: UInt32 { 32 }
 }
 
 /// A command-line mistake (or a request for help, with an empty message).

@@ -17,6 +17,19 @@ struct CoopBench {
     /// Entry point: `coop-bench [options]` or `coop-bench open DIR`.
     static func main(_ arguments: [String]) async -> Int32 {
         let args = Array(arguments.dropFirst())
+        if let mode = args.first, mode == "rpc-unary" || mode == "rpc-stream" {
+            do {
+                if mode == "rpc-unary" {
+                    try await rpcUnaryChild(Array(args.dropFirst()))
+                } else {
+                    try await rpcStreamChild(Array(args.dropFirst()))
+                }
+                return 0
+            } catch {
+                note("coop-bench \(mode): \(error)")
+                return 1
+            }
+        }
         if let mode = args.first, mode == "open" || mode == "replay" {
             guard args.count == 2 else {
                 note(BenchOptions.usage)
@@ -92,11 +105,16 @@ struct CoopBench {
         let started = now()
         header()
 
-        let fsync = try measureFsync()
-        let single = try await measureSingle(fsync: fsync)
-        try await measureConcurrent(fsync: fsync, single: single)
-        if !options.skipLogs {
-            try await measureLogs()
+        if !options.rpcOnly {
+            let fsync = try measureFsync()
+            let single = try await measureSingle(fsync: fsync)
+            try await measureConcurrent(fsync: fsync, single: single)
+            if !options.skipLogs {
+                try await measureLogs()
+            }
+        }
+        if !options.skipRPC {
+            try await measureRPC()
         }
 
         say()
@@ -142,12 +160,17 @@ struct CoopBench {
         #endif
         let logs =
             options.skipLogs
-            ? "--skip-logs (1–3 only), "
+            ? "--skip-logs (no 4–6), "
             : "log \(grouped(options.entries)) entries, audit log \(grouped(options.auditSize)) entries, "
-        say(
-            "sizes:   \(options.quick ? "--quick, " : "")\(logs)\(options.writers) concurrent writers × "
-                + "\(options.appendsPerWriter) appends"
-        )
+        let rpc = options.skipRPC ? "--skip-rpc (no 7)" : "RPC \(grouped(options.rpcCalls)) unary calls of each kind"
+        if options.rpcOnly {
+            say("sizes:   \(options.quick ? "--quick, " : "")--rpc (7 only), \(rpc)")
+        } else {
+            say(
+                "sizes:   \(options.quick ? "--quick, " : "")\(logs)\(options.writers) concurrent writers × "
+                    + "\(options.appendsPerWriter) appends, \(rpc)"
+            )
+        }
     }
 
     func section(_ title: String) {
