@@ -207,8 +207,9 @@ extension RPCClient {
 
     /// Whole microseconds of a duration, at least 1 (a budget of 0 would mean "no deadline" on the wire).
     static func microseconds(_ duration: Duration) -> UInt64 {
+        // A negative duration under a second has seconds 0 and negative attoseconds: check the whole.
+        guard duration > .zero else { return 1 }
         let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 1 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000)
         if overflow { return .max }
         return max(1, whole &+ UInt64(attoseconds / 1_000_000_000_000))

@@ -3,9 +3,21 @@ import Synchronization
 /// One call on the server: interceptors, the handler raced against the deadline and the client's cancel, stream
 /// messages against credit, and the call's last message.
 extension RPCServer {
-    /// Per server stream: what it has sent so far (for the order of initial metadata and messages).
+    /// Per server stream: what it has sent so far (for the order of initial metadata and messages), and how many of
+    /// its messages the transport holds but has not yet sent (its peer's queue is full).
     final class StreamProgress: Sendable {
-        private let state = Mutex((headSent: false, messagesSent: false))
+        /// Messages a stream may have handed to the transport and not yet seen sent before its next `send` waits: the
+        /// server's memory per stream stays bounded even for a client that grants much credit and stops reading.
+        static let unsentLimit = 64
+
+        private struct State {
+            var headSent = false
+            var messagesSent = false
+            var unsent = 0
+            var waiter: CheckedContinuation<Void, any Error>?
+        }
+
+        private let state = Mutex(State())
 
         /// Marks the head sent; `false` when it may not be sent any more.
         func takeHead() -> Bool {
@@ -16,7 +28,45 @@ extension RPCServer {
             }
         }
 
-        func messageSent() { state.withLock { $0.messagesSent = true } }
+        /// A message is handed to the transport.
+        func messageHandedOver() {
+            state.withLock { s in
+                s.messagesSent = true
+                s.unsent += 1
+            }
+        }
+
+        /// The transport is done with a message (sent, or its peer is gone).
+        func messageLeft() {
+            let waiter: CheckedContinuation<Void, any Error>? = state.withLock { s in
+                s.unsent -= 1
+                guard s.unsent <= Self.unsentLimit else { return nil }
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume()
+        }
+
+        /// Returns once at most ``unsentLimit`` messages are unsent; throws when the task is cancelled.
+        func waitForRoom() async throws {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let ready: Result<Void, any Error>? = state.withLock { s in
+                        if s.unsent <= Self.unsentLimit { return .success(()) }
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        s.waiter = continuation
+                        return nil
+                    }
+                    if let ready { continuation.resume(with: ready) }
+                }
+            } onCancel: {
+                let waiter = state.withLock { s in
+                    defer { s.waiter = nil }
+                    return s.waiter
+                }
+                waiter?.resume(throwing: CancellationError())
+            }
+        }
     }
 
     /// Runs one admitted call to its end and sends its last message; the call leaves the table as that message is
@@ -187,12 +237,14 @@ extension RPCServer {
             case .gone:
                 throw CancellationError()
             case .taken:
-                progress.messageSent()
+                // The transport keeps what its peer's queue cannot take yet and sends it, in order, once there is
+                // room: never dropped. The stream goes on while its unsent messages stay few.
+                progress.messageHandedOver()
                 transport.send(
                     RPCFrames.encode(RPCServerMessage(callID: key.callID, body: body)),
-                    to: key.peer,
-                    then: nil
-                )
+                    to: key.peer
+                ) { _ in progress.messageLeft() }
+                try await progress.waitForRoom()
                 return
             case .wait:
                 if await !waitForCredit(key) {

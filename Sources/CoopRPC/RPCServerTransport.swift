@@ -15,9 +15,11 @@ public protocol RPCServerTransport: Sendable {
     /// endpoint read back, with the port chosen for `tcp://HOST:0`). Throws when it cannot listen.
     func listen(_ handler: @escaping @Sendable (RPCServerTransportEvent) -> Void) async throws(RPCError) -> String
 
-    /// Hands `frames` to `peer`'s connection without waiting. `completion`, if given, is called once with the
-    /// outcome, in order with this transport's events (on ZeroMQ, on the reactor thread right after the send). A
-    /// peer found gone is also reported as ``RPCServerTransportEvent/peerGone(peer:reason:)``.
+    /// Hands `frames` to `peer`'s connection without waiting. A message the connection cannot take now (its queue
+    /// is full) is kept and sent, in order, once it can: never dropped. `completion`, if given, is called once with
+    /// the outcome, in order with this transport's events (on ZeroMQ, on the reactor thread once the message is
+    /// queued on the socket, or found undeliverable). A peer found gone is also reported as
+    /// ``RPCServerTransportEvent/peerGone(peer:reason:)``.
     func send(_ frames: [[UInt8]], to peer: [UInt8], then completion: (@Sendable (RPCSendResult) -> Void)?)
 
     /// Stops listening and closes every connection at once; messages not yet sent may be lost. Calling it again
@@ -39,7 +41,8 @@ public enum RPCServerTransportEvent: Sendable {
 public enum RPCSendResult: Sendable, Hashable {
     /// Queued on the connection.
     case sent
-    /// The connection cannot take it now (no connection yet, or its queue is full); nothing was sent.
+    /// The connection cannot take it now (no connection yet, or its queue is full); nothing was sent. Server
+    /// transports keep such a message instead and never report this.
     case wouldBlock
     /// The peer is gone; nothing was sent.
     case peerGone

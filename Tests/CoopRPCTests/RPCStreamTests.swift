@@ -166,4 +166,44 @@ struct RPCStreamTests {
             #expect(refused?.code == .unimplemented && refused?.reason == RPCReason.unknownMethod)
         }
     }
+
+    @Test(
+        "credit far above the send queue (4096 against a SNDHWM of 16) and a slow start: every message, in order, then OK",
+        arguments: RPCTransportKind.allCases
+    )
+    func creditAboveTheSendQueue(_ kind: RPCTransportKind) async throws {
+        let total = 10_000
+        let streams: [String: RPCServerStreamHandler] = [
+            "/t.S/Burst": { _, writer in
+                for i in 0..<total {
+                    // The index, big-endian, then padding, so that the socket's queue fills quickly.
+                    let index = UInt32(i)
+                    try await writer.send(
+                        [UInt8(index >> 24), UInt8(index >> 16 & 0xFF), UInt8(index >> 8 & 0xFF), UInt8(index & 0xFF)]
+                            + [UInt8](repeating: 0x5A, count: 252)
+                    )
+                }
+                return RPCMetadata()
+            }
+        ]
+        try await withRPCServer(kind, methods: methods(streams: streams), serverSendHighWaterMark: 16) { fixture in
+            // A deadline well short of `patient`: a lost message used to leave the client waiting for it (and the
+            // server for credit) until then.
+            let stream = try fixture.client.serverStream("/t.S/Burst", [], timeout: .seconds(300), credit: 4096)
+            // The consumer starts late and slowly: the server's burst meets a full queue.
+            try await Task.sleep(for: .milliseconds(300))
+            var next = 0
+            for try await message in stream {
+                #expect(message.count == 256)
+                let index = message.prefix(4).reduce(0) { $0 << 8 | Int($1) }
+                guard index == next else {
+                    Issue.record("message \(index) arrived where \(next) was due")
+                    return
+                }
+                next += 1
+                if next < 50 { try await Task.sleep(for: .milliseconds(2)) }
+            }
+            #expect(next == total, "the stream ended OK after \(next) of \(total) messages")
+        }
+    }
 }

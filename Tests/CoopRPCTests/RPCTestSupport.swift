@@ -149,6 +149,7 @@ func withRPCServer(
     clientInterceptors: [any RPCClientInterceptor] = [],
     retryPolicy: RPCRetryPolicy = .standard,
     streamProbeInterval: Duration = .milliseconds(200),
+    serverSendHighWaterMark: Int32? = nil,
     _ body: (RPCFixture) async throws -> Void
 ) async throws {
     let context = try ZMQContext()
@@ -160,9 +161,17 @@ func withRPCServer(
         case .inMemory:
             RPCInMemoryServerTransport(network: network)
         case .inproc:
-            RPCZMQServerTransport(reactor: serverReactor, endpoint: "inproc://rpc-\(UInt64.random(in: 0...UInt64.max))")
+            RPCZMQServerTransport(
+                reactor: serverReactor,
+                endpoint: "inproc://rpc-\(UInt64.random(in: 0...UInt64.max))",
+                sendHighWaterMark: serverSendHighWaterMark
+            )
         case .tcp:
-            RPCZMQServerTransport(reactor: serverReactor, endpoint: "tcp://127.0.0.1:0")
+            RPCZMQServerTransport(
+                reactor: serverReactor,
+                endpoint: "tcp://127.0.0.1:0",
+                sendHighWaterMark: serverSendHighWaterMark
+            )
         }
     let server = RPCServer(
         transport: transport,
