@@ -160,7 +160,10 @@ let package = Package(
         // Benchmarks: `swift run -c release coop-bench` (prints figures and ratios; not a test).
         .executableTarget(
             name: "coop-bench",
-            dependencies: ["CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire", "CoopRPC", "CoopZMQ"],
+            dependencies: [
+                "CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire", "CoopRPC", "CoopZMQ",
+                "CoopServices",
+            ],
             path: "Benchmarks/CoopBench",
             swiftSettings: strictSwift
         ),

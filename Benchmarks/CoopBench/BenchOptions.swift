@@ -22,10 +22,16 @@ struct BenchOptions {
     var skipRPC = false
     /// Timed unary calls of each kind in 7, over all rounds.
     var rpcCalls = 20_000
+    /// Measure 8 (the node) only.
+    var nodeOnly = false
+    /// Leave out 8 (the node).
+    var skipNode = false
+    /// The release `coop` binary section 8 runs (default: `$COOP_BENCH_COOP`, else `coop` next to coop-bench).
+    var coop: String?
 
     static let usage = """
         usage: coop-bench [--quick] [--entries N] [--audit-entries N] [--writers N] [--dir PATH] [--keep] [--skip-logs]
-                          [--rpc | --skip-rpc] [--rpc-calls N]
+                          [--rpc | --skip-rpc] [--rpc-calls N] [--node | --skip-node] [--coop PATH]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
                coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]
@@ -46,6 +52,9 @@ struct BenchOptions {
           --rpc              measure 7 only (CoopRPC vs raw ZeroMQ: unary latency, stream throughput)
           --skip-rpc         leave out 7
           --rpc-calls N      timed unary calls of each kind in 7 (default 20,000; 3,000 with --quick)
+          --node             measure 8 only (a `coop node run` child: signing, updates, latency, memory, restart)
+          --skip-node        leave out 8
+          --coop PATH        the release coop binary 8 runs (default: $COOP_BENCH_COOP, else coop next to coop-bench)
         """
 
     /// Parses the arguments after the program name; throws a message for the user.
@@ -74,6 +83,9 @@ struct BenchOptions {
             case "--rpc": rpcOnly = true
             case "--skip-rpc": skipRPC = true
             case "--rpc-calls": explicitRPCCalls = try count(arg)
+            case "--node": nodeOnly = true
+            case "--skip-node": skipNode = true
+            case "--coop": coop = try value(arg)
             case "-h", "--help": throw UsageError("")
             default: throw UsageError("unknown argument \(arg)")
             }
@@ -81,6 +93,8 @@ struct BenchOptions {
         entries = explicitEntries ?? (quick ? 50_000 : 1_000_000)
         rpcCalls = explicitRPCCalls ?? (quick ? 3_000 : 20_000)
         if rpcOnly && skipRPC { throw UsageError("--rpc and --skip-rpc exclude each other") }
+        if nodeOnly && skipNode { throw UsageError("--node and --skip-node exclude each other") }
+        if nodeOnly && rpcOnly { throw UsageError("--rpc and --node exclude each other (each measures one section)") }
     }
 
     /// Entries of the log `audit verify` runs on.

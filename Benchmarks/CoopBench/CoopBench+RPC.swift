@@ -147,6 +147,7 @@ extension CoopBench {
         line("CoopRPC unary, CurveZMQ             ", rpcCurve)
         line("raw, CoopRPC's 3 frames, plain text ", rawFramed)
         line("CoopRPC unary, 10 s deadline, plain ", rpcDeadline)
+        curveUnaryP50 = rpcCurve.p50
         let plainRatio = rpcPlain.p50 / rawPlain.p50
         let curveRatio = rpcCurve.p50 / rawCurve.p50
         detail(

@@ -105,7 +105,7 @@ struct CoopBench {
         let started = now()
         header()
 
-        if !options.rpcOnly {
+        if !options.rpcOnly && !options.nodeOnly {
             let fsync = try measureFsync()
             let single = try await measureSingle(fsync: fsync)
             try await measureConcurrent(fsync: fsync, single: single)
@@ -113,8 +113,11 @@ struct CoopBench {
                 try await measureLogs()
             }
         }
-        if !options.skipRPC {
+        if !options.skipRPC && !options.nodeOnly {
             try await measureRPC()
+        }
+        if !options.skipNode && !options.rpcOnly {
+            try await measureNode()
         }
 
         say()
@@ -163,12 +166,18 @@ struct CoopBench {
             ? "--skip-logs (no 4–6), "
             : "log \(grouped(options.entries)) entries, audit log \(grouped(options.auditSize)) entries, "
         let rpc = options.skipRPC ? "--skip-rpc (no 7)" : "RPC \(grouped(options.rpcCalls)) unary calls of each kind"
+        let node =
+            options.skipNode
+            ? "--skip-node (no 8)"
+            : "node: \(options.writers) clients, restart with a \(grouped(options.entries))-entry log"
         if options.rpcOnly {
             say("sizes:   \(options.quick ? "--quick, " : "")--rpc (7 only), \(rpc)")
+        } else if options.nodeOnly {
+            say("sizes:   \(options.quick ? "--quick, " : "")--node (8 only), \(node)")
         } else {
             say(
                 "sizes:   \(options.quick ? "--quick, " : "")\(logs)\(options.writers) concurrent writers × "
-                    + "\(options.appendsPerWriter) appends, \(rpc)"
+                    + "\(options.appendsPerWriter) appends, \(rpc), \(node)"
             )
         }
     }
@@ -240,6 +249,10 @@ struct CoopBench {
 
     /// Bytes per record the store wrote in (2), for the log-only group-commit run.
     var lastRecordBytes = 300
+    /// 7d's p50 (CoopRPC unary over CurveZMQ), when 7 ran: 8c compares with it.
+    var curveUnaryP50: Double?
+    /// The data directory 6a generated, when it ran: 8e reuses it.
+    var generatedLog: String?
 
     // MARK: 3. Concurrent writers
 
@@ -426,6 +439,7 @@ struct CoopBench {
         section("6a. Generating a \(grouped(options.entries))-entry data directory (DemoLogGenerator)")
         let memory0 = Memory.current()
         let generated = try await LogBench.generate(data, into: big, entries: options.entries)
+        generatedLog = big
         let memory1 = Memory.current()
         detail(
             "\(grouped(options.entries)) entries, \(megabytes(Double(generated.bytes) / 1e6)) of segments, in "

@@ -8,6 +8,8 @@ struct FsyncResult {
     var elapsed: Double
     var p50: Double
     var p99: Double
+    /// Every sync's latency, ascending, in seconds.
+    var latencies: [Double] = []
     var rate: Double { Double(operations) / elapsed }
 }
 
@@ -42,7 +44,8 @@ enum FsyncBench {
             operations: latencies.count,
             elapsed: last - start,
             p50: quantile(latencies, 0.5),
-            p99: quantile(latencies, 0.99)
+            p99: quantile(latencies, 0.99),
+            latencies: latencies
         )
     }
 }
