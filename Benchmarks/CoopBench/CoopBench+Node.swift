@@ -134,7 +134,7 @@ extension CoopBench {
             )
             detail(
                 "   fsync p50 + round trip p50 (\(roundTripSource)) = \(millis(bound)); the update's p50 is "
-                    + "\(times(ratio)) of it, +\(millis(p50 - bound)) (signing, checks, the log's writer queue, the "
+                    + "\(times(ratio)) of it, \(p50 >= bound ? "+" : "")\(millis(p50 - bound)) (signing, checks, the log's writer queue, the "
                     + "info log line, scheduling across two processes)"
             )
             summary.add(
