@@ -71,6 +71,15 @@ public struct MeshWriter {
                     + "overwritten)"
             )
         }
+        // The catalog is read and checked before anything is written: a wrong path must not leave a half-written
+        // mesh that the next attempt then refuses as "not empty".
+        guard let catalog = FileManager.default.contents(atPath: catalogPath) else {
+            throw LedgerError(
+                code: .io,
+                message: "\(catalogPath): cannot read the catalog (run from the repository root, or pass --catalog)"
+            )
+        }
+        _ = try CatalogBook.load(path: catalogPath)
         for sub in ["keys", "nodes", "clients", "data"] {
             try Self.makeDirectory("\(directory)/\(sub)")
         }
@@ -101,9 +110,6 @@ public struct MeshWriter {
         let rosterPath = "\(directory)/roster.json"
         try Self.writeFile(rosterPath, JSONWriter.write(try ProtoJSON.json(roster)) + "\n")
         let rosterBook = try RosterBook.load(path: rosterPath)
-        guard let catalog = FileManager.default.contents(atPath: catalogPath) else {
-            throw LedgerError(code: .io, message: "\(catalogPath): cannot read the catalog")
-        }
         try Self.writeFile("\(directory)/catalog.json", String(decoding: catalog, as: UTF8.self))
         _ = try CatalogBook.load(path: "\(directory)/catalog.json", roster: rosterBook)
 

@@ -1,4 +1,8 @@
+import CoopDevTools
+import CoopLedger
 import CoopNode
+import CoopTestKit
+import Foundation
 import Testing
 
 @Suite("Node configuration (TOML)")
@@ -80,5 +84,21 @@ struct NodeConfigTests {
             #expect(error.code == .io)
             #expect(error.message.contains("/nonexistent/coop/node.toml"))
         }
+    }
+}
+
+@Suite("coop dev mesh")
+struct MeshWriterTests {
+    @Test("a catalog that cannot be read writes nothing, so that a corrected second attempt succeeds")
+    func missingCatalogWritesNothing() throws {
+        let directory = try TemporaryDirectory("coop-mesh")
+        let mesh = directory.file("mesh")
+        #expect(throws: LedgerError.self) {
+            _ = try MeshWriter(directory: mesh, catalogPath: directory.file("no-such-catalog.json")).write()
+        }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: mesh)) ?? []).isEmpty)
+        let written = try MeshWriter(directory: mesh, catalogPath: Fixtures.catalogPath).write()
+        #expect(written.configs.count == 3)
+        #expect(written.clients.count == 6)
     }
 }
