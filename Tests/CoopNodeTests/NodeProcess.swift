@@ -21,6 +21,11 @@ final class NodeProcess {
         try process.run()
     }
 
+    /// A test that ends early (a failed `#require`, a thrown error) must not leave its node running.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     var pid: Int32 { process.processIdentifier }
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
