@@ -13,7 +13,8 @@
 //   CoopLedger                 catalog, roster, item life cycle, the view (no ZeroMQ)
 //   CoopSegments               generic segmented log: framing, CRC-32C, recovery, group commit (no ledger)
 //   CoopLog                    store of signed entries on CoopSegments, checkpoint, audit (no ZeroMQ)
-//   CoopNode                   the daemon: config, the ledger service on CoopLog, roles, drain, idle checkpoints
+//   CoopSync                   reconciliation between peers as state machines without I/O: sessions, own-head guard
+//   CoopNode                   the daemon: config, the ledger and sync services on CoopLog, peer links, roles, drain
 //   CoopDevTools               demo data generators for development, benchmarks and training
 //   CoopCLI                    the `coop` commands;  coop: its executable
 import PackageDescription
@@ -35,6 +36,7 @@ let package = Package(
         .library(name: "CoopLedger", targets: ["CoopLedger"]),
         .library(name: "CoopSegments", targets: ["CoopSegments"]),
         .library(name: "CoopLog", targets: ["CoopLog"]),
+        .library(name: "CoopSync", targets: ["CoopSync"]),
         .library(name: "CoopNode", targets: ["CoopNode"]),
         .library(name: "CoopDevTools", targets: ["CoopDevTools"]),
     ],
@@ -116,9 +118,14 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "CoopSync",
+            dependencies: ["CoopWire"],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "CoopNode",
             dependencies: [
-                "CoopWire", "CoopZMQ", "CoopRPC", "CoopServices", "CoopLedger", "CoopSegments", "CoopLog",
+                "CoopWire", "CoopZMQ", "CoopRPC", "CoopServices", "CoopLedger", "CoopSegments", "CoopLog", "CoopSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -213,9 +220,15 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "CoopSyncTests",
+            dependencies: ["CoopSync", "CoopWire"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "CoopNodeTests",
             dependencies: [
-                "CoopNode", "CoopDevTools", "CoopServices", "CoopRPC", "CoopZMQ", "CoopWire", "CoopLedger", "CoopLog",
+                "CoopNode", "CoopSync", "CoopDevTools", "CoopServices", "CoopRPC", "CoopZMQ", "CoopWire", "CoopLedger",
+                "CoopLog",
                 "CoopSegments", "CoopTestKit", "coop",
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -71,7 +71,8 @@ struct DevMesh: AsyncParsableCommand {
         commandName: "mesh",
         abstract: "Write a local three-district mesh: keys, roster, catalog, node configs and client profiles.",
         discussion: """
-            Nodes cq-shapingba, cd-wuhou and cd-qingbaijiang on free loopback ports, with one staff and one \
+            Nodes cq-shapingba, cd-wuhou and cd-qingbaijiang on free loopback ports, each listing the other two \
+            as peers to reconcile with (unless --standalone), with one staff and one \
             auditor client per node (staff.wuhou, auditor.wuhou, …). Start a node with \
             `coop node run --config DIR/nodes/cd-wuhou.toml`; talk to it with \
             `coop item list --mesh DIR --as staff.wuhou`.
@@ -84,6 +85,12 @@ struct DevMesh: AsyncParsableCommand {
     @Option(name: .long, help: "The catalog to copy into the mesh.")
     var catalog: String = "deploy/catalog.json"
 
+    @Flag(
+        name: .long,
+        help: "No peers: each node stands alone (and may write before any peer has answered)."
+    )
+    var standalone = false
+
     func validate() throws {
         try ArgumentCheck.notEmpty(directory, "<directory>")
         try ArgumentCheck.notEmpty(catalog, "--catalog")
@@ -91,10 +98,12 @@ struct DevMesh: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let mesh = try MeshWriter(directory: directory, catalogPath: catalog).write()
+            let mesh = try MeshWriter(directory: directory, catalogPath: catalog, peering: !standalone).write()
             for district in MeshWriter.districts {
+                let publish = mesh.publishEndpoints[district.nodeID].map { "  notices \($0)" } ?? ""
                 CLIOutput.out(
                     "\(district.nodeID)  \(mesh.endpoints[district.nodeID] ?? "-")  \(mesh.configs[district.nodeID] ?? "-")"
+                        + publish
                 )
             }
             CLIOutput.out(

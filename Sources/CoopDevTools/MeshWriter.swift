@@ -47,6 +47,8 @@ public struct MeshWriter {
         public var directory: String
         /// Node id → listen endpoint.
         public var endpoints: [String: String]
+        /// Node id → PUB endpoint of its head notices (empty without peering).
+        public var publishEndpoints: [String: String] = [:]
         /// Node id → configuration file.
         public var configs: [String: String]
         /// Client member ids → profile file.
@@ -55,10 +57,14 @@ public struct MeshWriter {
 
     public let directory: String
     public let catalogPath: String
+    /// Whether each node's config lists the other two as `[[peers]]` and publishes head notices. Without it each
+    /// node stands alone (tests of one node; such a node may write at once, having no peer to ask about its log).
+    public let peering: Bool
 
-    public init(directory: String, catalogPath: String) {
+    public init(directory: String, catalogPath: String, peering: Bool = true) {
         self.directory = directory
         self.catalogPath = catalogPath
+        self.peering = peering
     }
 
     /// Writes the mesh. Refuses a directory that exists and is not empty (never overwrites keys or data).
@@ -114,12 +120,15 @@ public struct MeshWriter {
         _ = try CatalogBook.load(path: "\(directory)/catalog.json", roster: rosterBook)
 
         var mesh = Mesh(directory: directory, endpoints: [:], configs: [:], clients: [:])
-        let ports = try FreePorts.take(Self.districts.count)
-        for (district, port) in zip(Self.districts, ports) {
-            let endpoint = "tcp://127.0.0.1:\(port)"
-            mesh.endpoints[district.nodeID] = endpoint
+        let ports = try FreePorts.take(Self.districts.count * 2)
+        for (index, district) in Self.districts.enumerated() {
+            mesh.endpoints[district.nodeID] = "tcp://127.0.0.1:\(ports[2 * index])"
+            if peering { mesh.publishEndpoints[district.nodeID] = "tcp://127.0.0.1:\(ports[2 * index + 1])" }
+        }
+        for district in Self.districts {
+            let endpoint = mesh.endpoints[district.nodeID]!
             let path = "\(directory)/nodes/\(district.nodeID).toml"
-            try Self.writeFile(path, nodeConfig(district, endpoint: endpoint))
+            try Self.writeFile(path, nodeConfig(district, mesh: mesh))
             mesh.configs[district.nodeID] = path
             for prefix in ["staff", "auditor"] {
                 let member = "\(prefix).\(district.short)"
@@ -143,33 +152,56 @@ public struct MeshWriter {
         return mesh
     }
 
-    func nodeConfig(_ district: District, endpoint: String) -> String {
-        """
-        # \(district.displayName): coop node run --config nodes/\(district.nodeID).toml
-        # Paths are relative to this file.
-        node_id = "\(district.nodeID)"
-        listen = "\(endpoint)"
-        data_dir = "../data/\(district.nodeID)"
-        roster = "../roster.json"
-        catalog = "../catalog.json"
-        key_dir = "../keys"
-        insecure = false
+    func nodeConfig(_ district: District, mesh: Mesh) -> String {
+        let endpoint = mesh.endpoints[district.nodeID]!
+        var peers = ""
+        var publishLine = ""
+        if let publish = mesh.publishEndpoints[district.nodeID] {
+            publishLine = "publish = \"\(publish)\"\n"
+            peers = """
 
-        [log]
-        level = "info"
-        format = "text"
+                [sync]
+                anti_entropy_ms = 2000
+                pull_batch = 512
 
-        [durability]
-        fsync = true
-        checkpoint_idle_ms = 1000
+                """
+            for other in Self.districts where other.nodeID != district.nodeID {
+                peers += """
 
-        [limits]
-        max_calls = 1024
-        max_calls_per_client = 64
-        max_message_bytes = 4194304
-        drain_timeout_ms = 10000
+                    [[peers]]
+                    id = "\(other.nodeID)"
+                    endpoint = "\(mesh.endpoints[other.nodeID]!)"
+                    publish = "\(mesh.publishEndpoints[other.nodeID]!)"
 
-        """
+                    """
+            }
+        }
+        return """
+            # \(district.displayName): coop node run --config nodes/\(district.nodeID).toml
+            # Paths are relative to this file.
+            node_id = "\(district.nodeID)"
+            listen = "\(endpoint)"
+            data_dir = "../data/\(district.nodeID)"
+            roster = "../roster.json"
+            catalog = "../catalog.json"
+            key_dir = "../keys"
+            insecure = false
+            \(publishLine)
+            [log]
+            level = "info"
+            format = "text"
+
+            [durability]
+            fsync = true
+            checkpoint_idle_ms = 1000
+
+            [limits]
+            max_calls = 1024
+            max_calls_per_client = 64
+            max_message_bytes = 4194304
+            drain_timeout_ms = 10000
+
+            """ + peers
     }
 
     static func makeDirectory(_ path: String) throws {

@@ -106,7 +106,7 @@ extension LogStore {
         case conflictsWithRecord(UInt64)
     }
 
-    private func admit(_ s: inout StoreState, _ v: VerifiedEntry, now: UInt64) throws -> Admission {
+    func admit(_ s: inout StoreState, _ v: VerifiedEntry, now: UInt64) throws -> Admission {
         try Self.checkUsable(s)
         let index = s.origins[v.origin] ?? OriginIndex()
         let at = "\(v.origin)#\(v.sequence)"

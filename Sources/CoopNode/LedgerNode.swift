@@ -3,6 +3,7 @@ public import CoopLog
 import CoopRPC
 import CoopSegments
 import CoopServices
+import CoopSync
 import CoopWire
 import CoopZMQ
 import Foundation
@@ -30,12 +31,18 @@ public final class LedgerNode: Service, Sendable {
         public var records: UInt64
         public var openSeconds: Double
         public var openReport: OpenReport
+        /// The PUB endpoint bound for head notices, if any.
+        public var publish: String? = nil
+        /// Peers configured.
+        public var peers: [String] = []
 
         /// The line printed on standard output when the node serves; scripts wait for it.
         public var line: String {
             "coop node \(nodeID) ready: serving \(endpoint) (\(secure ? "CurveZMQ" : "PLAIN TEXT, --insecure")); "
                 + "log \(records) records, opened in \(String(format: "%.2f", openSeconds)) s"
                 + (openReport.checkpointUsed ? " from a checkpoint" : "")
+                + (peers.isEmpty ? "" : "; peers \(peers.joined(separator: ", "))")
+                + (publish.map { "; notices on \($0)" } ?? "")
         }
     }
 
@@ -52,6 +59,13 @@ public final class LedgerNode: Service, Sendable {
         let opened = try NodeFiles.open(config, logger: logger)
         let store = opened.store
         let openSeconds = Self.seconds(ContinuousClock.now - started)
+        let peerKeys: [String: [UInt8]]
+        do {
+            peerKeys = try Self.peerKeys(config, roster: opened.roster)
+        } catch {
+            try? await store.close()
+            throw error
+        }
         let context: ZMQContext
         let reactor: ZMQReactor
         do {
@@ -80,10 +94,22 @@ public final class LedgerNode: Service, Sendable {
         }
 
         let feed = ChangeFeed()
-        let health = HealthProvider(services: [LedgerService.name])
+        let health = HealthProvider(services: [LedgerService.name, SyncService.name])
         let access = NodeAccess(nodeID: config.nodeID, roster: opened.roster, insecure: insecure)
-        let ledger = LedgerProvider(store: store, access: access, feed: feed)
+        var settings = PeerSession.Settings()
+        settings.antiEntropyMs = UInt64(config.antiEntropyMs)
+        let hub = SyncHub(
+            store: store,
+            nodeID: config.nodeID,
+            peers: config.peers.map(\.id),
+            settings: settings,
+            feed: feed,
+            logger: logger
+        )
+        let ledger = LedgerProvider(store: store, access: access, feed: feed, sync: hub)
+        let sync = SyncProvider(hub: hub, access: access, readBatch: config.pullBatch)
         var methods = ledger.rpcMethods.merging(health.rpcMethods) { a, _ in a }
+        methods.merge(sync.rpcMethods) { a, _ in a }
         let reflection = ReflectionProvider(methods: Array(methods.keys) + ReflectionService.Method.all.map(\.fullName))
         methods.merge(reflection.rpcMethods) { a, _ in a }
         let server = RPCServer(
@@ -119,6 +145,59 @@ public final class LedgerNode: Service, Sendable {
                     )
                 )
             }
+            let bus = NoticeBus(reactor: reactor)
+            let published: String?
+            do {
+                published = try await bus.start(
+                    publish: config.publish,
+                    peers: config.peers,
+                    curve: insecure
+                        ? nil
+                        : NoticeBus.Curve(
+                            publicKey: opened.keys.curvePublicKey,
+                            secretKey: opened.keys.curveSecretKey,
+                            peerKeys: peerKeys
+                        ),
+                    onNotice: { hub.notice($0) }
+                )
+            } catch {
+                group.cancelAll()
+                await group.waitForAll()
+                return .failure(
+                    NodeError(
+                        code: .endpoint,
+                        message: "cannot publish on \(config.publish ?? "-") (publish in \(config.path)): \(error)",
+                        cause: error
+                    )
+                )
+            }
+            hub.setPublisher { bus.announce($0) }
+            var clients: [RPCClient] = []
+            for peer in config.peers {
+                let client = RPCClient(
+                    reactor: reactor,
+                    endpoint: peer.endpoint,
+                    curve: insecure
+                        ? nil
+                        : RPCClientCurve(
+                            serverPublicKey: peerKeys[peer.id] ?? [],
+                            publicKey: opened.keys.curvePublicKey,
+                            secretKey: opened.keys.curveSecretKey
+                        )
+                )
+                clients.append(client)
+                let link = PeerLink(peer: peer, hub: hub, client: client, pullBatch: config.pullBatch)
+                group.addTask {
+                    do {
+                        try await client.connect()
+                    } catch {
+                        self.logger.error("cannot connect to peer \(peer.id) at \(peer.endpoint): \(error)")
+                        return .success(())
+                    }
+                    await link.run()
+                    return .success(())
+                }
+            }
             group.addTask {
                 await IdleCheckpointer(
                     store: store,
@@ -135,7 +214,9 @@ public final class LedgerNode: Service, Sendable {
                     secure: !insecure,
                     records: store.recordCount,
                     openSeconds: openSeconds,
-                    openReport: store.openReport
+                    openReport: store.openReport,
+                    publish: published,
+                    peers: config.peers.map(\.id)
                 )
             )
             logger.info(
@@ -148,6 +229,7 @@ public final class LedgerNode: Service, Sendable {
             health.shutDown()
             feed.close()
             group.cancelAll()
+            for client in clients { await client.close() }
             var failure: (any Error)?
             for await result in group {
                 if case .failure(let error) = result, !(error is CancellationError) { failure = failure ?? error }
@@ -169,6 +251,23 @@ public final class LedgerNode: Service, Sendable {
         _ = context
         try outcome.get()
         logger.info("stopped")
+    }
+
+    /// Each configured peer's CurveZMQ public key from the roster; a peer that is not a roster PEER is a config
+    /// error naming it.
+    static func peerKeys(_ config: NodeConfig, roster: RosterBook) throws(NodeError) -> [String: [UInt8]] {
+        var keys: [String: [UInt8]] = [:]
+        for peer in config.peers {
+            guard let member = roster.member(peer.id), member.role == .peer else {
+                throw NodeError(
+                    code: .config,
+                    message: "\(config.path): [[peers]] id \"\(peer.id)\" is not a peer node in the roster "
+                        + "(\(config.rosterPath))"
+                )
+            }
+            keys[peer.id] = member.curvePublicKey
+        }
+        return keys
     }
 
     static func seconds(_ duration: Duration) -> Double {

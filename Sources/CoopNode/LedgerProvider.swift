@@ -13,11 +13,14 @@ public struct LedgerProvider: LedgerService.Handler {
     public let store: LogStore
     public let access: NodeAccess
     public let feed: ChangeFeed
+    /// Reconciliation: asked before signing (the own-head guard) and told of each new entry (head notices).
+    public let sync: SyncHub?
 
-    public init(store: LogStore, access: NodeAccess, feed: ChangeFeed) {
+    public init(store: LogStore, access: NodeAccess, feed: ChangeFeed, sync: SyncHub? = nil) {
         self.store = store
         self.access = access
         self.feed = feed
+        self.sync = sync
     }
 
     var catalog: CatalogBook { store.catalog }
@@ -188,12 +191,14 @@ public struct LedgerProvider: LedgerService.Handler {
     }
 
     func write(_ payload: EntryBody.Payload, expectedHeads: [EntryID]?) async throws(RPCError) -> AppendResponse {
+        try sync?.checkWrite()
         let result: AppendResult
         do {
             result = try await store.append(payload, expectedHeads: expectedHeads)
         } catch {
             throw NodeReason.status(of: error)
         }
+        sync?.announce([(result.body.origin, result.body.sequence, result.id.bytes)])
         let change = ItemChange(state: result.state, entryId: result.id.bytes, logRecords: store.recordCount)
         feed.publish(change)
         return AppendResponse(

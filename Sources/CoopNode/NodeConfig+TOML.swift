@@ -73,8 +73,49 @@ extension NodeConfig {
             config.drainTimeoutMs = try limits.int("drain_timeout_ms", in: 0...3_600_000) ?? 10_000
             try limits.finish()
         }
+        config.publish = try reader.optionalString("publish")
+        if let publish = config.publish, !(publish.hasPrefix("tcp://") || publish.hasPrefix("ipc://")) {
+            throw reader.problem("publish", "is \"\(publish)\"; expected tcp://HOST:PORT or ipc://PATH")
+        }
+        if var sync = try reader.section("sync") {
+            config.antiEntropyMs = try sync.int("anti_entropy_ms", in: 50...3_600_000) ?? config.antiEntropyMs
+            config.pullBatch = try sync.int("pull_batch", in: 1...100_000) ?? config.pullBatch
+            try sync.finish()
+        }
+        config.peers = try reader.peers(nodeID: config.nodeID)
         try reader.finish()
         return config
+    }
+}
+
+extension TOMLReader {
+    /// The `[[peers]]` array of tables: each with `id`, `endpoint` and optionally `publish`.
+    mutating func peers(nodeID: String) throws(NodeError) -> [NodeConfig.Peer] {
+        seen.insert("peers")
+        guard let value = table["peers"] else { return [] }
+        guard let array = value.array else {
+            throw problem("peers", "must be an array of tables ([[peers]] with id, endpoint, publish)")
+        }
+        var peers: [NodeConfig.Peer] = []
+        for (index, element) in array.enumerated() {
+            guard let table = element.table else {
+                throw problem("peers", "entry \(index + 1) must be a table ([[peers]])")
+            }
+            var peer = TOMLReader(table: table, text: text, path: path, section: "peers")
+            let id = try peer.string("id")
+            let endpoint = try peer.string("endpoint")
+            let publish = try peer.optionalString("publish")
+            for (key, value) in [("endpoint", endpoint), ("publish", publish ?? "tcp://")] {
+                guard value.hasPrefix("tcp://") || value.hasPrefix("ipc://") else {
+                    throw peer.problem(key, "of peer \(id) is \"\(value)\"; expected tcp://HOST:PORT or ipc://PATH")
+                }
+            }
+            guard id != nodeID else { throw peer.problem("id", "is this node's own id (\(nodeID)); list other nodes") }
+            guard !peers.contains(where: { $0.id == id }) else { throw peer.problem("id", "\(id) is listed twice") }
+            try peer.finish()
+            peers.append(NodeConfig.Peer(id: id, endpoint: endpoint, publish: publish))
+        }
+        return peers
     }
 }
 
@@ -85,7 +126,7 @@ struct TOMLReader {
     let text: String
     let path: String
     let section: String?
-    private var seen: Set<String> = []
+    var seen: Set<String> = []
 
     init(table: TOMLTable, text: String, path: String, section: String?) {
         self.table = table

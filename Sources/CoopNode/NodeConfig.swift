@@ -18,6 +18,17 @@
 /// fsync = true                # false: acknowledged writes may be lost on power loss (tests only)
 /// checkpoint_idle_ms = 1000   # write a checkpoint after this long without writes
 ///
+/// publish = "tcp://127.0.0.1:40102"   # optional: PUB socket for head notices to peers
+///
+/// [sync]
+/// anti_entropy_ms = 2000      # exchange hellos with every peer this often, then pull what is missing
+/// pull_batch = 512            # entries verified and stored per batch while pulling
+///
+/// [[peers]]                   # one per peer node
+/// id = "cq-shapingba"
+/// endpoint = "tcp://127.0.0.1:40201"
+/// publish = "tcp://127.0.0.1:40202"   # optional: its head notices
+///
 /// [limits]
 /// max_calls = 1024
 /// max_calls_per_client = 64
@@ -51,6 +62,31 @@ public struct NodeConfig: Sendable, Hashable {
     public var maxMessageBytes = 4 << 20
     /// How long SIGTERM lets calls in flight run before it cancels them.
     public var drainTimeoutMs = 10_000
+
+    /// A peer node this node reconciles with.
+    public struct Peer: Sendable, Hashable {
+        /// Its roster id (a PEER).
+        public var id: String
+        /// Its listen endpoint.
+        public var endpoint: String
+        /// Its PUB endpoint for head notices, if it publishes.
+        public var publish: String?
+
+        public init(id: String, endpoint: String, publish: String? = nil) {
+            self.id = id
+            self.endpoint = endpoint
+            self.publish = publish
+        }
+    }
+
+    /// The PUB endpoint on which this node announces each new entry (`HeadNotice`), if any.
+    public var publish: String?
+    /// The peers it reconciles with.
+    public var peers: [Peer] = []
+    /// How often an idle peer link exchanges hellos (then pulls what is missing).
+    public var antiEntropyMs = 2000
+    /// Entries verified and stored per batch while pulling.
+    public var pullBatch = 512
 
     public init(
         nodeID: String,

@@ -26,6 +26,9 @@ public enum NodeReason {
     public static let logFailed = "LOG_FAILED"
     /// The store refused the write for another reason, named in the message (FAILED_PRECONDITION).
     public static let refused = "REFUSED"
+    /// The node has not yet learned from a peer whether it holds all of its own entries; it signs nothing until it
+    /// has (so that it cannot equivocate after losing the end of its log). Retry shortly.
+    public static let ownLogUnconfirmed = "OWN_LOG_UNCONFIRMED"
 
     /// The status for an error the store threw on a write.
     public static func status(of error: any Error) -> RPCError {

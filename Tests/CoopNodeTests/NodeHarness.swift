@@ -45,7 +45,8 @@ final class NodeHarness: Sendable {
         -> NodeHarness
     {
         let directory = try TemporaryDirectory("coop-node")
-        let mesh = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath).write()
+        let mesh = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath, peering: false)
+            .write()
         var config = try NodeConfig.load(path: mesh.configs[nodeID]!)
         config.listen = "tcp://127.0.0.1:0"
         config.checkpointIdleMs = 50

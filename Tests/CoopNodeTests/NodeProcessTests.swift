@@ -111,7 +111,8 @@ struct NodeProcessTests {
     @Test("SIGKILL under update load: every acknowledged update is there after restart; the audit is clean")
     func sigkillUnderLoad() async throws {
         let directory = try TemporaryDirectory("coop-node-kill")
-        let mesh = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath).write()
+        let mesh = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath, peering: false)
+            .write()
         let config = mesh.configs["cd-wuhou"]!
         let data = "\(mesh.directory)/data/cd-wuhou"
         let items = try Self.ourItems(mesh.directory)
@@ -182,7 +183,8 @@ struct NodeProcessTests {
     @Test("50 concurrent clients for a bounded time: no errors, every acknowledged update kept, memory flat")
     func fiftyClients() async throws {
         let directory = try TemporaryDirectory("coop-node-load")
-        let mesh = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath).write()
+        let mesh = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath, peering: false)
+            .write()
         let config = mesh.configs["cd-wuhou"]!
         let items = try Self.ourItems(mesh.directory)
         let node = try NodeProcess(config: config, directory: directory.path, name: "node")

@@ -21,7 +21,7 @@ struct PythonClientTests {
         let meshDirectory = directory.file("mesh")
         let written = try await RunningProgram.run(
             coop,
-            ["dev", "mesh", meshDirectory, "--catalog", Fixtures.catalogPath],
+            ["dev", "mesh", meshDirectory, "--catalog", Fixtures.catalogPath, "--standalone"],
             within: .seconds(120)
         )
         try #require(written.ending == .exited(0), "coop dev mesh: \(written.ending)\n\(written.stderr)")

@@ -1,0 +1,101 @@
+import CoopLedger
+import CoopSegments
+public import CoopWire
+import Dispatch
+import Foundation
+import Synchronization
+
+/// What became of a batch of pulled entries.
+public struct BatchIngestReport: Sendable, Hashable {
+    /// Entries stored (durable), including waiting successors they released.
+    public var stored = 0
+    public var duplicates = 0
+    /// Entries waiting in memory for a gap of their origin.
+    public var pending = 0
+    /// Entries held for clock skew.
+    public var held = 0
+    /// Equivocations found (evidence stored or already held).
+    public var equivocations: [String] = []
+    /// Entries refused, with the reason (not authentic, chain does not fit, too many waiting).
+    public var refused: [String] = []
+
+    public init() {}
+}
+
+extension LogStore {
+    /// Takes a batch of entries from a peer, as ``ingest(_:)-(SignedEntry)`` does one: signatures are verified on all
+    /// cores first, then the batch is admitted under one acquisition of the store's lock and made durable by one
+    /// group commit. Returns once what it stored is durable. Entries that are refused are reported, not thrown; the
+    /// store's own failure (a failed write) is thrown.
+    public func ingest(batch entries: [SignedEntry]) async throws -> BatchIngestReport {
+        var report = BatchIngestReport()
+        var verified: [VerifiedEntry] = []
+        verified.reserveCapacity(entries.count)
+        for result in Self.verifyAll(entries, with: verifier) {
+            switch result {
+            case .success(let v): verified.append(v)
+            case .failure(let error): report.refused.append("not authentic: \(error.reason)")
+            }
+        }
+        let now = options.physicalClock()
+        var tickets: [AppendTicket] = []
+        var conflicts: [VerifiedEntry] = []
+        try state.withLock { s in
+            for v in verified {
+                do {
+                    switch try self.admit(&s, v, now: now) {
+                    case .done(let ticket, let outcome):
+                        if let ticket { tickets.append(ticket) }
+                        report.count(outcome)
+                    case .conflictsWithRecord:
+                        conflicts.append(v)
+                    }
+                } catch let error as LogError where error.code == .refused {
+                    report.refused.append(error.message)
+                }
+            }
+        }
+        for ticket in tickets { try await settle(ticket) }
+        for v in conflicts {
+            do {
+                report.count(try await ingest(v))
+            } catch let error as LogError where error.code == .refused {
+                report.refused.append(error.message)
+            }
+        }
+        if report.held < verified.count { _ = try await releaseHeldEntries() }
+        return report
+    }
+
+    /// Verifies `entries` on all cores; results in the same order.
+    static func verifyAll(
+        _ entries: [SignedEntry],
+        with verifier: EntryVerifier
+    ) -> [Result<VerifiedEntry, AuthenticityError>] {
+        guard entries.count > 16 else {
+            return entries.map { e in Result { () throws(AuthenticityError) in try verifier.verify(e) } }
+        }
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let workers = min(cores * 4, max(1, entries.count / 16))
+        let slice = (entries.count + workers - 1) / workers
+        let parts = Mutex<[Int: [Result<VerifiedEntry, AuthenticityError>]]>([:])
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let range = min(entries.count, w * slice)..<min(entries.count, (w + 1) * slice)
+            let out = entries[range].map { e in Result { () throws(AuthenticityError) in try verifier.verify(e) } }
+            parts.withLock { $0[w] = out }
+        }
+        return parts.withLock { parts in (0..<workers).flatMap { parts[$0] ?? [] } }
+    }
+}
+
+extension BatchIngestReport {
+    mutating func count(_ outcome: IngestOutcome) {
+        switch outcome {
+        case .stored(_, let released): stored += 1 + released
+        case .duplicate: duplicates += 1
+        case .pending: pending += 1
+        case .held: held += 1
+        case .equivocation(let origin, let sequence): equivocations.append("\(origin)#\(sequence)")
+        }
+    }
+}

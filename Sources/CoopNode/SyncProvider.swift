@@ -1,0 +1,93 @@
+import CoopLedger
+public import CoopLog
+public import CoopRPC
+public import CoopServices
+import CoopSync
+public import CoopWire
+
+/// The `coop.v1.Sync` service of a node: hellos, the pull stream of entries a peer lacks, digests. Peers only
+/// (``NodeAccess``).
+///
+/// **Threading.** `Sendable`; calls run concurrently. Reads the store without blocking its writers.
+public struct SyncProvider: SyncService.Handler {
+    public let hub: SyncHub
+    public let access: NodeAccess
+    /// Entries read from the log per step of a pull stream.
+    public let readBatch: Int
+
+    public init(hub: SyncHub, access: NodeAccess, readBatch: Int = 512) {
+        self.hub = hub
+        self.access = access
+        self.readBatch = max(1, readBatch)
+    }
+
+    var store: LogStore { hub.store }
+
+    public func exchange(_ request: Hello, context: RPCServerContext) async throws -> Hello {
+        try access.check(context)
+        let local = hub.localHello()
+        do {
+            try HelloCheck.check(local: local, remote: request, expectedPeer: context.caller)
+        } catch {
+            hub.logger.warning(
+                "refused a peer's hello",
+                metadata: ["peer": .string(context.caller ?? request.nodeId), "reason": .string(error.description)]
+            )
+            throw RPCError(code: .failedPrecondition, message: error.message, reason: error.code.description)
+        }
+        hub.peerHello(request)
+        return local
+    }
+
+    public func pull(
+        _ request: PullRequest,
+        response: TypedStreamWriter<PullResponse>,
+        context: RPCServerContext
+    ) async throws {
+        try access.check(context)
+        let have = request.have ?? VersionVector()
+        let limit = request.limit == 0 ? Int.max : Int(request.limit)
+        if request.includeEvidence {
+            for evidence in store.evidence { try await response.send(PullResponse(item: .evidence(evidence))) }
+        }
+        try await Self.lacking(have, in: store, limit: limit, readBatch: readBatch) { entries in
+            for entry in entries { try await response.send(PullResponse(item: .entry(entry))) }
+        }
+    }
+
+    /// The entries of `store` that a node holding `have` lacks, per origin (sorted) in sequence order, at most
+    /// `limit`, handed to `body` in batches of at most `readBatch`. What `Pull` streams.
+    public static func lacking(
+        _ have: VersionVector,
+        in store: LogStore,
+        limit: Int = .max,
+        readBatch: Int = 512,
+        _ body: ([SignedEntry]) async throws -> Void
+    ) async throws {
+        var sent = 0
+        let lacking = have.lacking(comparedTo: store.versionVector)
+        for origin in lacking.keys.sorted() {
+            let range = lacking[origin]!
+            var after = range.lowerBound - 1
+            while after < range.upperBound && sent < limit {
+                try Task.checkCancellation()
+                let wanted = min(readBatch, Int(range.upperBound - after), limit - sent)
+                let entries: [SignedEntry]
+                do {
+                    entries = try store.entries(of: origin, after: after, limit: wanted)
+                } catch {
+                    throw RPCError(code: .internal, message: "reading \(origin)'s entries failed: \(error)")
+                }
+                guard !entries.isEmpty else { break }
+                try await body(entries)
+                after += UInt64(entries.count)
+                sent += entries.count
+            }
+        }
+    }
+
+    public func digest(_ request: DigestRequest, context: RPCServerContext) async throws -> DigestResponse {
+        try access.check(context)
+        return DigestResponse(origins: store.digests)
+    }
+}
