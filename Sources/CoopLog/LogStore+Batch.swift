@@ -18,6 +18,10 @@ public struct BatchIngestReport: Sendable, Hashable {
     public var equivocations: [String] = []
     /// Entries refused, with the reason (not authentic, chain does not fit, too many waiting).
     public var refused: [String] = []
+    /// Origins with an entry that did not chain onto what the store holds (``ForkReport``): their history forked
+    /// before it, at a sequence number this store already holds. Fetching that origin's entries again from the sender
+    /// finds the conflicting pair and turns it into evidence.
+    public var forked: Set<String> = []
 
     public init() {}
 }
@@ -42,6 +46,8 @@ extension LogStore {
         var conflicts: [VerifiedEntry] = []
         try state.withLock { s in
             for v in verified {
+                let forks = s.forkCount
+                defer { if s.forkCount != forks { report.forked.insert(v.origin) } }
                 do {
                     switch try self.admit(&s, v, now: now) {
                     case .done(let ticket, let outcome):
@@ -63,6 +69,7 @@ extension LogStore {
                 report.refused.append(error.message)
             }
         }
+        if !report.equivocations.isEmpty && viewIsStale { try rebuildView() }
         if report.held < verified.count { _ = try await releaseHeldEntries() }
         return report
     }

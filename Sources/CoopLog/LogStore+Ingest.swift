@@ -80,6 +80,8 @@ extension LogStore {
         switch decision {
         case .done(let ticket, let outcome):
             if let ticket { try await settle(ticket) }
+            // Evidence against an entry in flight or waiting for a gap changes what is set aside too.
+            if case .equivocation = outcome, viewIsStale { try rebuildView() }
             return outcome
         case .conflictsWithRecord(let record):
             // The entry held at this origin and sequence number is durable: read it without the lock.
@@ -252,6 +254,10 @@ extension LogStore {
         }
         return try SignedEntry(wireBytes: bytes)
     }
+
+    /// Whether the view sets aside other entries than the evidence held calls for (evidence arrived since it was
+    /// folded).
+    var viewIsStale: Bool { state.withLock { $0.view.setAside != $0.setAside } }
 
     /// Refolds the view after new evidence changed which entries are set aside: every durable record, read
     /// without the store's lock, then under it the records that became durable meanwhile are read again (outside)

@@ -121,7 +121,11 @@ struct StoreState {
 
     static let maxForkReports = 100
 
+    /// Fork reports made since opening.
+    var forkCount = 0
+
     mutating func reportFork(_ report: ForkReport) {
+        forkCount += 1
         if forkReports.count == Self.maxForkReports { forkReports.removeFirst() }
         forkReports.append(report)
     }

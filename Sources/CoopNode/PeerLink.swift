@@ -115,7 +115,18 @@ final class PeerLink: Sendable {
         let local = hub.store.versionVector
         hub.observe(peer: peer.id, remote: hub.withSession(peer.id) { $0.remoteVector } ?? VersionVector())
         let now = hub.nowMs
-        return hub.withSession(peer.id) { $0.pulled(progressed: local != before, local: local, now: now) } ?? []
+        let proven = Set(hub.store.digests.filter { $0.evidence > 0 }.map(\.origin))
+        let forked = report.forked.subtracting(proven)
+        if !forked.isEmpty {
+            let origins = forked.sorted().joined(separator: ", ")
+            logger.warning(
+                "entries of \(origins) from \(peer.id) do not chain onto this node's: fetching them again to find the fork",
+                metadata: ["peer": .string(peer.id)]
+            )
+        }
+        return hub.withSession(peer.id) {
+            $0.pulled(progressed: local != before, local: local, now: now, forked: forked)
+        } ?? []
     }
 
     private func ingest(_ batch: inout [SignedEntry], into report: inout BatchIngestReport) async throws {
@@ -129,6 +140,7 @@ final class PeerLink: Sendable {
         report.held += result.held
         report.equivocations += result.equivocations
         report.refused += result.refused
+        report.forked.formUnion(result.forked)
         hub.state.withLock { $0.pulled[peer.id, default: 0] += UInt64(result.stored) }
         batch.removeAll(keepingCapacity: true)
     }

@@ -70,6 +70,8 @@ public struct PeerSession: Sendable {
     public private(set) var exchanges = 0
     public private(set) var pulls = 0
     private var wakeAtMs: UInt64 = 0
+    /// Origins already fetched again from their first entry to find a fork.
+    public private(set) var reexamined: Set<String> = []
 
     public init(peer: String, settings: Settings = Settings()) {
         self.peer = peer
@@ -104,7 +106,7 @@ public struct PeerSession: Sendable {
     }
 
     /// The peer answered the exchange. Checks its hello against `localHello`; pulls when it holds entries this
-    /// node lacks.
+    /// node lacks, or more evidence of equivocation (`evidence_count`) than this node.
     public mutating func exchanged(
         _ hello: Hello,
         local: VersionVector,
@@ -128,15 +130,29 @@ public struct PeerSession: Sendable {
             isUp = true
             events.append(.up(peer: peer, lag: local.lag(behind: remoteVector)))
         }
-        return (nextAfterContact(local: local, progressed: true, now: now), events)
+        // The peer holds evidence of equivocation this node lacks: a pull brings all of it.
+        let evidenceBehind = hello.evidenceCount > localHello.evidenceCount
+        return (nextAfterContact(local: local, progressed: true, now: now, evidenceBehind: evidenceBehind), events)
     }
 
-    /// A pull ended (its stream finished). `progressed`: it stored entries (the local vector moved).
-    public mutating func pulled(progressed: Bool, local: VersionVector, now: UInt64) -> [Action] {
+    /// A pull ended (its stream finished). `progressed`: it stored entries (the local vector moved). `forked`:
+    /// origins whose entries from the peer did not chain onto what this node holds, with no evidence known yet; each
+    /// is fetched once more from its first entry, so that the two entries at the fork meet and become evidence.
+    public mutating func pulled(
+        progressed: Bool,
+        local: VersionVector,
+        now: UInt64,
+        forked: Set<String> = []
+    ) -> [Action] {
         guard phase == .pulling else { return [] }
         pulls += 1
         lastContactMs = now
         failures = 0
+        let again = forked.subtracting(reexamined)
+        if !again.isEmpty {
+            reexamined.formUnion(again)
+            return [.pull(have: VersionVector(local.sequences.filter { !again.contains($0.key) }))]
+        }
         return nextAfterContact(local: local, progressed: progressed, now: now)
     }
 
@@ -189,9 +205,14 @@ public struct PeerSession: Sendable {
     /// Entries the peer lacks that this node holds (as of the peer's last hello and notices).
     public func peerLag(local: VersionVector) -> UInt64 { remoteVector.lag(behind: local) }
 
-    private mutating func nextAfterContact(local: VersionVector, progressed: Bool, now: UInt64) -> [Action] {
+    private mutating func nextAfterContact(
+        local: VersionVector,
+        progressed: Bool,
+        now: UInt64,
+        evidenceBehind: Bool = false
+    ) -> [Action] {
         noteLag(local: local, now: now)
-        if progressed && !local.covers(remoteVector) {
+        if evidenceBehind || (progressed && !local.covers(remoteVector)) {
             phase = .pulling
             return [.pull(have: local)]
         }

@@ -74,6 +74,34 @@ struct IngestHardeningTests {
         try await store.close()
     }
 
+    @Test("evidence found between two early entries sets the origin aside in the view when the gap fills")
+    func evidenceWhileWaitingSetsAside() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory()
+        let store = try open(dir)
+        let factory = try EntryFactory(origin: "cd-wuhou")
+        let update = { (note: String) in
+            EntryBody.Payload.statusUpdate(
+                StatusUpdate(itemId: "CY-02", status: .assigned, progress: 10, note: note, reporter: "x")
+            )
+        }
+        let one = factory.entry(sequence: 1, previous: nil, payload: .comment(Comment(itemId: "CY-02", text: "one")))
+        let two = factory.entry(sequence: 2, previous: EntryID(of: one), payload: update("two"))
+        let twoB = factory.entry(sequence: 2, previous: EntryID(of: one), payload: update("two, other branch"))
+        #expect(try await store.ingest(batch: [two]).pending == 1)
+        // The second #2 meets the first while both wait for #1: evidence, so cd-wuhou is set aside from #2.
+        #expect(try await store.ingest(batch: [twoB]).equivocations == ["cd-wuhou#2"])
+        // #1 fills the gap and releases the waiting #2, which must be set aside, not applied.
+        #expect(try await store.ingest(batch: [one]).stored == 2)
+        let state = try #require(store.state(of: "CY-02"))
+        #expect(state.status == .planned, "an entry past the equivocation was applied: \(state)")
+        #expect(state.setAside == 1)
+        try await store.close()
+        // Reopened from the files, the view is the same.
+        let reopened = try open(dir)
+        #expect(reopened.state(of: "CY-02") == state)
+        try await reopened.close()
+    }
+
     @Test("the view is refolded only when new evidence changes what is set aside; re-sent evidence costs nothing")
     func refoldOnlyOnNewEvidence() async throws {
         let dir = try CoopTestKit.TemporaryDirectory()
