@@ -7,8 +7,8 @@ import ServiceLifecycle
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
-        abstract: "Run a district's node (the peer daemon).",
-        subcommands: [NodeRun.self]
+        abstract: "Run a district's node (the peer daemon), or show how a running one stands.",
+        subcommands: [NodeRun.self, NodeStatusCommand.self]
     )
 }
 

@@ -101,7 +101,7 @@ public final class LedgerNode: Service, Sendable {
         let hub = SyncHub(
             store: store,
             nodeID: config.nodeID,
-            peers: config.peers.map(\.id),
+            peers: config.peers,
             settings: settings,
             feed: feed,
             logger: logger

@@ -49,7 +49,8 @@ public struct NodeAccess: Sendable {
     public func check(_ context: RPCServerContext) throws(RPCError) {
         guard let member = try member(context) else { return }
         let method = context.method
-        let isSync = method.hasPrefix("/\(SyncService.name)/")
+        // Status is for operators: any roster member may read it.
+        let isSync = method.hasPrefix("/\(SyncService.name)/") && method != SyncService.Method.status.fullName
         switch member.role {
         case .staff:
             guard !isSync else { throw denied(member, method, "sync is for peer nodes") }

@@ -18,6 +18,8 @@ public final class SyncHub: Sendable {
     public let nodeID: String
     public let side: Side
     public let peerIDs: [String]
+    /// Peers as configured (for status).
+    let peerEndpoints: [NodeConfig.Peer]
     let settings: PeerSession.Settings
     let logger: Logger
     let feed: ChangeFeed
@@ -42,7 +44,7 @@ public final class SyncHub: Sendable {
     public init(
         store: LogStore,
         nodeID: String,
-        peers: [String],
+        peers: [NodeConfig.Peer],
         settings: PeerSession.Settings,
         feed: ChangeFeed,
         logger: Logger
@@ -50,7 +52,9 @@ public final class SyncHub: Sendable {
         self.store = store
         self.nodeID = nodeID
         self.side = store.roster.member(nodeID)?.side ?? .unspecified
-        self.peerIDs = peers
+        self.peerIDs = peers.map(\.id)
+        self.peerEndpoints = peers
+        let peers = peers.map(\.id)
         self.settings = settings
         self.feed = feed
         self.logger = logger
@@ -213,6 +217,48 @@ public final class SyncHub: Sendable {
         let digests = store.digests
         let moved = digests.filter { $0.sequence > before[$0.origin] }
         announce(moved.map { ($0.origin, $0.sequence, $0.head) })
+    }
+
+    /// How the node and its peer links stand (`Sync/Status`).
+    public func status() -> NodeStatus {
+        let local = store.versionVector
+        let now = nowMs
+        let (sessions, pulled, guardian) = state.withLock { s in
+            (peerIDs.compactMap { s.sessions[$0] }, s.pulled, s.guardian)
+        }
+        let endpoints = Dictionary(uniqueKeysWithValues: peerEndpoints.map { ($0.id, $0.endpoint) })
+        let states = store.states
+        return NodeStatus(
+            nodeId: nodeID,
+            side: side,
+            records: store.recordCount,
+            versionVector: local,
+            digests: store.digests,
+            peers: sessions.map { session in
+                PeerStatus(
+                    peer: session.peer,
+                    endpoint: endpoints[session.peer] ?? "",
+                    phase: session.phase.rawValue,
+                    up: session.isUp,
+                    lagEntries: session.lag(local: local),
+                    lagMs: session.behindSinceMs.map { now - min(now, $0) } ?? 0,
+                    peerLacks: session.peerLag(local: local),
+                    lastContactMsAgo: session.lastContactMs.map { max(1, now - min(now, $0)) } ?? 0,
+                    failures: UInt32(min(session.failures, Int(UInt32.max))),
+                    lastError: session.lastError ?? "",
+                    pulled: pulled[session.peer] ?? 0,
+                    versionVector: session.remoteVector
+                )
+            },
+            conflicts: states.filter { $0.heads.count > 1 }.map(\.itemId),
+            equivocations: UInt32(store.evidence.count),
+            clockSkews: store.clockSkews.keys.sorted().map { ClockSkew(origin: $0, aheadMs: store.clockSkews[$0]!) },
+            pending: UInt64(store.pendingCounts.values.reduce(0, +)),
+            held: UInt64(store.heldCounts.values.reduce(0, +)),
+            mayWrite: guardian.mayWrite,
+            ownHeadConfirmedBy: guardian.confirmedBy ?? "",
+            uptimeSeconds: now / 1000
+        )
     }
 
     /// Each peer's session, for status.

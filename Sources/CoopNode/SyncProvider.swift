@@ -86,6 +86,11 @@ public struct SyncProvider: SyncService.Handler {
         }
     }
 
+    public func status(_ request: StatusRequest, context: RPCServerContext) async throws -> NodeStatus {
+        try access.check(context)
+        return hub.status()
+    }
+
     public func digest(_ request: DigestRequest, context: RPCServerContext) async throws -> DigestResponse {
         try access.check(context)
         return DigestResponse(origins: store.digests)

@@ -42,9 +42,19 @@ public enum SyncService {
             isServerStreaming: false,
             isIdempotent: true
         )
+        /// How the node and its peer links stand, for operators (`coop node status`). Open to every roster member,
+        /// not only peers.
+        public static let status = RPCMethodDescriptor(
+            service: "coop.v1.Sync",
+            method: "Status",
+            inputType: "coop.v1.StatusRequest",
+            outputType: "coop.v1.NodeStatus",
+            isServerStreaming: false,
+            isIdempotent: true
+        )
 
         /// Every method, in `.proto` order.
-        public static let all: [RPCMethodDescriptor] = [exchange, pull, digest]
+        public static let all: [RPCMethodDescriptor] = [exchange, pull, digest, status]
     }
 
     /// What a server of `coop.v1.Sync` implements: one `async` function per method, of typed messages.
@@ -65,6 +75,9 @@ public enum SyncService {
         ) async throws
         /// Per-origin digests.
         func digest(_ request: DigestRequest, context: RPCServerContext) async throws -> DigestResponse
+        /// How the node and its peer links stand, for operators (`coop node status`). Open to every roster member,
+        /// not only peers.
+        func status(_ request: StatusRequest, context: RPCServerContext) async throws -> NodeStatus
     }
 
     /// A typed client of `coop.v1.Sync` over an `RPCClient`.
@@ -108,6 +121,17 @@ public enum SyncService {
         {
             try await ServiceCall.unary(rpc, Method.digest, request, options: options)
         }
+
+        /// How the node and its peer links stand, for operators (`coop node status`). Open to every roster member,
+        /// not only peers.
+        public func status(
+            _ request: StatusRequest = StatusRequest(),
+            options: RPCCallOptions = RPCCallOptions()
+        )
+            async throws(RPCError) -> NodeStatus
+        {
+            try await ServiceCall.unary(rpc, Method.status, request, options: options)
+        }
     }
 }
 
@@ -119,6 +143,7 @@ extension SyncService.Handler {
             SyncService.Method.exchange.fullName: ServiceBinding.unary(SyncService.Method.exchange, exchange),
             SyncService.Method.pull.fullName: ServiceBinding.serverStream(SyncService.Method.pull, pull),
             SyncService.Method.digest.fullName: ServiceBinding.unary(SyncService.Method.digest, digest),
+            SyncService.Method.status.fullName: ServiceBinding.unary(SyncService.Method.status, status),
         ]
     }
 }

@@ -566,3 +566,345 @@ extension HeadNotice: WireMessage, CBacked {
         if !self.entryId.isEmpty { c.pointee.entry_id = arena.bytes(self.entryId) }
     }
 }
+
+public struct StatusRequest: Sendable, Hashable {
+
+    /// Creates a message with every field at its zero value.
+    public init() {}
+}
+
+extension StatusRequest: WireMessage, CBacked {
+    public static let protoName = "coop.v1.StatusRequest"
+    typealias CType = Coop__V1__StatusRequest
+
+    static func cInit(_ c: UnsafeMutablePointer<Coop__V1__StatusRequest>) { coop__v1__status_request__init(c) }
+    static func cPackedSize(_ c: UnsafePointer<Coop__V1__StatusRequest>) -> Int {
+        coop__v1__status_request__get_packed_size(c)
+    }
+    static func cPack(_ c: UnsafePointer<Coop__V1__StatusRequest>, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        coop__v1__status_request__pack(c, out)
+    }
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Coop__V1__StatusRequest>? {
+        coop__v1__status_request__unpack(nil, count, bytes)
+    }
+    static func cFree(_ c: UnsafeMutablePointer<Coop__V1__StatusRequest>) {
+        coop__v1__status_request__free_unpacked(c, nil)
+    }
+
+    public init(wireBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try WireCodec.decode(Self.self, from: bytes)
+    }
+
+    public func wireBytes() -> [UInt8] { WireCodec.encode(self) }
+
+    init(c: UnsafePointer<Coop__V1__StatusRequest>) throws {
+    }
+
+    func fill(_ c: UnsafeMutablePointer<Coop__V1__StatusRequest>, arena: Arena) {
+    }
+}
+
+/// How one peer link stands, as this node sees it.
+public struct PeerStatus: Sendable, Hashable {
+    /// The peer's node id.
+    public var peer: String = ""
+    /// Its endpoint, as configured.
+    public var endpoint: String = ""
+    /// The link's phase: starting, exchanging, pulling, idle, backingOff, refused.
+    public var phase: String = ""
+    /// Whether the last exchange or pull succeeded.
+    public var up: Bool = false
+    /// Entries the peer is known to hold that this node lacks.
+    public var lagEntries: UInt64 = 0
+    /// How long this node has been behind the peer, ms (0: not behind).
+    public var lagMs: UInt64 = 0
+    /// Entries this node holds that the peer lacks (as of its last hello and notices).
+    public var peerLacks: UInt64 = 0
+    /// Milliseconds since the peer last answered (0: never).
+    public var lastContactMsAgo: UInt64 = 0
+    /// Failures in a row, and the last one's reason.
+    public var failures: UInt32 = 0
+    public var lastError: String = ""
+    /// Entries stored from this peer's pulls since the node started.
+    public var pulled: UInt64 = 0
+    /// The peer's version vector, as last seen.
+    public var versionVector: VersionVector? = nil
+
+    /// Creates a message with every field at its zero value.
+    public init() {}
+
+    /// Creates a message; fields not given stay at their zero value.
+    public init(
+        peer: String = "",
+        endpoint: String = "",
+        phase: String = "",
+        up: Bool = false,
+        lagEntries: UInt64 = 0,
+        lagMs: UInt64 = 0,
+        peerLacks: UInt64 = 0,
+        lastContactMsAgo: UInt64 = 0,
+        failures: UInt32 = 0,
+        lastError: String = "",
+        pulled: UInt64 = 0,
+        versionVector: VersionVector? = nil
+    ) {
+        self.peer = peer
+        self.endpoint = endpoint
+        self.phase = phase
+        self.up = up
+        self.lagEntries = lagEntries
+        self.lagMs = lagMs
+        self.peerLacks = peerLacks
+        self.lastContactMsAgo = lastContactMsAgo
+        self.failures = failures
+        self.lastError = lastError
+        self.pulled = pulled
+        self.versionVector = versionVector
+    }
+}
+
+extension PeerStatus: WireMessage, CBacked {
+    public static let protoName = "coop.v1.PeerStatus"
+    typealias CType = Coop__V1__PeerStatus
+
+    static func cInit(_ c: UnsafeMutablePointer<Coop__V1__PeerStatus>) { coop__v1__peer_status__init(c) }
+    static func cPackedSize(_ c: UnsafePointer<Coop__V1__PeerStatus>) -> Int {
+        coop__v1__peer_status__get_packed_size(c)
+    }
+    static func cPack(_ c: UnsafePointer<Coop__V1__PeerStatus>, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        coop__v1__peer_status__pack(c, out)
+    }
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Coop__V1__PeerStatus>? {
+        coop__v1__peer_status__unpack(nil, count, bytes)
+    }
+    static func cFree(_ c: UnsafeMutablePointer<Coop__V1__PeerStatus>) { coop__v1__peer_status__free_unpacked(c, nil) }
+
+    public init(wireBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try WireCodec.decode(Self.self, from: bytes)
+    }
+
+    public func wireBytes() -> [UInt8] { WireCodec.encode(self) }
+
+    init(c: UnsafePointer<Coop__V1__PeerStatus>) throws {
+        self.peer = try CConvert.string(c.pointee.peer, field: "coop.v1.PeerStatus.peer")
+        self.endpoint = try CConvert.string(c.pointee.endpoint, field: "coop.v1.PeerStatus.endpoint")
+        self.phase = try CConvert.string(c.pointee.phase, field: "coop.v1.PeerStatus.phase")
+        self.up = (c.pointee.up != 0)
+        self.lagEntries = c.pointee.lag_entries
+        self.lagMs = c.pointee.lag_ms
+        self.peerLacks = c.pointee.peer_lacks
+        self.lastContactMsAgo = c.pointee.last_contact_ms_ago
+        self.failures = c.pointee.failures
+        self.lastError = try CConvert.string(c.pointee.last_error, field: "coop.v1.PeerStatus.last_error")
+        self.pulled = c.pointee.pulled
+        if let p = c.pointee.version_vector { self.versionVector = try VersionVector(c: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<Coop__V1__PeerStatus>, arena: Arena) {
+        if !self.peer.isEmpty { c.pointee.peer = arena.string(self.peer) }
+        if !self.endpoint.isEmpty { c.pointee.endpoint = arena.string(self.endpoint) }
+        if !self.phase.isEmpty { c.pointee.phase = arena.string(self.phase) }
+        if self.up { c.pointee.up = (self.up ? 1 : 0) }
+        if self.lagEntries != 0 { c.pointee.lag_entries = self.lagEntries }
+        if self.lagMs != 0 { c.pointee.lag_ms = self.lagMs }
+        if self.peerLacks != 0 { c.pointee.peer_lacks = self.peerLacks }
+        if self.lastContactMsAgo != 0 { c.pointee.last_contact_ms_ago = self.lastContactMsAgo }
+        if self.failures != 0 { c.pointee.failures = self.failures }
+        if !self.lastError.isEmpty { c.pointee.last_error = arena.string(self.lastError) }
+        if self.pulled != 0 { c.pointee.pulled = self.pulled }
+        if let v = self.versionVector { c.pointee.version_vector = arena.message(v) }
+    }
+}
+
+/// A remote origin whose clock ran ahead of this node's.
+public struct ClockSkew: Sendable, Hashable {
+    public var origin: String = ""
+    public var aheadMs: UInt64 = 0
+
+    /// Creates a message with every field at its zero value.
+    public init() {}
+
+    /// Creates a message; fields not given stay at their zero value.
+    public init(
+        origin: String = "",
+        aheadMs: UInt64 = 0
+    ) {
+        self.origin = origin
+        self.aheadMs = aheadMs
+    }
+}
+
+extension ClockSkew: WireMessage, CBacked {
+    public static let protoName = "coop.v1.ClockSkew"
+    typealias CType = Coop__V1__ClockSkew
+
+    static func cInit(_ c: UnsafeMutablePointer<Coop__V1__ClockSkew>) { coop__v1__clock_skew__init(c) }
+    static func cPackedSize(_ c: UnsafePointer<Coop__V1__ClockSkew>) -> Int { coop__v1__clock_skew__get_packed_size(c) }
+    static func cPack(_ c: UnsafePointer<Coop__V1__ClockSkew>, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        coop__v1__clock_skew__pack(c, out)
+    }
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Coop__V1__ClockSkew>? {
+        coop__v1__clock_skew__unpack(nil, count, bytes)
+    }
+    static func cFree(_ c: UnsafeMutablePointer<Coop__V1__ClockSkew>) { coop__v1__clock_skew__free_unpacked(c, nil) }
+
+    public init(wireBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try WireCodec.decode(Self.self, from: bytes)
+    }
+
+    public func wireBytes() -> [UInt8] { WireCodec.encode(self) }
+
+    init(c: UnsafePointer<Coop__V1__ClockSkew>) throws {
+        self.origin = try CConvert.string(c.pointee.origin, field: "coop.v1.ClockSkew.origin")
+        self.aheadMs = c.pointee.ahead_ms
+    }
+
+    func fill(_ c: UnsafeMutablePointer<Coop__V1__ClockSkew>, arena: Arena) {
+        if !self.origin.isEmpty { c.pointee.origin = arena.string(self.origin) }
+        if self.aheadMs != 0 { c.pointee.ahead_ms = self.aheadMs }
+    }
+}
+
+/// What an operator sees of a node: `coop node status`.
+public struct NodeStatus: Sendable, Hashable {
+    public var nodeId: String = ""
+    public var side: Side = .unspecified
+    /// Records in the log (durable).
+    public var records: UInt64 = 0
+    public var versionVector: VersionVector? = nil
+    /// Per origin: sequence, head and evidence count.
+    public var digests: [OriginDigest] = []
+    public var peers: [PeerStatus] = []
+    /// Items with more than one head (concurrent updates not yet resolved).
+    public var conflicts: [String] = []
+    /// Equivocations this node holds evidence of.
+    public var equivocations: UInt32 = 0
+    public var clockSkews: [ClockSkew] = []
+    /// Entries waiting for a gap, and held for clock skew.
+    public var pending: UInt64 = 0
+    public var held: UInt64 = 0
+    /// Whether the node signs new entries (its own head is confirmed by a peer, or it has none).
+    public var mayWrite: Bool = false
+    /// The peer that confirmed this node's own head ("" with no peers configured).
+    public var ownHeadConfirmedBy: String = ""
+    /// Seconds since the node started.
+    public var uptimeSeconds: UInt64 = 0
+
+    /// Creates a message with every field at its zero value.
+    public init() {}
+
+    /// Creates a message; fields not given stay at their zero value.
+    public init(
+        nodeId: String = "",
+        side: Side = .unspecified,
+        records: UInt64 = 0,
+        versionVector: VersionVector? = nil,
+        digests: [OriginDigest] = [],
+        peers: [PeerStatus] = [],
+        conflicts: [String] = [],
+        equivocations: UInt32 = 0,
+        clockSkews: [ClockSkew] = [],
+        pending: UInt64 = 0,
+        held: UInt64 = 0,
+        mayWrite: Bool = false,
+        ownHeadConfirmedBy: String = "",
+        uptimeSeconds: UInt64 = 0
+    ) {
+        self.nodeId = nodeId
+        self.side = side
+        self.records = records
+        self.versionVector = versionVector
+        self.digests = digests
+        self.peers = peers
+        self.conflicts = conflicts
+        self.equivocations = equivocations
+        self.clockSkews = clockSkews
+        self.pending = pending
+        self.held = held
+        self.mayWrite = mayWrite
+        self.ownHeadConfirmedBy = ownHeadConfirmedBy
+        self.uptimeSeconds = uptimeSeconds
+    }
+}
+
+extension NodeStatus: WireMessage, CBacked {
+    public static let protoName = "coop.v1.NodeStatus"
+    typealias CType = Coop__V1__NodeStatus
+
+    static func cInit(_ c: UnsafeMutablePointer<Coop__V1__NodeStatus>) { coop__v1__node_status__init(c) }
+    static func cPackedSize(_ c: UnsafePointer<Coop__V1__NodeStatus>) -> Int {
+        coop__v1__node_status__get_packed_size(c)
+    }
+    static func cPack(_ c: UnsafePointer<Coop__V1__NodeStatus>, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        coop__v1__node_status__pack(c, out)
+    }
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Coop__V1__NodeStatus>? {
+        coop__v1__node_status__unpack(nil, count, bytes)
+    }
+    static func cFree(_ c: UnsafeMutablePointer<Coop__V1__NodeStatus>) { coop__v1__node_status__free_unpacked(c, nil) }
+
+    public init(wireBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try WireCodec.decode(Self.self, from: bytes)
+    }
+
+    public func wireBytes() -> [UInt8] { WireCodec.encode(self) }
+
+    init(c: UnsafePointer<Coop__V1__NodeStatus>) throws {
+        self.nodeId = try CConvert.string(c.pointee.node_id, field: "coop.v1.NodeStatus.node_id")
+        self.side = try CConvert.enumeration(c.pointee.side.rawValue, as: Side.self, field: "coop.v1.NodeStatus.side")
+        self.records = c.pointee.records
+        if let p = c.pointee.version_vector { self.versionVector = try VersionVector(c: p) }
+        self.digests = try CConvert.repeated(c.pointee.digests, count: c.pointee.n_digests) { (v) throws in
+            try OriginDigest(c: v!)
+        }
+        self.peers = try CConvert.repeated(c.pointee.peers, count: c.pointee.n_peers) { (v) throws in
+            try PeerStatus(c: v!)
+        }
+        self.conflicts = try CConvert.repeated(c.pointee.conflicts, count: c.pointee.n_conflicts) { (v) throws in
+            try CConvert.string(v, field: "coop.v1.NodeStatus.conflicts")
+        }
+        self.equivocations = c.pointee.equivocations
+        self.clockSkews = try CConvert.repeated(c.pointee.clock_skews, count: c.pointee.n_clock_skews) { (v) throws in
+            try ClockSkew(c: v!)
+        }
+        self.pending = c.pointee.pending
+        self.held = c.pointee.held
+        self.mayWrite = (c.pointee.may_write != 0)
+        self.ownHeadConfirmedBy = try CConvert.string(
+            c.pointee.own_head_confirmed_by,
+            field: "coop.v1.NodeStatus.own_head_confirmed_by"
+        )
+        self.uptimeSeconds = c.pointee.uptime_seconds
+    }
+
+    func fill(_ c: UnsafeMutablePointer<Coop__V1__NodeStatus>, arena: Arena) {
+        if !self.nodeId.isEmpty { c.pointee.node_id = arena.string(self.nodeId) }
+        if self.side.rawValue != 0 {
+            c.pointee.side = Coop__V1__Side(rawValue: .init(truncatingIfNeeded: self.side.rawValue))
+        }
+        if self.records != 0 { c.pointee.records = self.records }
+        if let v = self.versionVector { c.pointee.version_vector = arena.message(v) }
+        if !self.digests.isEmpty {
+            c.pointee.n_digests = self.digests.count
+            c.pointee.digests = arena.array(self.digests) { Optional(arena.message($0)) }
+        }
+        if !self.peers.isEmpty {
+            c.pointee.n_peers = self.peers.count
+            c.pointee.peers = arena.array(self.peers) { Optional(arena.message($0)) }
+        }
+        if !self.conflicts.isEmpty {
+            c.pointee.n_conflicts = self.conflicts.count
+            c.pointee.conflicts = arena.array(self.conflicts) { Optional(arena.string($0)) }
+        }
+        if self.equivocations != 0 { c.pointee.equivocations = self.equivocations }
+        if !self.clockSkews.isEmpty {
+            c.pointee.n_clock_skews = self.clockSkews.count
+            c.pointee.clock_skews = arena.array(self.clockSkews) { Optional(arena.message($0)) }
+        }
+        if self.pending != 0 { c.pointee.pending = self.pending }
+        if self.held != 0 { c.pointee.held = self.held }
+        if self.mayWrite { c.pointee.may_write = (self.mayWrite ? 1 : 0) }
+        if !self.ownHeadConfirmedBy.isEmpty { c.pointee.own_head_confirmed_by = arena.string(self.ownHeadConfirmedBy) }
+        if self.uptimeSeconds != 0 { c.pointee.uptime_seconds = self.uptimeSeconds }
+    }
+}

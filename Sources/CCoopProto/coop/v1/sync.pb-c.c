@@ -412,6 +412,186 @@ void   coop__v1__head_notice__free_unpacked
   assert(message->base.descriptor == &coop__v1__head_notice__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   coop__v1__status_request__init
+                     (Coop__V1__StatusRequest         *message)
+{
+  static const Coop__V1__StatusRequest init_value = COOP__V1__STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t coop__v1__status_request__get_packed_size
+                     (const Coop__V1__StatusRequest *message)
+{
+  assert(message->base.descriptor == &coop__v1__status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__status_request__pack
+                     (const Coop__V1__StatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__status_request__pack_to_buffer
+                     (const Coop__V1__StatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__StatusRequest *
+       coop__v1__status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__StatusRequest *)
+     protobuf_c_message_unpack (&coop__v1__status_request__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__status_request__free_unpacked
+                     (Coop__V1__StatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   coop__v1__peer_status__init
+                     (Coop__V1__PeerStatus         *message)
+{
+  static const Coop__V1__PeerStatus init_value = COOP__V1__PEER_STATUS__INIT;
+  *message = init_value;
+}
+size_t coop__v1__peer_status__get_packed_size
+                     (const Coop__V1__PeerStatus *message)
+{
+  assert(message->base.descriptor == &coop__v1__peer_status__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__peer_status__pack
+                     (const Coop__V1__PeerStatus *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__peer_status__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__peer_status__pack_to_buffer
+                     (const Coop__V1__PeerStatus *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__peer_status__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__PeerStatus *
+       coop__v1__peer_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__PeerStatus *)
+     protobuf_c_message_unpack (&coop__v1__peer_status__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__peer_status__free_unpacked
+                     (Coop__V1__PeerStatus *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__peer_status__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   coop__v1__clock_skew__init
+                     (Coop__V1__ClockSkew         *message)
+{
+  static const Coop__V1__ClockSkew init_value = COOP__V1__CLOCK_SKEW__INIT;
+  *message = init_value;
+}
+size_t coop__v1__clock_skew__get_packed_size
+                     (const Coop__V1__ClockSkew *message)
+{
+  assert(message->base.descriptor == &coop__v1__clock_skew__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__clock_skew__pack
+                     (const Coop__V1__ClockSkew *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__clock_skew__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__clock_skew__pack_to_buffer
+                     (const Coop__V1__ClockSkew *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__clock_skew__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__ClockSkew *
+       coop__v1__clock_skew__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__ClockSkew *)
+     protobuf_c_message_unpack (&coop__v1__clock_skew__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__clock_skew__free_unpacked
+                     (Coop__V1__ClockSkew *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__clock_skew__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   coop__v1__node_status__init
+                     (Coop__V1__NodeStatus         *message)
+{
+  static const Coop__V1__NodeStatus init_value = COOP__V1__NODE_STATUS__INIT;
+  *message = init_value;
+}
+size_t coop__v1__node_status__get_packed_size
+                     (const Coop__V1__NodeStatus *message)
+{
+  assert(message->base.descriptor == &coop__v1__node_status__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__node_status__pack
+                     (const Coop__V1__NodeStatus *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__node_status__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__node_status__pack_to_buffer
+                     (const Coop__V1__NodeStatus *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__node_status__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__NodeStatus *
+       coop__v1__node_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__NodeStatus *)
+     protobuf_c_message_unpack (&coop__v1__node_status__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__node_status__free_unpacked
+                     (Coop__V1__NodeStatus *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__node_status__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor coop__v1__origin_sequence__field_descriptors[2] =
 {
   {
@@ -981,16 +1161,475 @@ const ProtobufCMessageDescriptor coop__v1__head_notice__descriptor =
   (ProtobufCMessageInit) coop__v1__head_notice__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor coop__v1__sync__method_descriptors[3] =
+#define coop__v1__status_request__field_descriptors NULL
+#define coop__v1__status_request__field_indices_by_name NULL
+#define coop__v1__status_request__number_ranges NULL
+const ProtobufCMessageDescriptor coop__v1__status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.StatusRequest",
+  "StatusRequest",
+  "Coop__V1__StatusRequest",
+  "coop.v1",
+  sizeof(Coop__V1__StatusRequest),
+  0,
+  coop__v1__status_request__field_descriptors,
+  coop__v1__status_request__field_indices_by_name,
+  0,  coop__v1__status_request__number_ranges,
+  (ProtobufCMessageInit) coop__v1__status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor coop__v1__peer_status__field_descriptors[12] =
+{
+  {
+    "peer",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, peer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "endpoint",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, endpoint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "up",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, up),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lag_entries",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, lag_entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lag_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, lag_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "peer_lacks",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, peer_lacks),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_contact_ms_ago",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, last_contact_ms_ago),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failures",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, failures),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_error",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, last_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pulled",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, pulled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_vector",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PeerStatus, version_vector),
+    &coop__v1__version_vector__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__peer_status__field_indices_by_name[] = {
+  1,   /* field[1] = endpoint */
+  8,   /* field[8] = failures */
+  4,   /* field[4] = lag_entries */
+  5,   /* field[5] = lag_ms */
+  7,   /* field[7] = last_contact_ms_ago */
+  9,   /* field[9] = last_error */
+  0,   /* field[0] = peer */
+  6,   /* field[6] = peer_lacks */
+  2,   /* field[2] = phase */
+  10,   /* field[10] = pulled */
+  3,   /* field[3] = up */
+  11,   /* field[11] = version_vector */
+};
+static const ProtobufCIntRange coop__v1__peer_status__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 12 }
+};
+const ProtobufCMessageDescriptor coop__v1__peer_status__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.PeerStatus",
+  "PeerStatus",
+  "Coop__V1__PeerStatus",
+  "coop.v1",
+  sizeof(Coop__V1__PeerStatus),
+  12,
+  coop__v1__peer_status__field_descriptors,
+  coop__v1__peer_status__field_indices_by_name,
+  1,  coop__v1__peer_status__number_ranges,
+  (ProtobufCMessageInit) coop__v1__peer_status__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor coop__v1__clock_skew__field_descriptors[2] =
+{
+  {
+    "origin",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__ClockSkew, origin),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ahead_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__ClockSkew, ahead_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__clock_skew__field_indices_by_name[] = {
+  1,   /* field[1] = ahead_ms */
+  0,   /* field[0] = origin */
+};
+static const ProtobufCIntRange coop__v1__clock_skew__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor coop__v1__clock_skew__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.ClockSkew",
+  "ClockSkew",
+  "Coop__V1__ClockSkew",
+  "coop.v1",
+  sizeof(Coop__V1__ClockSkew),
+  2,
+  coop__v1__clock_skew__field_descriptors,
+  coop__v1__clock_skew__field_indices_by_name,
+  1,  coop__v1__clock_skew__number_ranges,
+  (ProtobufCMessageInit) coop__v1__clock_skew__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor coop__v1__node_status__field_descriptors[14] =
+{
+  {
+    "node_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, node_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "side",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, side),
+    &coop__v1__side__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "records",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, records),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_vector",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, version_vector),
+    &coop__v1__version_vector__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "digests",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__NodeStatus, n_digests),
+    offsetof(Coop__V1__NodeStatus, digests),
+    &coop__v1__origin_digest__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "peers",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__NodeStatus, n_peers),
+    offsetof(Coop__V1__NodeStatus, peers),
+    &coop__v1__peer_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "conflicts",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Coop__V1__NodeStatus, n_conflicts),
+    offsetof(Coop__V1__NodeStatus, conflicts),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "equivocations",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, equivocations),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "clock_skews",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__NodeStatus, n_clock_skews),
+    offsetof(Coop__V1__NodeStatus, clock_skews),
+    &coop__v1__clock_skew__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pending",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, pending),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "held",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, held),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "may_write",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, may_write),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "own_head_confirmed_by",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, own_head_confirmed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "uptime_seconds",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__NodeStatus, uptime_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__node_status__field_indices_by_name[] = {
+  8,   /* field[8] = clock_skews */
+  6,   /* field[6] = conflicts */
+  4,   /* field[4] = digests */
+  7,   /* field[7] = equivocations */
+  10,   /* field[10] = held */
+  11,   /* field[11] = may_write */
+  0,   /* field[0] = node_id */
+  12,   /* field[12] = own_head_confirmed_by */
+  5,   /* field[5] = peers */
+  9,   /* field[9] = pending */
+  2,   /* field[2] = records */
+  1,   /* field[1] = side */
+  13,   /* field[13] = uptime_seconds */
+  3,   /* field[3] = version_vector */
+};
+static const ProtobufCIntRange coop__v1__node_status__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor coop__v1__node_status__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.NodeStatus",
+  "NodeStatus",
+  "Coop__V1__NodeStatus",
+  "coop.v1",
+  sizeof(Coop__V1__NodeStatus),
+  14,
+  coop__v1__node_status__field_descriptors,
+  coop__v1__node_status__field_indices_by_name,
+  1,  coop__v1__node_status__number_ranges,
+  (ProtobufCMessageInit) coop__v1__node_status__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor coop__v1__sync__method_descriptors[4] =
 {
   { "Exchange", &coop__v1__hello__descriptor, &coop__v1__hello__descriptor },
   { "Pull", &coop__v1__pull_request__descriptor, &coop__v1__pull_response__descriptor },
   { "Digest", &coop__v1__digest_request__descriptor, &coop__v1__digest_response__descriptor },
+  { "Status", &coop__v1__status_request__descriptor, &coop__v1__node_status__descriptor },
 };
 const unsigned coop__v1__sync__method_indices_by_name[] = {
   2,        /* Digest */
   0,        /* Exchange */
-  1         /* Pull */
+  1,        /* Pull */
+  3         /* Status */
 };
 const ProtobufCServiceDescriptor coop__v1__sync__descriptor =
 {
@@ -999,7 +1638,7 @@ const ProtobufCServiceDescriptor coop__v1__sync__descriptor =
   "Sync",
   "Coop__V1__Sync",
   "coop.v1",
-  3,
+  4,
   coop__v1__sync__method_descriptors,
   coop__v1__sync__method_indices_by_name
 };
@@ -1026,6 +1665,14 @@ void coop__v1__sync__digest(ProtobufCService *service,
 {
   assert(service->descriptor == &coop__v1__sync__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void coop__v1__sync__status(ProtobufCService *service,
+                            const Coop__V1__StatusRequest *input,
+                            Coop__V1__NodeStatus_Closure closure,
+                            void *closure_data)
+{
+  assert(service->descriptor == &coop__v1__sync__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void coop__v1__sync__init (Coop__V1__Sync_Service *service,
                            Coop__V1__Sync_ServiceDestroy destroy)

@@ -26,6 +26,10 @@ typedef struct Coop__V1__DigestRequest Coop__V1__DigestRequest;
 typedef struct Coop__V1__OriginDigest Coop__V1__OriginDigest;
 typedef struct Coop__V1__DigestResponse Coop__V1__DigestResponse;
 typedef struct Coop__V1__HeadNotice Coop__V1__HeadNotice;
+typedef struct Coop__V1__StatusRequest Coop__V1__StatusRequest;
+typedef struct Coop__V1__PeerStatus Coop__V1__PeerStatus;
+typedef struct Coop__V1__ClockSkew Coop__V1__ClockSkew;
+typedef struct Coop__V1__NodeStatus Coop__V1__NodeStatus;
 
 
 /* --- enums --- */
@@ -254,6 +258,140 @@ struct  Coop__V1__HeadNotice
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, {0,NULL} }
 
 
+struct  Coop__V1__StatusRequest
+{
+  ProtobufCMessage base;
+};
+#define COOP__V1__STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__status_request__descriptor) \
+     }
+
+
+/*
+ * How one peer link stands, as this node sees it.
+ */
+struct  Coop__V1__PeerStatus
+{
+  ProtobufCMessage base;
+  /*
+   * The peer's node id.
+   */
+  char *peer;
+  /*
+   * Its endpoint, as configured.
+   */
+  char *endpoint;
+  /*
+   * The link's phase: starting, exchanging, pulling, idle, backingOff, refused.
+   */
+  char *phase;
+  /*
+   * Whether the last exchange or pull succeeded.
+   */
+  protobuf_c_boolean up;
+  /*
+   * Entries the peer is known to hold that this node lacks.
+   */
+  uint64_t lag_entries;
+  /*
+   * How long this node has been behind the peer, ms (0: not behind).
+   */
+  uint64_t lag_ms;
+  /*
+   * Entries this node holds that the peer lacks (as of its last hello and notices).
+   */
+  uint64_t peer_lacks;
+  /*
+   * Milliseconds since the peer last answered (0: never).
+   */
+  uint64_t last_contact_ms_ago;
+  /*
+   * Failures in a row, and the last one's reason.
+   */
+  uint32_t failures;
+  char *last_error;
+  /*
+   * Entries stored from this peer's pulls since the node started.
+   */
+  uint64_t pulled;
+  /*
+   * The peer's version vector, as last seen.
+   */
+  Coop__V1__VersionVector *version_vector;
+};
+#define COOP__V1__PEER_STATUS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__peer_status__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, NULL }
+
+
+/*
+ * A remote origin whose clock ran ahead of this node's.
+ */
+struct  Coop__V1__ClockSkew
+{
+  ProtobufCMessage base;
+  char *origin;
+  uint64_t ahead_ms;
+};
+#define COOP__V1__CLOCK_SKEW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__clock_skew__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * What an operator sees of a node: `coop node status`.
+ */
+struct  Coop__V1__NodeStatus
+{
+  ProtobufCMessage base;
+  char *node_id;
+  Coop__V1__Side side;
+  /*
+   * Records in the log (durable).
+   */
+  uint64_t records;
+  Coop__V1__VersionVector *version_vector;
+  /*
+   * Per origin: sequence, head and evidence count.
+   */
+  size_t n_digests;
+  Coop__V1__OriginDigest **digests;
+  size_t n_peers;
+  Coop__V1__PeerStatus **peers;
+  /*
+   * Items with more than one head (concurrent updates not yet resolved).
+   */
+  size_t n_conflicts;
+  char **conflicts;
+  /*
+   * Equivocations this node holds evidence of.
+   */
+  uint32_t equivocations;
+  size_t n_clock_skews;
+  Coop__V1__ClockSkew **clock_skews;
+  /*
+   * Entries waiting for a gap, and held for clock skew.
+   */
+  uint64_t pending;
+  uint64_t held;
+  /*
+   * Whether the node signs new entries (its own head is confirmed by a peer, or it has none).
+   */
+  protobuf_c_boolean may_write;
+  /*
+   * The peer that confirmed this node's own head ("" with no peers configured).
+   */
+  char *own_head_confirmed_by;
+  /*
+   * Seconds since the node started.
+   */
+  uint64_t uptime_seconds;
+};
+#define COOP__V1__NODE_STATUS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__node_status__descriptor) \
+    , (char *)protobuf_c_empty_string, COOP__V1__SIDE__SIDE_UNSPECIFIED, 0, NULL, 0,NULL, 0,NULL, 0,NULL, 0, 0,NULL, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
 /* Coop__V1__OriginSequence methods */
 void   coop__v1__origin_sequence__init
                      (Coop__V1__OriginSequence         *message);
@@ -425,6 +563,82 @@ Coop__V1__HeadNotice *
 void   coop__v1__head_notice__free_unpacked
                      (Coop__V1__HeadNotice *message,
                       ProtobufCAllocator *allocator);
+/* Coop__V1__StatusRequest methods */
+void   coop__v1__status_request__init
+                     (Coop__V1__StatusRequest         *message);
+size_t coop__v1__status_request__get_packed_size
+                     (const Coop__V1__StatusRequest   *message);
+size_t coop__v1__status_request__pack
+                     (const Coop__V1__StatusRequest   *message,
+                      uint8_t             *out);
+size_t coop__v1__status_request__pack_to_buffer
+                     (const Coop__V1__StatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__StatusRequest *
+       coop__v1__status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__status_request__free_unpacked
+                     (Coop__V1__StatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Coop__V1__PeerStatus methods */
+void   coop__v1__peer_status__init
+                     (Coop__V1__PeerStatus         *message);
+size_t coop__v1__peer_status__get_packed_size
+                     (const Coop__V1__PeerStatus   *message);
+size_t coop__v1__peer_status__pack
+                     (const Coop__V1__PeerStatus   *message,
+                      uint8_t             *out);
+size_t coop__v1__peer_status__pack_to_buffer
+                     (const Coop__V1__PeerStatus   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__PeerStatus *
+       coop__v1__peer_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__peer_status__free_unpacked
+                     (Coop__V1__PeerStatus *message,
+                      ProtobufCAllocator *allocator);
+/* Coop__V1__ClockSkew methods */
+void   coop__v1__clock_skew__init
+                     (Coop__V1__ClockSkew         *message);
+size_t coop__v1__clock_skew__get_packed_size
+                     (const Coop__V1__ClockSkew   *message);
+size_t coop__v1__clock_skew__pack
+                     (const Coop__V1__ClockSkew   *message,
+                      uint8_t             *out);
+size_t coop__v1__clock_skew__pack_to_buffer
+                     (const Coop__V1__ClockSkew   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__ClockSkew *
+       coop__v1__clock_skew__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__clock_skew__free_unpacked
+                     (Coop__V1__ClockSkew *message,
+                      ProtobufCAllocator *allocator);
+/* Coop__V1__NodeStatus methods */
+void   coop__v1__node_status__init
+                     (Coop__V1__NodeStatus         *message);
+size_t coop__v1__node_status__get_packed_size
+                     (const Coop__V1__NodeStatus   *message);
+size_t coop__v1__node_status__pack
+                     (const Coop__V1__NodeStatus   *message,
+                      uint8_t             *out);
+size_t coop__v1__node_status__pack_to_buffer
+                     (const Coop__V1__NodeStatus   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__NodeStatus *
+       coop__v1__node_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__node_status__free_unpacked
+                     (Coop__V1__NodeStatus *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Coop__V1__OriginSequence_Closure)
@@ -454,6 +668,18 @@ typedef void (*Coop__V1__DigestResponse_Closure)
 typedef void (*Coop__V1__HeadNotice_Closure)
                  (const Coop__V1__HeadNotice *message,
                   void *closure_data);
+typedef void (*Coop__V1__StatusRequest_Closure)
+                 (const Coop__V1__StatusRequest *message,
+                  void *closure_data);
+typedef void (*Coop__V1__PeerStatus_Closure)
+                 (const Coop__V1__PeerStatus *message,
+                  void *closure_data);
+typedef void (*Coop__V1__ClockSkew_Closure)
+                 (const Coop__V1__ClockSkew *message,
+                  void *closure_data);
+typedef void (*Coop__V1__NodeStatus_Closure)
+                 (const Coop__V1__NodeStatus *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -473,6 +699,10 @@ struct Coop__V1__Sync_Service
                  const Coop__V1__DigestRequest *input,
                  Coop__V1__DigestResponse_Closure closure,
                  void *closure_data);
+  void (*status)(Coop__V1__Sync_Service *service,
+                 const Coop__V1__StatusRequest *input,
+                 Coop__V1__NodeStatus_Closure closure,
+                 void *closure_data);
 };
 typedef void (*Coop__V1__Sync_ServiceDestroy)(Coop__V1__Sync_Service *);
 void coop__v1__sync__init (Coop__V1__Sync_Service *service,
@@ -483,7 +713,8 @@ void coop__v1__sync__init (Coop__V1__Sync_Service *service,
     { COOP__V1__SYNC__BASE_INIT,\
       function_prefix__ ## exchange,\
       function_prefix__ ## pull,\
-      function_prefix__ ## digest  }
+      function_prefix__ ## digest,\
+      function_prefix__ ## status  }
 void coop__v1__sync__exchange(ProtobufCService *service,
                               const Coop__V1__Hello *input,
                               Coop__V1__Hello_Closure closure,
@@ -495,6 +726,10 @@ void coop__v1__sync__pull(ProtobufCService *service,
 void coop__v1__sync__digest(ProtobufCService *service,
                             const Coop__V1__DigestRequest *input,
                             Coop__V1__DigestResponse_Closure closure,
+                            void *closure_data);
+void coop__v1__sync__status(ProtobufCService *service,
+                            const Coop__V1__StatusRequest *input,
+                            Coop__V1__NodeStatus_Closure closure,
                             void *closure_data);
 
 /* --- descriptors --- */
@@ -508,6 +743,10 @@ extern const ProtobufCMessageDescriptor coop__v1__digest_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__origin_digest__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__digest_response__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__head_notice__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__status_request__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__peer_status__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__clock_skew__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__node_status__descriptor;
 extern const ProtobufCServiceDescriptor coop__v1__sync__descriptor;
 
 PROTOBUF_C__END_DECLS
