@@ -9,13 +9,20 @@ final class NodeProcess {
     private(set) var endpoint = ""
 
     /// Starts `coop node run --config config` (plus `arguments`), its output in files under `directory`.
-    init(config: String, directory: String, name: String, arguments: [String] = []) throws {
+    /// With `namespace`, the node runs in that network namespace (`ip netns exec NS coop …`, which execs coop).
+    init(config: String, directory: String, name: String, arguments: [String] = [], namespace: String? = nil) throws {
         stdoutPath = "\(directory)/\(name).out"
         stderrPath = "\(directory)/\(name).err"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: try ChildProcess.product("coop"))
-        process.arguments = ["node", "run", "--config", config] + arguments
+        let coop = try ChildProcess.product("coop")
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, coop, "node", "run", "--config", config] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: coop)
+            process.arguments = ["node", "run", "--config", config] + arguments
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         try process.run()
@@ -37,6 +44,7 @@ final class NodeProcess {
         while ContinuousClock.now < deadline {
             if let line = stdout.split(separator: "\n").first(where: { $0.contains(" ready: serving ") }) {
                 endpoint = String(line.split(separator: " ").first { $0.hasPrefix("tcp://") } ?? "")
+                    .trimmingCharacters(in: CharacterSet(charactersIn: ";,"))
                 return String(line)
             }
             guard process.isRunning else { break }
