@@ -26,12 +26,16 @@ struct BenchOptions {
     var nodeOnly = false
     /// Leave out 8 (the node).
     var skipNode = false
+    /// Measure 9 only / leave it out.
+    var syncOnly = false
+    var skipSync = false
     /// The release `coop` binary section 8 runs (default: `$COOP_BENCH_COOP`, else `coop` next to coop-bench).
     var coop: String?
 
     static let usage = """
         usage: coop-bench [--quick] [--entries N] [--audit-entries N] [--writers N] [--dir PATH] [--keep] [--skip-logs]
-                          [--rpc | --skip-rpc] [--rpc-calls N] [--node | --skip-node] [--coop PATH]
+                          [--rpc | --skip-rpc] [--rpc-calls N] [--node | --skip-node] [--sync | --skip-sync]
+                          [--coop PATH]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
                coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]
@@ -54,7 +58,9 @@ struct BenchOptions {
           --rpc-calls N      timed unary calls of each kind in 7 (default 20,000; 3,000 with --quick)
           --node             measure 8 only (a `coop node run` child: signing, updates, latency, memory, restart)
           --skip-node        leave out 8
-          --coop PATH        the release coop binary 8 runs (default: $COOP_BENCH_COOP, else coop next to coop-bench)
+          --sync             measure 9 only (reconciliation: convergence after a partition, catch-up of an empty node)
+          --skip-sync        leave out 9
+          --coop PATH        the release coop binary 8 and 9 run (default: $COOP_BENCH_COOP, else coop next to coop-bench)
         """
 
     /// Parses the arguments after the program name; throws a message for the user.
@@ -85,6 +91,8 @@ struct BenchOptions {
             case "--rpc-calls": explicitRPCCalls = try count(arg)
             case "--node": nodeOnly = true
             case "--skip-node": skipNode = true
+            case "--sync": syncOnly = true
+            case "--skip-sync": skipSync = true
             case "--coop": coop = try value(arg)
             case "-h", "--help": throw UsageError("")
             default: throw UsageError("unknown argument \(arg)")

@@ -105,7 +105,8 @@ struct CoopBench {
         let started = now()
         header()
 
-        if !options.rpcOnly && !options.nodeOnly {
+        let only = options.rpcOnly || options.nodeOnly || options.syncOnly
+        if !only {
             let fsync = try measureFsync()
             let single = try await measureSingle(fsync: fsync)
             try await measureConcurrent(fsync: fsync, single: single)
@@ -113,11 +114,14 @@ struct CoopBench {
                 try await measureLogs()
             }
         }
-        if !options.skipRPC && !options.nodeOnly {
+        if !options.skipRPC && (!only || options.rpcOnly) {
             try await measureRPC()
         }
-        if !options.skipNode && !options.rpcOnly {
+        if !options.skipNode && (!only || options.nodeOnly) {
             try await measureNode()
+        }
+        if !options.skipSync && (!only || options.syncOnly) {
+            try await measureSync()
         }
 
         say()
@@ -172,6 +176,8 @@ struct CoopBench {
             : "node: \(options.writers) clients, restart with a \(grouped(options.entries))-entry log"
         if options.rpcOnly {
             say("sizes:   \(options.quick ? "--quick, " : "")--rpc (7 only), \(rpc)")
+        } else if options.syncOnly {
+            say("sizes:   \(options.quick ? "--quick: 2,000" : "10,000") entries per side (9 only)")
         } else if options.nodeOnly {
             say("sizes:   \(options.quick ? "--quick, " : "")--node (8 only), \(node)")
         } else {

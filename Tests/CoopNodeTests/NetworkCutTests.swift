@@ -9,8 +9,8 @@ import Testing
 @Suite(.serialized) struct NetworkCutTests {
     /// Runs `ip ARGS`; throws with its stderr when it fails.
     @discardableResult
-    static func ip(_ arguments: [String]) throws -> String {
-        let result = try ChildProcess.run("/usr/sbin/ip", arguments)
+    static func ip(_ arguments: [String]) async throws -> String {
+        let result = try await ChildProcess.runOffPool("/usr/sbin/ip", arguments)
         guard result.status == 0 else {
             throw NodeProcessError(message: "ip \(arguments.joined(separator: " ")): \(result.stderr)")
         }
@@ -18,13 +18,16 @@ import Testing
     }
 
     /// `coop ARGS` in namespace `ns`.
-    static func coop(_ ns: String, _ arguments: [String]) throws -> ChildProcess.Result {
-        try ChildProcess.run("/usr/sbin/ip", ["netns", "exec", ns, try ChildProcess.product("coop")] + arguments)
+    static func coop(_ ns: String, _ arguments: [String]) async throws -> ChildProcess.Result {
+        try await ChildProcess.runOffPool(
+            "/usr/sbin/ip",
+            ["netns", "exec", ns, try ChildProcess.product("coop")] + arguments
+        )
     }
 
     /// Per origin, the sequence number the node in `ns` holds (from `coop node status --json`).
-    static func sequences(_ ns: String, mesh: String, as member: String) throws -> [String: Int] {
-        let result = try coop(ns, ["node", "status", "--mesh", mesh, "--as", member, "--json", "--timeout", "5"])
+    static func sequences(_ ns: String, mesh: String, as member: String) async throws -> [String: Int] {
+        let result = try await coop(ns, ["node", "status", "--mesh", mesh, "--as", member, "--json", "--timeout", "5"])
         guard result.status == 0,
             let json = try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any]
         else { throw NodeProcessError(message: "coop node status: \(result.status) \(result.stderr)") }
@@ -35,9 +38,9 @@ import Testing
         return out
     }
 
-    static func update(_ ns: String, mesh: String, as member: String, item: String, note: String) throws {
+    static func update(_ ns: String, mesh: String, as member: String, item: String, note: String) async throws {
         for _ in 0..<300 {
-            let result = try coop(
+            let result = try await coop(
                 ns,
                 [
                     "item", "update", item, "--status", "in-progress", "--progress", "30", "--note", note,
@@ -49,7 +52,7 @@ import Testing
             guard result.status == 3, result.stderr.contains("OWN_LOG_UNCONFIRMED") else {
                 throw NodeProcessError(message: "coop item update: \(result.status) \(result.stderr)")
             }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw NodeProcessError(message: "\(member)'s node never confirmed its own head")
     }
@@ -58,24 +61,25 @@ import Testing
     func linkCut() async throws {
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let (nsA, nsB) = ("coopa\(suffix)", "coopb\(suffix)")
-        guard getuid() == 0, (try? Self.ip(["netns", "add", nsA])) != nil else {
+        guard getuid() == 0, (try? await Self.ip(["netns", "add", nsA])) != nil else {
             print("NetworkCutTests skipped: network namespaces need root (ip netns add failed); nothing was checked")
             return
         }
         defer {
-            _ = try? Self.ip(["netns", "del", nsA])
-            _ = try? Self.ip(["netns", "del", nsB])
+            // (A short blocking call: `defer` cannot await.)
+            _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", nsA])
+            _ = try? ChildProcess.run("/usr/sbin/ip", ["netns", "del", nsB])
         }
-        try Self.ip(["netns", "add", nsB])
+        try await Self.ip(["netns", "add", nsB])
         let (vethA, vethB) = ("cva\(suffix)".prefix(15), "cvb\(suffix)".prefix(15))
-        try Self.ip([
+        try await Self.ip([
             "link", "add", String(vethA), "netns", nsA, "type", "veth", "peer", "name", String(vethB), "netns", nsB,
         ])
-        try Self.ip(["-n", nsA, "addr", "add", "10.77.0.1/24", "dev", String(vethA)])
-        try Self.ip(["-n", nsB, "addr", "add", "10.77.0.2/24", "dev", String(vethB)])
+        try await Self.ip(["-n", nsA, "addr", "add", "10.77.0.1/24", "dev", String(vethA)])
+        try await Self.ip(["-n", nsB, "addr", "add", "10.77.0.2/24", "dev", String(vethB)])
         for (ns, dev) in [(nsA, String(vethA)), (nsB, String(vethB))] {
-            try Self.ip(["-n", ns, "link", "set", dev, "up"])
-            try Self.ip(["-n", ns, "link", "set", "lo", "up"])
+            try await Self.ip(["-n", ns, "link", "set", dev, "up"])
+            try await Self.ip(["-n", ns, "link", "set", "lo", "up"])
         }
 
         // A mesh whose Shapingba and Wuhou nodes listen on the veth addresses (the third node is not started).
@@ -116,30 +120,30 @@ import Testing
         let mesh = written.directory
         func converged(_ origins: [String: Int]) async throws {
             for _ in 0..<300 {
-                let a = try Self.sequences(nsA, mesh: mesh, as: "auditor.shapingba")
-                let b = try Self.sequences(nsB, mesh: mesh, as: "auditor.wuhou")
+                let a = try await Self.sequences(nsA, mesh: mesh, as: "auditor.shapingba")
+                let b = try await Self.sequences(nsB, mesh: mesh, as: "auditor.wuhou")
                 if a == b && origins.allSatisfy({ a[$0.key] == $0.value }) { return }
                 try await Task.sleep(for: .milliseconds(100))
             }
             Issue.record("no convergence on \(origins)")
         }
-        try Self.update(nsA, mesh: mesh, as: "staff.shapingba", item: "CY-01", note: "落实 before the cut")
-        try Self.update(nsB, mesh: mesh, as: "staff.wuhou", item: "CY-01", note: "落实 before the cut")
+        try await Self.update(nsA, mesh: mesh, as: "staff.shapingba", item: "CY-01", note: "落实 before the cut")
+        try await Self.update(nsB, mesh: mesh, as: "staff.wuhou", item: "CY-01", note: "落实 before the cut")
         try await converged(["cq-shapingba": 1, "cd-wuhou": 1])
 
         // Cut: both write; neither sees the other's entry.
-        try Self.ip(["-n", nsA, "link", "set", String(vethA), "down"])
-        try Self.update(nsA, mesh: mesh, as: "staff.shapingba", item: "CY-01", note: "跟踪 during the cut")
-        try Self.update(nsB, mesh: mesh, as: "staff.wuhou", item: "CY-01", note: "跟踪 during the cut")
+        try await Self.ip(["-n", nsA, "link", "set", String(vethA), "down"])
+        try await Self.update(nsA, mesh: mesh, as: "staff.shapingba", item: "CY-01", note: "跟踪 during the cut")
+        try await Self.update(nsB, mesh: mesh, as: "staff.wuhou", item: "CY-01", note: "跟踪 during the cut")
         try await Task.sleep(for: .seconds(3))
-        #expect(try Self.sequences(nsA, mesh: mesh, as: "auditor.shapingba")["cd-wuhou"] == 1)
-        #expect(try Self.sequences(nsB, mesh: mesh, as: "auditor.wuhou")["cq-shapingba"] == 1)
+        #expect(try await Self.sequences(nsA, mesh: mesh, as: "auditor.shapingba")["cd-wuhou"] == 1)
+        #expect(try await Self.sequences(nsB, mesh: mesh, as: "auditor.wuhou")["cq-shapingba"] == 1)
 
         // Restored: they converge, the concurrent updates shown as a conflict on both.
-        try Self.ip(["-n", nsA, "link", "set", String(vethA), "up"])
+        try await Self.ip(["-n", nsA, "link", "set", String(vethA), "up"])
         try await converged(["cq-shapingba": 2, "cd-wuhou": 2])
         for (ns, member) in [(nsA, "auditor.shapingba"), (nsB, "auditor.wuhou")] {
-            let shown = try Self.coop(ns, ["item", "show", "CY-01", "--mesh", mesh, "--as", member, "--json"])
+            let shown = try await Self.coop(ns, ["item", "show", "CY-01", "--mesh", mesh, "--as", member, "--json"])
             let json = try JSONSerialization.jsonObject(with: Data(shown.stdout)) as? [String: Any]
             let heads = (json?["state"] as? [String: Any])?["heads"] as? [Any]
             #expect(heads?.count == 2, "\(member): \(shown.stdoutText.prefix(600))")

@@ -10,6 +10,25 @@ public enum ChildProcess {
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     }
 
+    /// As ``run(_:_:stdin:currentDirectory:)``, but waits on a thread of its own rather than blocking a thread of
+    /// the shared concurrency pool (which has one thread per core: two blocked waits would stall every other test).
+    public static func runOffPool(
+        _ executable: String,
+        _ arguments: [String],
+        stdin: [UInt8] = [],
+        currentDirectory: String? = nil
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Swift.Result {
+                        try run(executable, arguments, stdin: stdin, currentDirectory: currentDirectory)
+                    }
+                )
+            }
+        }
+    }
+
     /// Runs `executable` with `arguments`, feeding `stdin`, and waits for it.
     public static func run(
         _ executable: String,
