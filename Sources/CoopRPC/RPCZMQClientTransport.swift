@@ -6,7 +6,8 @@ import Synchronization
 /// the connection's life into events.
 ///
 /// **Threading.** `Sendable`. The socket and its monitor live on the reactor's thread and never leave it; events are
-/// delivered there, and ``send(_:then:)`` queues the send there with ``ZMQReactor/execute(_:)``.
+/// delivered there, and ``send(_:then:)`` sends at once when called there and otherwise queues the send there with
+/// ``ZMQReactor/executeInline(_:)``.
 ///
 /// **Connection events.** From the monitor: a ZMTP handshake that succeeds is ``RPCClientTransportEvent/connected``;
 /// `DISCONNECTED` (the server closed the connection, TCP reset, or heartbeats timed out) is
@@ -88,7 +89,7 @@ public final class RPCZMQClientTransport: RPCClientTransport {
             completion?(.closed)
             return
         }
-        let queued = reactor.execute { registry in
+        let queued = reactor.executeInline { registry in
             guard let socket = registry.socket(socketID) else {
                 completion?(.closed)
                 return

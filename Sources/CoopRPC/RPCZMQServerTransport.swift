@@ -5,8 +5,9 @@ import Synchronization
 /// configured, ZMTP heartbeats, `ZMQ_MAXMSGSIZE`).
 ///
 /// **Threading.** `Sendable`. The socket lives on the reactor's thread and never leaves it: events are delivered
-/// there, and ``send(_:to:then:)`` queues the send there with ``ZMQReactor/execute(_:)`` (messages leave in the order
-/// handed over; `completion` runs on the reactor thread right after the send).
+/// there, and ``send(_:to:then:)`` sends at once when called there (from an event handler, or a call's task while it
+/// runs there) and otherwise queues the send there with ``ZMQReactor/executeInline(_:)`` (messages of one sender leave
+/// in the order handed over; `completion` runs on the reactor thread right after the send).
 ///
 /// **Gone peers.** With `ZMQ_ROUTER_MANDATORY`, a send to a routing id that has no connection fails with
 /// `EHOSTUNREACH`; the transport reports it as ``RPCServerTransportEvent/peerGone(peer:reason:)``. A connection is
@@ -15,8 +16,8 @@ import Synchronization
 ///
 /// **Full queues.** A send that finds its peer's queue full (`ZMQ_SNDHWM`, `EAGAIN`) is not dropped: the message waits
 /// in a backlog on the reactor thread, behind it every later message to that peer, and is sent once the socket is
-/// writable again (``ZMQReactor/Registry/whenWritable(_:_:)``, and a retry every 20 ms, which also finds a peer that
-/// went away meanwhile); its `completion` runs then. ``RPCServer`` bounds the backlog per stream.
+/// writable again (``ZMQReactor/Registry/whenWritable(_:_:)``, and a retry on a reactor timer every 20 ms, which also
+/// finds a peer that went away meanwhile); its `completion` runs then. ``RPCServer`` bounds the backlog per stream.
 public final class RPCZMQServerTransport: RPCServerTransport {
     public let reactor: ZMQReactor
     public let endpoint: String
@@ -93,7 +94,7 @@ public final class RPCZMQServerTransport: RPCServerTransport {
             completion?(.closed)
             return
         }
-        let queued = reactor.execute { registry in
+        let queued = reactor.executeInline { registry in
             guard let socket = registry.socket(socketID) else {
                 completion?(.closed)
                 return
@@ -221,12 +222,9 @@ public final class RPCZMQServerTransport: RPCServerTransport {
             return !b.retryScheduled
         }
         guard schedule else { return }
-        Task { [reactor] in
-            try? await Task.sleep(for: Self.retryInterval)
-            reactor.execute { registry in
-                self.backlog.withLock { $0.retryScheduled = false }
-                self.flush(registry, socketID, trigger: .timer)
-            }
+        registry.schedule(after: Self.retryInterval) { registry in
+            self.backlog.withLock { $0.retryScheduled = false }
+            self.flush(registry, socketID, trigger: .timer)
         }
     }
 
