@@ -45,8 +45,8 @@ extension RPCClient {
                     cancel(callID, RPCError(code: .cancelled, message: "the call was cancelled before it was sent"))
                     return
                 }
-                arm(callID, deadline: deadline)
                 flush()
+                arm(callID, deadline: deadline)
             }
         } onCancel: {
             cancel(callID, RPCError(code: .cancelled, message: "the calling task was cancelled"))
@@ -79,8 +79,8 @@ extension RPCClient {
             // The consumer stopped early: forget the call and tell the server.
             self.cancel(callID, RPCError(code: .cancelled, message: "the consumer stopped reading the stream"))
         }
-        arm(callID, deadline: deadline)
         flush()
+        arm(callID, deadline: deadline)
         let grant: @Sendable (UInt32) -> Void = { [weak self] amount in
             guard let self else { return }
             let live = self.state.withLock { s in s.calls[callID].map { $0.sentOn == s.epoch } ?? false }
@@ -110,18 +110,25 @@ extension RPCClient {
         }
     }
 
-    /// Schedules the call's deadline, or for a call without one, the end of its wait for a connection. The timer
-    /// holds the client weakly: a client that is gone (closed, every call ended) does not wait for its timers, and
-    /// neither do its transport, reactor and context.
+    /// Schedules the call's deadline, or for a call without one that still waits for a connection (it was not handed
+    /// to one by the ``flush()`` before), the end of that wait; a request the connection refuses later arms it then
+    /// (``armConnectTimeout(_:)``). The timer holds the client weakly: a client that is gone (closed, every call
+    /// ended) does not wait for its timers, and neither do its transport, reactor and context.
     private func arm(_ callID: UInt64, deadline: ContinuousClock.Instant?) {
         guard let deadline else {
-            DispatchQueue.global().asyncAfter(deadline: .now() + Self.dispatchInterval(connectTimeout)) {
-                [weak self] in self?.expireUnsent(callID)
-            }
+            let waiting = state.withLock { s in s.calls[callID].map { $0.sentOn == nil && !$0.sending } ?? false }
+            if waiting { armConnectTimeout(callID) }
             return
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + Self.dispatchInterval(deadline - .now)) {
             [weak self] in self?.expire(callID)
+        }
+    }
+
+    /// Ends call `callID` UNAVAILABLE if it still waits for a connection ``connectTimeout`` from now.
+    func armConnectTimeout(_ callID: UInt64) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.dispatchInterval(connectTimeout)) {
+            [weak self] in self?.expireUnsent(callID)
         }
     }
 

@@ -70,25 +70,27 @@ extension RPCClient {
 
     /// The transport's word on one request.
     private func sent(_ callID: UInt64, on epoch: UInt64, _ result: RPCSendResult) {
-        let lost: Call? = state.withLock { s in
-            guard var call = s.calls[callID] else { return nil }
+        let (lost, waits): (Call?, Bool) = state.withLock { s in
+            guard var call = s.calls[callID] else { return (nil, false) }
             call.sending = false
             switch result {
             case .sent where epoch == s.epoch:
                 call.sentOn = epoch
                 s.calls[callID] = call
-                return nil
+                return (nil, false)
             case .wouldBlock where epoch == s.epoch:
                 // No connection can take it now: it waits for `.writable` or `.connected`.
                 s.calls[callID] = call
                 s.unsent.append(callID)
-                return nil
+                return (nil, call.deadline == nil)
             default:
                 // The connection changed while the request was on its way, or the transport is closed.
                 s.calls[callID] = nil
-                return call
+                return (call, false)
             }
         }
+        // A call without a deadline waits for a connection at most `connectTimeout`.
+        if waits { armConnectTimeout(callID) }
         if let lost {
             fail([lost], "the connection to \(serverName) was lost while the call was being sent")
         }

@@ -192,6 +192,10 @@ public enum RPCFrames {
 
     /// Decodes a server message (a client reads these).
     public static func decodeServer(_ frames: [[UInt8]]) throws(RPCFrameError) -> RPCServerMessage {
+        // Most messages of a stream carry a header with the call id alone: read it without protobuf-c.
+        if frames.count == 3 || frames.count == 2, frames[0] == tag, let callID = bareCallID(frames[1]) {
+            return RPCServerMessage(callID: callID, body: frames.count == 3 ? frames[2] : nil)
+        }
         try checkTag(frames)
         guard frames.count == 2 || frames.count == 3 else {
             throw fail(
@@ -230,6 +234,22 @@ public enum RPCFrames {
             body: frames.count == 3 ? frames[2] : nil,
             status: header.status.map(RPCStatus.init(wire:))
         )
+    }
+
+    /// The call id of a `ResponseHeader` that holds nothing else (field 1, a varint, and no other field): what
+    /// protobuf-c would decode, without it; `nil` for any other header (then decoded in full).
+    static func bareCallID(_ header: [UInt8]) -> UInt64? {
+        guard header.count >= 2, header.count <= 11, header[0] == 0x08 else { return nil }
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        for i in 1..<header.count {
+            let byte = header[i]
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return i == header.count - 1 ? value : nil }
+            shift += 7
+            if shift > 63 { return nil }
+        }
+        return nil
     }
 
     private static func checkTag(_ frames: [[UInt8]]) throws(RPCFrameError) {

@@ -18,6 +18,20 @@ extension RPCServer {
         }
 
         private let state = Mutex(State())
+        /// The tag and header of the stream's messages (the same for every one), encoded once.
+        private let header = Mutex<[[UInt8]]?>(nil)
+
+        /// The frames of one message of the stream: the header is encoded for the first only.
+        func dataFrames(_ callID: UInt64, _ body: [UInt8]) -> [[UInt8]] {
+            var frames = header.withLock { h in
+                if let h { return h }
+                let encoded = RPCFrames.encode(RPCServerMessage(callID: callID))
+                h = encoded
+                return encoded
+            }
+            frames.append(body)
+            return frames
+        }
 
         /// Marks the head sent; `false` when it may not be sent any more.
         func takeHead() -> Bool {
@@ -49,6 +63,8 @@ extension RPCServer {
 
         /// Returns once at most ``unsentLimit`` messages are unsent; throws when the task is cancelled.
         func waitForRoom() async throws {
+            // The common case, without a continuation: there is room.
+            if state.withLock({ $0.unsent <= Self.unsentLimit }) { return }
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let ready: Result<Void, any Error>? = state.withLock { s in
@@ -240,10 +256,7 @@ extension RPCServer {
                 // The transport keeps what its peer's queue cannot take yet and sends it, in order, once there is
                 // room: never dropped. The stream goes on while its unsent messages stay few.
                 progress.messageHandedOver()
-                transport.send(
-                    RPCFrames.encode(RPCServerMessage(callID: key.callID, body: body)),
-                    to: key.peer
-                ) { _ in progress.messageLeft() }
+                transport.send(progress.dataFrames(key.callID, body), to: key.peer) { _ in progress.messageLeft() }
                 try await progress.waitForRoom()
                 return
             case .wait:

@@ -5,8 +5,9 @@ import Synchronization
 /// configured, ZMTP heartbeats, `ZMQ_MAXMSGSIZE`).
 ///
 /// **Threading.** `Sendable`. The socket lives on the reactor's thread and never leaves it: events are delivered
-/// there, and ``send(_:to:then:)`` queues the send there with ``ZMQReactor/execute(_:)`` (messages leave in the order
-/// handed over; `completion` runs on the reactor thread right after the send).
+/// there, and ``send(_:to:then:)`` sends at once when called there (from an event handler, or a call's task while it
+/// runs there) and otherwise queues the send there with ``ZMQReactor/executeInline(_:)`` (messages of one sender leave
+/// in the order handed over; `completion` runs on the reactor thread right after the send).
 ///
 /// **Gone peers.** With `ZMQ_ROUTER_MANDATORY`, a send to a routing id that has no connection fails with
 /// `EHOSTUNREACH`; the transport reports it as ``RPCServerTransportEvent/peerGone(peer:reason:)``. A connection is
@@ -15,8 +16,8 @@ import Synchronization
 ///
 /// **Full queues.** A send that finds its peer's queue full (`ZMQ_SNDHWM`, `EAGAIN`) is not dropped: the message waits
 /// in a backlog on the reactor thread, behind it every later message to that peer, and is sent once the socket is
-/// writable again (``ZMQReactor/Registry/whenWritable(_:_:)``, and a retry every 20 ms, which also finds a peer that
-/// went away meanwhile); its `completion` runs then. ``RPCServer`` bounds the backlog per stream.
+/// writable again (``ZMQReactor/Registry/whenWritable(_:_:)``, and a retry on a reactor timer every 20 ms, which also
+/// finds a peer that went away meanwhile); its `completion` runs then. ``RPCServer`` bounds the backlog per stream.
 public final class RPCZMQServerTransport: RPCServerTransport {
     public let reactor: ZMQReactor
     public let endpoint: String
@@ -27,7 +28,17 @@ public final class RPCZMQServerTransport: RPCServerTransport {
     /// The ROUTER's outgoing queue per peer, in messages (`ZMQ_SNDHWM`); `nil` keeps libzmq's default (1000).
     public let sendHighWaterMark: Int32?
     private let socketID = Mutex<ZMQReactor.SocketID?>(nil)
-    private let handler = Mutex<(@Sendable (RPCServerTransportEvent) -> Void)?>(nil)
+    /// The handler, in a struct: a `Mutex` whose value is itself a function type reabstracts it on every access
+    /// (`withLock` reads and writes back its value through an `inout`), wrapping it in two more thunks each time, so
+    /// that every event walked a chain that grew by two calls per event (63% of a busy node's CPU, and a stack that
+    /// deepened with every event).
+    private let handler = Mutex<Handler?>(nil)
+
+    /// Where events go (see ``handler``).
+    private struct Handler {
+        let deliver: @Sendable (RPCServerTransportEvent) -> Void
+    }
+
     private let backlog = Mutex(Backlog())
 
     /// A ROUTER that will bind `endpoint` (`tcp://127.0.0.1:0` picks a port).
@@ -50,7 +61,7 @@ public final class RPCZMQServerTransport: RPCServerTransport {
     public func listen(
         _ handler: @escaping @Sendable (RPCServerTransportEvent) -> Void
     ) async throws(RPCError) -> String {
-        self.handler.withLock { $0 = handler }
+        self.handler.withLock { $0 = Handler(deliver: handler) }
         do {
             return try await reactor.run { [endpoint, curve, heartbeat, maxFrameBytes, sendHighWaterMark] registry in
                 let router = try ZMQSocket(registry.context, type: .router)
@@ -83,7 +94,7 @@ public final class RPCZMQServerTransport: RPCServerTransport {
             completion?(.closed)
             return
         }
-        let queued = reactor.execute { registry in
+        let queued = reactor.executeInline { registry in
             guard let socket = registry.socket(socketID) else {
                 completion?(.closed)
                 return
@@ -211,12 +222,9 @@ public final class RPCZMQServerTransport: RPCServerTransport {
             return !b.retryScheduled
         }
         guard schedule else { return }
-        Task { [reactor] in
-            try? await Task.sleep(for: Self.retryInterval)
-            reactor.execute { registry in
-                self.backlog.withLock { $0.retryScheduled = false }
-                self.flush(registry, socketID, trigger: .timer)
-            }
+        registry.schedule(after: Self.retryInterval) { registry in
+            self.backlog.withLock { $0.retryScheduled = false }
+            self.flush(registry, socketID, trigger: .timer)
         }
     }
 
@@ -230,7 +238,7 @@ public final class RPCZMQServerTransport: RPCServerTransport {
     }
 
     private func deliver(_ event: RPCServerTransportEvent) {
-        handler.withLock { $0 }?(event)
+        handler.withLock { $0 }?.deliver(event)
     }
 
     private func readable(_ socket: ZMQSocket) {

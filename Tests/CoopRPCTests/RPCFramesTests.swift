@@ -204,4 +204,24 @@ struct RPCFramesTests {
         #expect(RPCStatus(wire: status.wire) == status)
         #expect(status.description == "RESOURCE_EXHAUSTED [MESSAGE_TOO_LARGE]: too big")
     }
+
+    @Test(
+        "a header with only the call id (read without protobuf-c) decodes as the full decoder does",
+        arguments: [1, 127, 128, 300, 1 << 21, UInt64(UInt32.max), UInt64.max - 1, UInt64.max] as [UInt64]
+    )
+    func bareHeader(_ callID: UInt64) throws {
+        for body in [[UInt8]?.none, [], [7, 8, 9]] {
+            let message = RPCServerMessage(callID: callID, body: body)
+            let frames = RPCFrames.encode(message)
+            #expect(try RPCFrames.decodeServer(frames) == message)
+        }
+        // Anything more than the call id takes the full decoder: metadata, a status, a malformed varint.
+        var metadata = RPCMetadata()
+        try metadata.add("k", "v")
+        let headed = RPCServerMessage(callID: callID, metadata: metadata, body: [1])
+        #expect(try RPCFrames.decodeServer(RPCFrames.encode(headed)) == headed)
+        let ended = RPCServerMessage(callID: callID, status: .ok)
+        #expect(try RPCFrames.decodeServer(RPCFrames.encode(ended)) == ended)
+        #expect(throws: RPCFrameError.self) { try RPCFrames.decodeServer([RPCFrames.tag, [0x08, 0x80], [1]]) }
+    }
 }
