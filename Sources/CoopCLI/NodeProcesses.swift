@@ -22,13 +22,21 @@ final class NodeProcesses: Sendable {
         var description: String { signaled ? "killed by signal \(status)" : "exit \(status)" }
     }
 
-    private struct Child {
-        var process: Process?
-        var pid: Int32
-        var exit: Exit?
+    /// The children by process id; an exit may be recorded before ``start(_:config:timeout:)`` has filed the pid
+    /// under its node.
+    private struct Children {
+        /// Node id → pid of its latest process.
+        var latest: [String: Int32] = [:]
+        var exits: [Int32: Exit] = [:]
+        /// Kept alive until the process is gone.
+        var processes: [Int32: Process] = [:]
+        /// Set by ``killAll(grace:)``: no child starts after it.
+        var stopping = false
+
+        var running: [Int32] { latest.values.filter { exits[$0] == nil } }
     }
 
-    private let children = Mutex<[String: Child]>([:])
+    private let children = Mutex(Children())
     private let signalSources = Mutex<[any DispatchSourceSignal]>([])
     let executable: String
     let logDirectory: String
@@ -60,18 +68,24 @@ final class NodeProcesses: Sendable {
         process.terminationHandler = { [self] ended in
             let exit = Exit(status: ended.terminationStatus, signaled: ended.terminationReason == .uncaughtSignal)
             children.withLock { all in
-                guard all[nodeID]?.pid == ended.processIdentifier else { return }
-                all[nodeID]?.exit = exit
-                all[nodeID]?.process = nil
+                all.exits[ended.processIdentifier] = exit
+                all.processes[ended.processIdentifier] = nil
             }
         }
-        do {
-            try process.run()
-        } catch {
-            throw DemoError("cannot start \(executable): \(error)")
+        // Started and filed under one lock, so that killAll (a signal's handler) either sees the child or stops
+        // it from starting.
+        try children.withLock { all in
+            guard !all.stopping else { throw DemoError("the demo is stopping") }
+            do {
+                try process.run()
+            } catch {
+                throw DemoError("cannot start \(executable): \(error)")
+            }
+            let pid = process.processIdentifier
+            all.latest[nodeID] = pid
+            if all.exits[pid] == nil { all.processes[pid] = process }
         }
         try? handle.close()
-        children.withLock { $0[nodeID] = Child(process: process, pid: process.processIdentifier) }
         let deadline = ContinuousClock.now + timeout
         while true {
             let text = Self.read(log, from: UInt64(max(0, offset)))
@@ -89,11 +103,14 @@ final class NodeProcesses: Sendable {
     }
 
     /// How `nodeID`'s last process ended, or `nil` while it runs.
-    func ended(_ nodeID: String) -> Exit? { children.withLock { $0[nodeID]?.exit } }
+    func ended(_ nodeID: String) -> Exit? {
+        children.withLock { all in all.latest[nodeID].flatMap { all.exits[$0] } }
+    }
 
     /// Sends `signal` to `nodeID` and waits (up to `timeout`) for it to exit; returns how it ended.
     func send(_ signal: Int32, to nodeID: String, timeout: Duration = .seconds(20)) async throws -> Exit {
-        guard let pid = children.withLock({ $0[nodeID]?.exit == nil ? $0[nodeID]?.pid : nil }) else {
+        guard let pid = children.withLock({ all in all.latest[nodeID].flatMap { all.exits[$0] == nil ? $0 : nil } })
+        else {
             throw DemoError("\(nodeID) is not running")
         }
         kill(pid, signal)
@@ -116,7 +133,8 @@ final class NodeProcesses: Sendable {
     /// Ends every running child: SIGTERM, then SIGKILL for those still running after `grace`. Blocks until they are
     /// gone (at most `grace` plus two seconds).
     func killAll(grace: Duration = .zero) {
-        func running() -> [Int32] { children.withLock { $0.values.filter { $0.exit == nil }.map(\.pid) } }
+        func running() -> [Int32] { children.withLock { $0.running } }
+        children.withLock { $0.stopping = true }
         for pid in running() { kill(pid, grace == .zero ? SIGKILL : SIGTERM) }
         let deadline = ContinuousClock.now + grace
         while !running().isEmpty, ContinuousClock.now < deadline { usleep(20_000) }
