@@ -18,8 +18,9 @@ struct DemoCommand: AsyncParsableCommand {
             child processes (`coop node run`, logs in DIR/logs), and walks through: updates on both sides, a node \
             killed, a network partition with concurrent updates (a conflict), reconnection, resolution, a joint \
             item completed and signed off by both sides, a clean stop with an offline audit, and the wall chart of \
-            the 40 items. The nodes are stopped at the end, on failure and on Ctrl-C; the data stays in DIR. \
-            Exit 0 when every step succeeded; 1 when one failed (it is named); 2 when DIR cannot be written.
+            the 40 items. The nodes are stopped at the end, on failure and on SIGINT (Ctrl-C), SIGTERM or SIGHUP; \
+            the data stays in DIR. Exit codes: 0 every step succeeded; 1 a step failed (it is named, with the \
+            reason) or DIR is not empty; 2 a file could not be read or written; 128 + N stopped by signal N.
             """
     )
 
