@@ -12,7 +12,8 @@ public struct CoopCommand: AsyncParsableCommand {
             """,
         version: CoopVersion.description,
         subcommands: [
-            NodeCommand.self, ItemCommand.self, CallCommand.self, CatalogCommand.self, WireCommand.self,
+            DemoCommand.self, NodeCommand.self, ItemCommand.self, CallCommand.self, CatalogCommand.self,
+            WireCommand.self,
             KeygenCommand.self, AuditCommand.self, DevCommand.self,
         ]
     )

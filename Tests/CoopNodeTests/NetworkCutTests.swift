@@ -106,7 +106,8 @@ import Testing
             try text.write(toFile: file, atomically: true, encoding: .utf8)
         }
         var nodes: [String: NodeProcess] = [:]
-        defer { for node in nodes.values where node.process.isRunning { node.signal(SIGKILL) } }
+        // Killed whatever `isRunning` says (a full run once left both nodes running after a failure here).
+        defer { for node in nodes.values where kill(node.pid, 0) == 0 { node.signal(SIGKILL) } }
         for node in ["cq-shapingba", "cd-wuhou"] {
             let process = try NodeProcess(
                 config: written.configs[node]!,
