@@ -82,18 +82,30 @@ final class MeshHarness: Sendable {
 
     /// A connected client of `nodeID` authenticated as `member` (keys from the mesh: staff, auditors, or a peer's).
     func client(_ nodeID: String, as member: String) async throws -> RPCClient {
+        let client = try await Self.connect(reactor, mesh: mesh, roster: roster, node: nodeID, as: member)
+        clients.withLock { $0.append(client) }
+        return client
+    }
+
+    /// A connected client of `node` of `mesh`, authenticated as `member` with its keys from the mesh.
+    static func connect(
+        _ reactor: ZMQReactor,
+        mesh: MeshWriter.Mesh,
+        roster: RosterBook,
+        node: String,
+        as member: String
+    ) async throws -> RPCClient {
         let keys = try NodeKeys.read(name: member, from: "\(mesh.directory)/keys")
         let client = RPCClient(
             reactor: reactor,
-            endpoint: mesh.endpoints[nodeID]!,
+            endpoint: mesh.endpoints[node]!,
             curve: RPCClientCurve(
-                serverPublicKey: roster.member(nodeID)!.curvePublicKey,
+                serverPublicKey: roster.member(node)!.curvePublicKey,
                 publicKey: keys.curvePublicKey,
                 secretKey: keys.curveSecretKey
             )
         )
         try await client.connect()
-        clients.withLock { $0.append(client) }
         return client
     }
 

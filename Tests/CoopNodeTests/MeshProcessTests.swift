@@ -43,17 +43,7 @@ import Testing
         }
 
         func client(_ node: String, as member: String) async throws -> RPCClient {
-            let keys = try NodeKeys.read(name: member, from: "\(mesh.directory)/keys")
-            let client = RPCClient(
-                reactor: reactor,
-                endpoint: mesh.endpoints[node]!,
-                curve: RPCClientCurve(
-                    serverPublicKey: roster.member(node)!.curvePublicKey,
-                    publicKey: keys.curvePublicKey,
-                    secretKey: keys.curveSecretKey
-                )
-            )
-            try await client.connect()
+            let client = try await MeshHarness.connect(reactor, mesh: mesh, roster: roster, node: node, as: member)
             clients.append(client)
             return client
         }

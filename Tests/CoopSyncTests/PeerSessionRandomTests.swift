@@ -43,6 +43,22 @@ import Testing
                 inFlight = action
             }
         }
+        /// The peer answers the call in flight: its hello, or a pull bringing up to two entries per origin.
+        func answer(_ action: PeerSession.Action) {
+            switch action {
+            case .exchange:
+                let hello = PeerSessionTests.hello("p", remote)
+                take(s.exchanged(hello, local: VersionVector(local), localHello: me, now: now).actions)
+            case .pull(let have):
+                #expect(have == VersionVector(local), "seed \(seed)")
+                var progressed = false
+                for (origin, held) in remote where (local[origin] ?? 0) < held {
+                    local[origin] = min(held, (local[origin] ?? 0) + 2)
+                    progressed = true
+                }
+                take(s.pulled(progressed: progressed, local: VersionVector(local), now: now))
+            }
+        }
         take(s.start(now: now))
         for _ in 0..<400 {
             switch Int.random(in: 0..<6, using: &rng) {
@@ -70,26 +86,7 @@ import Testing
                     #expect(wait >= settings.minBackoffMs && wait <= settings.maxBackoffMs, "seed \(seed)")
                     continue
                 }
-                switch action {
-                case .exchange:
-                    take(
-                        s.exchanged(
-                            PeerSessionTests.hello("p", remote),
-                            local: VersionVector(local),
-                            localHello: me,
-                            now: now
-                        ).actions
-                    )
-                case .pull(let have):
-                    #expect(have == VersionVector(local), "seed \(seed)")
-                    // The pull brings up to two entries per origin.
-                    var progressed = false
-                    for (origin, held) in remote where (local[origin] ?? 0) < held {
-                        local[origin] = min(held, (local[origin] ?? 0) + 2)
-                        progressed = true
-                    }
-                    take(s.pulled(progressed: progressed, local: VersionVector(local), now: now))
-                }
+                answer(action)
             }
             #expect(
                 (s.nextWakeUpMs == nil) == (inFlight != nil),
@@ -100,24 +97,7 @@ import Testing
         for _ in 0..<200 {
             if let action = inFlight {
                 inFlight = nil
-                switch action {
-                case .exchange:
-                    take(
-                        s.exchanged(
-                            PeerSessionTests.hello("p", remote),
-                            local: VersionVector(local),
-                            localHello: me,
-                            now: now
-                        ).actions
-                    )
-                case .pull:
-                    var progressed = false
-                    for (origin, held) in remote where (local[origin] ?? 0) < held {
-                        local[origin] = min(held, (local[origin] ?? 0) + 2)
-                        progressed = true
-                    }
-                    take(s.pulled(progressed: progressed, local: VersionVector(local), now: now))
-                }
+                answer(action)
             } else {
                 now = max(now, s.nextWakeUpMs ?? now)
                 take(s.tick(now: now))
