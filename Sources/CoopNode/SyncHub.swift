@@ -164,6 +164,8 @@ public final class SyncHub: Sendable {
 
     /// A head notice from a peer's PUB socket.
     func notice(_ notice: HeadNotice) {
+        // Only origins that can sign entries; anything else would only grow what the session remembers.
+        guard store.roster.member(notice.origin)?.role == .peer else { return }
         let local = store.versionVector
         let now = nowMs
         let actions =

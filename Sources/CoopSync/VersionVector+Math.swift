@@ -33,8 +33,12 @@ extension VersionVector {
     /// Whether `self` holds at least everything `other` holds.
     public func covers(_ other: VersionVector) -> Bool { lacking(comparedTo: other).isEmpty }
 
-    /// Entries `other` holds that `self` lacks, summed over origins.
+    /// Entries `other` holds that `self` lacks, summed over origins; saturates at `UInt64.max` (a peer may claim
+    /// any sequence numbers).
     public func lag(behind other: VersionVector) -> UInt64 {
-        lacking(comparedTo: other).values.reduce(0) { $0 + $1.upperBound - $1.lowerBound + 1 }
+        lacking(comparedTo: other).values.reduce(0) { sum, range in
+            let (total, overflow) = sum.addingReportingOverflow(range.upperBound - range.lowerBound + 1)
+            return overflow ? .max : total
+        }
     }
 }

@@ -174,6 +174,22 @@ import Testing
         #expect(b.origins.map(\.origin) == ["x", "z"])
         #expect(a["nobody"] == 0)
     }
+
+    @Test("a peer claiming the largest sequence numbers for several origins saturates the lag, never traps")
+    func lyingPeer() {
+        let liar = VersionVector(["x": .max, "y": .max, "z": .max])
+        #expect(VersionVector().lag(behind: liar) == .max)
+        var s = PeerSession(peer: "p")
+        _ = s.start(now: 0)
+        let (actions, events) = s.exchanged(
+            PeerSessionTests.hello("p", ["x": .max, "y": .max]),
+            local: VersionVector(),
+            localHello: PeerSessionTests.me,
+            now: 0
+        )
+        #expect(actions == [.pull(have: VersionVector())])
+        #expect(events == [.up(peer: "p", lag: .max)])
+    }
 }
 
 @Suite struct OwnHeadGuardTests {
