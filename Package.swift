@@ -4,7 +4,8 @@
 //
 // Dependency direction (each line may only import what is above it):
 //
-//   CZeroMQ, CProtobufC        system libraries (libzmq3-dev, libprotobuf-c-dev)
+//   CZeroMQ, CProtobufC,       system libraries (libzmq3-dev, libprotobuf-c-dev, libsodium-dev: Ed25519 verify,
+//   CSodium                    also libzmq's own CurveZMQ library)
 //   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
 //   CoopWire                   Swift messages <-> protobuf-c, JSON mapping; no I/O
 //   CoopZMQ                    safe libzmq wrapper: sockets owned by one thread, the reactor, monitor events
@@ -60,6 +61,11 @@ let package = Package(
             pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]
         ),
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
         .target(
             name: "CCoopProto",
             dependencies: ["CProtobufC"],
@@ -99,6 +105,7 @@ let package = Package(
             name: "CoopLedger",
             dependencies: [
                 "CoopWire",
+                "CSodium",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
@@ -170,6 +177,7 @@ let package = Package(
             dependencies: [
                 "CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire", "CoopRPC", "CoopZMQ",
                 "CoopServices",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/CoopBench",
             swiftSettings: strictSwift
@@ -206,7 +214,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopLedgerTests",
-            dependencies: ["CoopLedger", "CoopWire", "CoopTestKit"],
+            dependencies: [
+                "CoopLedger", "CoopWire", "CoopTestKit", "CSodium",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,10 +1,17 @@
 import CoopLedger
+import Crypto
 import Dispatch
 import Foundation
 import Synchronization
 
-/// Raw Ed25519 verification (``SignatureCheck/isValid(signature:of:publicKey:)``, as `audit verify` calls it).
+/// Raw Ed25519 verification: libsodium through ``SignatureCheck/isValid(signature:of:publicKey:)`` (as `audit verify`
+/// and ingest call it), or swift-crypto's `Curve25519.Signing.PublicKey`, the other verifier on this machine.
 enum VerifyBench {
+    enum Verifier: String, CaseIterable {
+        case libsodium = "libsodium"
+        case swiftCrypto = "swift-crypto"
+    }
+
     struct Result {
         var singleCore: Double
         var allCores: Double
@@ -15,18 +22,28 @@ enum VerifyBench {
     }
 
     /// Verifies for about `seconds` per run, `repeats` runs on one core and as many on all cores; keeps the best.
-    static func run(bodies: [[UInt8]], seconds: Double, repeats: Int = 3) -> Result {
+    static func run(bodies: [[UInt8]], seconds: Double, repeats: Int = 3, verifier: Verifier = .libsodium) -> Result {
         let keys = NodeKeys.generate(name: "bench")
         let signer = keys.makeSigner()
         let jobs = bodies.map { (body: $0, signature: signer.sign($0)) }
         let key = keys.signingPublicKey
+        let check: @Sendable ([UInt8], [UInt8]) -> Bool =
+            switch verifier {
+            case .libsodium: { SignatureCheck.isValid(signature: $0, of: $1, publicKey: key) }
+            // The key wrapper is rebuilt per check as coop did before libsodium (BoringSSL decodes the point in
+            // the verify itself, so this costs next to nothing).
+            case .swiftCrypto:
+                {
+                    (try? Curve25519.Signing.PublicKey(rawRepresentation: key))?.isValidSignature($0, for: $1) ?? false
+                }
+            }
 
         // Single core: a short calibration, then about `seconds` worth.
         @Sendable func verify(_ count: Int, from offset: Int) -> Int {
             var good = 0
             for i in 0..<count {
                 let job = jobs[(offset + i) % jobs.count]
-                if SignatureCheck.isValid(signature: job.signature, of: job.body, publicKey: key) { good += 1 }
+                if check(job.signature, job.body) { good += 1 }
             }
             return good
         }

@@ -142,12 +142,3 @@ public struct EntrySigner {
 
 @available(*, unavailable)
 extension EntrySigner: Sendable {}
-
-/// Checks Ed25519 signatures. Thread-safe: pure functions.
-public enum SignatureCheck {
-    /// Whether `signature` is `publicKey`'s valid Ed25519 signature over `bytes`.
-    public static func isValid(signature: [UInt8], of bytes: [UInt8], publicKey: [UInt8]) -> Bool {
-        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
-        return key.isValidSignature(signature, for: bytes)
-    }
-}

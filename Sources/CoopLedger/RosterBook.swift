@@ -38,6 +38,11 @@ public struct RosterBook: Sendable {
                     problems.append(
                         "\(who): a peer needs a 32-byte signingPublicKey (base64), found \(m.signingPublicKey.count)"
                     )
+                } else if !SignatureCheck.isUsableKey(m.signingPublicKey) {
+                    problems.append(
+                        "\(who): signingPublicKey is not a usable Ed25519 public key (not a canonical point of the "
+                            + "main subgroup, or of small order); generate the member's keys again"
+                    )
                 }
                 if !m.homeNode.isEmpty { problems.append("\(who): a peer has no homeNode") }
             } else if m.role != .unspecified {
