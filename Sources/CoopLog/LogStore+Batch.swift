@@ -35,10 +35,11 @@ extension LogStore {
         var report = BatchIngestReport()
         var verified: [VerifiedEntry] = []
         verified.reserveCapacity(entries.count)
-        for result in Self.verifyAll(entries, with: verifier) {
+        for result in Self.verifyAll(entries, with: verifier, skipping: holds) {
             switch result {
-            case .success(let v): verified.append(v)
-            case .failure(let error): report.refused.append("not authentic: \(error.reason)")
+            case .verified(let v): verified.append(v)
+            case .held: report.duplicates += 1
+            case .refused(let error): report.refused.append("not authentic: \(error.reason)")
             }
         }
         let now = options.physicalClock()
@@ -74,21 +75,45 @@ extension LogStore {
         return report
     }
 
-    /// Verifies `entries` on all cores; results in the same order.
+    /// What became of one entry of a batch before admission.
+    enum Checked {
+        case verified(VerifiedEntry)
+        /// Already held, byte for byte: no signature check needed (it was checked when stored).
+        case held
+        case refused(AuthenticityError)
+    }
+
+    /// Whether the store already holds exactly this entry: its origin's entry at its sequence number has the same id
+    /// (the hash of the same canonical bytes). Such a duplicate (the same range pulled from two peers, a notice racing
+    /// a round) skips the signature check; anything else, including a different entry at that number, is verified.
+    func holds(_ entry: SignedEntry) -> Bool {
+        guard let body = try? EntryBody(wireBytes: entry.body), body.sequence >= 1 else { return false }
+        let id = EntryID(digestOf: SignedEntry(body: entry.body, signature: entry.signature).wireBytes())
+        return state.withLock { s in
+            guard let index = s.origins[body.origin], body.sequence <= index.count else { return false }
+            return index.ids[Int(body.sequence - 1)] == id
+        }
+    }
+
+    /// Checks `entries` on all cores (those `skipping` says are held are not verified again); results in the same
+    /// order.
     static func verifyAll(
         _ entries: [SignedEntry],
-        with verifier: EntryVerifier
-    ) -> [Result<VerifiedEntry, AuthenticityError>] {
-        guard entries.count > 16 else {
-            return entries.map { e in Result { () throws(AuthenticityError) in try verifier.verify(e) } }
+        with verifier: EntryVerifier,
+        skipping held: @Sendable (SignedEntry) -> Bool
+    ) -> [Checked] {
+        @Sendable func check(_ e: SignedEntry) -> Checked {
+            if held(e) { return .held }
+            do { return .verified(try verifier.verify(e)) } catch { return .refused(error) }
         }
+        guard entries.count > 16 else { return entries.map(check) }
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let workers = min(cores * 4, max(1, entries.count / 16))
         let slice = (entries.count + workers - 1) / workers
-        let parts = Mutex<[Int: [Result<VerifiedEntry, AuthenticityError>]]>([:])
+        let parts = Mutex<[Int: [Checked]]>([:])
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let range = min(entries.count, w * slice)..<min(entries.count, (w + 1) * slice)
-            let out = entries[range].map { e in Result { () throws(AuthenticityError) in try verifier.verify(e) } }
+            let out = entries[range].map(check)
             parts.withLock { $0[w] = out }
         }
         return parts.withLock { parts in (0..<workers).flatMap { parts[$0] ?? [] } }

@@ -77,22 +77,33 @@ final class PeerLink: Sendable {
         }
     }
 
-    private func pull(have: VersionVector) async -> [PeerSession.Action] {
+    private func pull(have wanted: VersionVector) async -> [PeerSession.Action] {
         let started = ContinuousClock.now
         let before = hub.store.versionVector
+        let remote = hub.withSession(peer.id) { $0.remoteVector } ?? VersionVector()
+        let claimed = hub.nowMs
+        let have = hub.state.withLock {
+            $0.claims.claim(peer: peer.id, have: wanted, local: before, remote: remote, now: claimed)
+        }
+        defer { hub.state.withLock { $0.claims.release(peer: peer.id) } }
         var report = BatchIngestReport()
         var evidenceNew = 0
         var batch: [SignedEntry] = []
         batch.reserveCapacity(pullBatch)
         do {
+            let perMessage = min(pullBatch, SyncProvider.maxEntriesPerMessage)
             let stream = try client.pull(
-                PullRequest(have: have, limit: 0, includeEvidence: true),
-                options: RPCCallOptions(credit: UInt32(min(pullBatch * 2, 4096)))
+                PullRequest(have: have, limit: 0, includeEvidence: true, maxBatch: UInt32(perMessage)),
+                // About two verify batches' worth of messages in flight (credit counts messages, not entries).
+                options: RPCCallOptions(credit: UInt32(max(8, min(4096, pullBatch * 2 / perMessage))))
             )
             for try await message in stream {
                 switch message.item {
                 case .entry(let entry):
                     batch.append(entry)
+                    if batch.count >= pullBatch { try await ingest(&batch, into: &report) }
+                case .batch(let entries):
+                    batch += entries.entries
                     if batch.count >= pullBatch { try await ingest(&batch, into: &report) }
                 case .evidence(let evidence):
                     do {
@@ -125,7 +136,7 @@ final class PeerLink: Sendable {
             )
         }
         return hub.withSession(peer.id) {
-            $0.pulled(progressed: local != before, local: local, now: now, forked: forked)
+            $0.pulled(progressed: report.stored > 0, local: local, now: now, forked: forked)
         } ?? []
     }
 
@@ -141,7 +152,11 @@ final class PeerLink: Sendable {
         report.equivocations += result.equivocations
         report.refused += result.refused
         report.forked.formUnion(result.forked)
-        hub.state.withLock { $0.pulled[peer.id, default: 0] += UInt64(result.stored) }
+        let now = hub.nowMs
+        hub.state.withLock {
+            $0.pulled[peer.id, default: 0] += UInt64(result.stored)
+            $0.claims.touch(peer: peer.id, now: now)
+        }
         batch.removeAll(keepingCapacity: true)
     }
 

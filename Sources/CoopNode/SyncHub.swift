@@ -33,6 +33,8 @@ public final class SyncHub: Sendable {
         var pulled: [String: UInt64] = [:]
         /// Actions for a link to perform (set by a notice or a peer's hello that arrived between its rounds).
         var queued: [String: [PeerSession.Action]] = [:]
+        /// What each link's pull in flight will bring, so that the links do not fetch the same entries twice.
+        var claims = PullClaims()
     }
 
     let state: Mutex<State>

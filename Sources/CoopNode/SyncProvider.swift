@@ -50,9 +50,41 @@ public struct SyncProvider: SyncService.Handler {
         if request.includeEvidence {
             for evidence in store.evidence { try await response.send(PullResponse(item: .evidence(evidence))) }
         }
+        let perMessage = min(Int(request.maxBatch), Self.maxEntriesPerMessage)
         try await Self.lacking(have, in: store, limit: limit, readBatch: readBatch) { entries in
-            for entry in entries { try await response.send(PullResponse(item: .entry(entry))) }
+            guard perMessage > 1 else {
+                for entry in entries { try await response.send(PullResponse(item: .entry(entry))) }
+                return
+            }
+            for batch in Self.messages(entries, maxEntries: perMessage, maxBytes: Self.maxBytesPerMessage) {
+                try await response.send(PullResponse(item: .batch(EntryBatch(entries: Array(batch)))))
+            }
         }
+    }
+
+    /// At most this many entries go in one `EntryBatch`, whatever the caller asks.
+    public static let maxEntriesPerMessage = 256
+    /// An `EntryBatch` stays under this many bytes of entries (far below any message size limit), unless one entry
+    /// alone is larger.
+    public static let maxBytesPerMessage = 256 << 10
+
+    /// `entries` cut into consecutive runs of at most `maxEntries` entries and about `maxBytes` bytes (a run always
+    /// holds at least one entry).
+    static func messages(_ entries: [SignedEntry], maxEntries: Int, maxBytes: Int) -> [ArraySlice<SignedEntry>] {
+        var runs: [ArraySlice<SignedEntry>] = []
+        var start = entries.startIndex
+        var bytes = 0
+        for index in entries.indices {
+            let size = entries[index].body.count + entries[index].signature.count + 8
+            if index > start && (index - start >= maxEntries || bytes + size > maxBytes) {
+                runs.append(entries[start..<index])
+                start = index
+                bytes = 0
+            }
+            bytes += size
+        }
+        if start < entries.endIndex { runs.append(entries[start...]) }
+        return runs
     }
 
     /// The entries of `store` that a node holding `have` lacks, per origin (sorted) in sequence order, at most

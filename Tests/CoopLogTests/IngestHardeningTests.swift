@@ -38,6 +38,41 @@ struct IngestHardeningTests {
         )
     }
 
+    @Test("a batch re-sent is counted as duplicates; a different entry at a held number is still checked")
+    func batchDuplicates() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory()
+        let store = try open(dir)
+        let factory = try EntryFactory(origin: "cd-wuhou")
+        var entries: [SignedEntry] = []
+        for index in 1...40 {
+            entries.append(
+                factory.entry(
+                    sequence: UInt64(index),
+                    previous: entries.last.map { EntryID(of: $0) },
+                    payload: .comment(Comment(itemId: "CY-02", text: "跟踪 \(index)"))
+                )
+            )
+        }
+        let first = try await store.ingest(batch: entries)
+        #expect(first.stored == 40 && first.duplicates == 0 && first.refused.isEmpty)
+        let again = try await store.ingest(batch: entries)
+        #expect(again.stored == 0 && again.duplicates == 40 && again.refused.isEmpty)
+
+        // The same body with a broken signature is another entry (another id): verified, and refused.
+        var forged = entries[9]
+        forged.signature[0] ^= 0x01
+        let other = factory.entry(
+            sequence: 10,
+            previous: EntryID(of: entries[8]),
+            payload: .comment(Comment(itemId: "CY-02", text: "another 10"))
+        )
+        let mixed = try await store.ingest(batch: Array(entries[0..<20]) + [forged, other])
+        #expect(mixed.duplicates == 20)
+        #expect(mixed.refused.count == 1 && mixed.refused[0].contains("signature"), "\(mixed.refused)")
+        #expect(mixed.equivocations == ["cd-wuhou#10"])
+        try await store.close()
+    }
+
     @Test("an early entry on another branch is dropped and reported when the gap fills, not kept forever")
     func forkThroughAGap() async throws {
         let dir = try CoopTestKit.TemporaryDirectory()

@@ -158,6 +158,44 @@ import Testing
         try await mesh.stopAll()
     }
 
+    @Test("Pull with max_batch sends the same entries, in the same order, in EntryBatch messages of at most max_batch")
+    func batchedPull() async throws {
+        let mesh = try MeshHarness()
+        try await mesh.startAll()
+        do {
+            _ = try await Self.write(mesh, on: "cq-shapingba", count: 7)
+            _ = try await Self.write(mesh, on: "cd-wuhou", count: 4)
+            _ = try await mesh.converged()
+            let sync = SyncService.Client(try await mesh.client("cd-qingbaijiang", as: "cq-shapingba"))
+            var singles: [SignedEntry] = []
+            for try await message in try sync.pull(PullRequest(), options: testCall) {
+                guard case .entry(let entry) = message.item else {
+                    Issue.record("without max_batch the server sent \(String(describing: message.item))")
+                    continue
+                }
+                singles.append(entry)
+            }
+            #expect(singles.count == 11)
+            var batched: [SignedEntry] = []
+            var sizes: [Int] = []
+            for try await message in try sync.pull(PullRequest(maxBatch: 3), options: testCall) {
+                guard case .batch(let batch) = message.item else {
+                    Issue.record("with max_batch 3 the server sent \(String(describing: message.item))")
+                    continue
+                }
+                sizes.append(batch.entries.count)
+                batched += batch.entries
+            }
+            #expect(batched == singles)
+            #expect(sizes.allSatisfy { (1...3).contains($0) }, "\(sizes)")
+            #expect(sizes.contains(3), "\(sizes)")
+        } catch {
+            try? await mesh.stopAll()
+            throw error
+        }
+        try await mesh.stopAll()
+    }
+
     @Test("a hello with another catalog is refused FAILED_PRECONDITION CATALOG_MISMATCH, naming both nodes' hashes")
     func catalogMismatch() async throws {
         let mesh = try MeshHarness()

@@ -220,6 +220,9 @@ public struct PullRequest: Sendable, Hashable {
     public var limit: UInt32 = 0
     /// Also send all equivocation evidence the server holds.
     public var includeEvidence: Bool = false
+    /// Entries per stream message the caller takes (`batch`); 0 or 1: one `entry` per message. The server may send
+    /// fewer per message (it keeps each message well under the size limit), never more.
+    public var maxBatch: UInt32 = 0
 
     /// Creates a message with every field at its zero value.
     public init() {}
@@ -228,11 +231,13 @@ public struct PullRequest: Sendable, Hashable {
     public init(
         have: VersionVector? = nil,
         limit: UInt32 = 0,
-        includeEvidence: Bool = false
+        includeEvidence: Bool = false,
+        maxBatch: UInt32 = 0
     ) {
         self.have = have
         self.limit = limit
         self.includeEvidence = includeEvidence
+        self.maxBatch = maxBatch
     }
 }
 
@@ -264,12 +269,65 @@ extension PullRequest: WireMessage, CBacked {
         if let p = c.pointee.have { self.have = try VersionVector(c: p) }
         self.limit = c.pointee.limit
         self.includeEvidence = (c.pointee.include_evidence != 0)
+        self.maxBatch = c.pointee.max_batch
     }
 
     func fill(_ c: UnsafeMutablePointer<Coop__V1__PullRequest>, arena: Arena) {
         if let v = self.have { c.pointee.have = arena.message(v) }
         if self.limit != 0 { c.pointee.limit = self.limit }
         if self.includeEvidence { c.pointee.include_evidence = (self.includeEvidence ? 1 : 0) }
+        if self.maxBatch != 0 { c.pointee.max_batch = self.maxBatch }
+    }
+}
+
+/// Consecutive entries of the Pull stream in one message, in stream order.
+public struct EntryBatch: Sendable, Hashable {
+    public var entries: [SignedEntry] = []
+
+    /// Creates a message with every field at its zero value.
+    public init() {}
+
+    /// Creates a message; fields not given stay at their zero value.
+    public init(
+        entries: [SignedEntry] = []
+    ) {
+        self.entries = entries
+    }
+}
+
+extension EntryBatch: WireMessage, CBacked {
+    public static let protoName = "coop.v1.EntryBatch"
+    typealias CType = Coop__V1__EntryBatch
+
+    static func cInit(_ c: UnsafeMutablePointer<Coop__V1__EntryBatch>) { coop__v1__entry_batch__init(c) }
+    static func cPackedSize(_ c: UnsafePointer<Coop__V1__EntryBatch>) -> Int {
+        coop__v1__entry_batch__get_packed_size(c)
+    }
+    static func cPack(_ c: UnsafePointer<Coop__V1__EntryBatch>, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        coop__v1__entry_batch__pack(c, out)
+    }
+    static func cUnpack(_ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Coop__V1__EntryBatch>? {
+        coop__v1__entry_batch__unpack(nil, count, bytes)
+    }
+    static func cFree(_ c: UnsafeMutablePointer<Coop__V1__EntryBatch>) { coop__v1__entry_batch__free_unpacked(c, nil) }
+
+    public init(wireBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try WireCodec.decode(Self.self, from: bytes)
+    }
+
+    public func wireBytes() -> [UInt8] { WireCodec.encode(self) }
+
+    init(c: UnsafePointer<Coop__V1__EntryBatch>) throws {
+        self.entries = try CConvert.repeated(c.pointee.entries, count: c.pointee.n_entries) { (v) throws in
+            try SignedEntry(c: v!)
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<Coop__V1__EntryBatch>, arena: Arena) {
+        if !self.entries.isEmpty {
+            c.pointee.n_entries = self.entries.count
+            c.pointee.entries = arena.array(self.entries) { Optional(arena.message($0)) }
+        }
     }
 }
 
@@ -284,6 +342,8 @@ public struct PullResponse: Sendable, Hashable {
         case entry(SignedEntry)
         /// Evidence of an equivocation.
         case evidence(Equivocation)
+        /// Entries the caller lacks, when it asked for `max_batch` > 1. Same order as single entries.
+        case batch(EntryBatch)
     }
 
     /// Creates a message with every field at its zero value.
@@ -325,6 +385,7 @@ extension PullResponse: WireMessage, CBacked {
         switch c.pointee.item_case.rawValue {
         case 1: self.item = .entry(try SignedEntry(c: c.pointee.entry!))
         case 2: self.item = .evidence(try Equivocation(c: c.pointee.evidence!))
+        case 3: self.item = .batch(try EntryBatch(c: c.pointee.batch!))
         default: self.item = nil
         }
     }
@@ -338,6 +399,9 @@ extension PullResponse: WireMessage, CBacked {
         case .evidence(let v):
             c.pointee.item_case = Coop__V1__PullResponse__ItemCase(rawValue: 2)
             c.pointee.evidence = arena.message(v)
+        case .batch(let v):
+            c.pointee.item_case = Coop__V1__PullResponse__ItemCase(rawValue: 3)
+            c.pointee.batch = arena.message(v)
         }
     }
 }

@@ -14,6 +14,7 @@ public enum WireTypes {
         "coop.v1.Comment": Comment.self,
         "coop.v1.DigestRequest": DigestRequest.self,
         "coop.v1.DigestResponse": DigestResponse.self,
+        "coop.v1.EntryBatch": EntryBatch.self,
         "coop.v1.EntryBody": EntryBody.self,
         "coop.v1.Equivocation": Equivocation.self,
         "coop.v1.FileDescriptorSetRequest": FileDescriptorSetRequest.self,

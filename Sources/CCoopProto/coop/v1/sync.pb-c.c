@@ -187,6 +187,51 @@ void   coop__v1__pull_request__free_unpacked
   assert(message->base.descriptor == &coop__v1__pull_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   coop__v1__entry_batch__init
+                     (Coop__V1__EntryBatch         *message)
+{
+  static const Coop__V1__EntryBatch init_value = COOP__V1__ENTRY_BATCH__INIT;
+  *message = init_value;
+}
+size_t coop__v1__entry_batch__get_packed_size
+                     (const Coop__V1__EntryBatch *message)
+{
+  assert(message->base.descriptor == &coop__v1__entry_batch__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t coop__v1__entry_batch__pack
+                     (const Coop__V1__EntryBatch *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &coop__v1__entry_batch__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t coop__v1__entry_batch__pack_to_buffer
+                     (const Coop__V1__EntryBatch *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &coop__v1__entry_batch__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Coop__V1__EntryBatch *
+       coop__v1__entry_batch__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Coop__V1__EntryBatch *)
+     protobuf_c_message_unpack (&coop__v1__entry_batch__descriptor,
+                                allocator, len, data);
+}
+void   coop__v1__entry_batch__free_unpacked
+                     (Coop__V1__EntryBatch *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &coop__v1__entry_batch__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   coop__v1__pull_response__init
                      (Coop__V1__PullResponse         *message)
 {
@@ -836,7 +881,7 @@ const ProtobufCMessageDescriptor coop__v1__hello__descriptor =
   (ProtobufCMessageInit) coop__v1__hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__pull_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor coop__v1__pull_request__field_descriptors[4] =
 {
   {
     "have",
@@ -874,16 +919,29 @@ static const ProtobufCFieldDescriptor coop__v1__pull_request__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_batch",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__PullRequest, max_batch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__pull_request__field_indices_by_name[] = {
   0,   /* field[0] = have */
   2,   /* field[2] = include_evidence */
   1,   /* field[1] = limit */
+  3,   /* field[3] = max_batch */
 };
 static const ProtobufCIntRange coop__v1__pull_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor coop__v1__pull_request__descriptor =
 {
@@ -893,14 +951,52 @@ const ProtobufCMessageDescriptor coop__v1__pull_request__descriptor =
   "Coop__V1__PullRequest",
   "coop.v1",
   sizeof(Coop__V1__PullRequest),
-  3,
+  4,
   coop__v1__pull_request__field_descriptors,
   coop__v1__pull_request__field_indices_by_name,
   1,  coop__v1__pull_request__number_ranges,
   (ProtobufCMessageInit) coop__v1__pull_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__pull_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor coop__v1__entry_batch__field_descriptors[1] =
+{
+  {
+    "entries",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__EntryBatch, n_entries),
+    offsetof(Coop__V1__EntryBatch, entries),
+    &coop__v1__signed_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned coop__v1__entry_batch__field_indices_by_name[] = {
+  0,   /* field[0] = entries */
+};
+static const ProtobufCIntRange coop__v1__entry_batch__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor coop__v1__entry_batch__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "coop.v1.EntryBatch",
+  "EntryBatch",
+  "Coop__V1__EntryBatch",
+  "coop.v1",
+  sizeof(Coop__V1__EntryBatch),
+  1,
+  coop__v1__entry_batch__field_descriptors,
+  coop__v1__entry_batch__field_indices_by_name,
+  1,  coop__v1__entry_batch__number_ranges,
+  (ProtobufCMessageInit) coop__v1__entry_batch__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor coop__v1__pull_response__field_descriptors[3] =
 {
   {
     "entry",
@@ -926,15 +1022,28 @@ static const ProtobufCFieldDescriptor coop__v1__pull_response__field_descriptors
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "batch",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__PullResponse, item_case),
+    offsetof(Coop__V1__PullResponse, batch),
+    &coop__v1__entry_batch__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__pull_response__field_indices_by_name[] = {
+  2,   /* field[2] = batch */
   0,   /* field[0] = entry */
   1,   /* field[1] = evidence */
 };
 static const ProtobufCIntRange coop__v1__pull_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor coop__v1__pull_response__descriptor =
 {
@@ -944,7 +1053,7 @@ const ProtobufCMessageDescriptor coop__v1__pull_response__descriptor =
   "Coop__V1__PullResponse",
   "coop.v1",
   sizeof(Coop__V1__PullResponse),
-  2,
+  3,
   coop__v1__pull_response__field_descriptors,
   coop__v1__pull_response__field_indices_by_name,
   1,  coop__v1__pull_response__number_ranges,

@@ -21,6 +21,7 @@ typedef struct Coop__V1__OriginSequence Coop__V1__OriginSequence;
 typedef struct Coop__V1__VersionVector Coop__V1__VersionVector;
 typedef struct Coop__V1__Hello Coop__V1__Hello;
 typedef struct Coop__V1__PullRequest Coop__V1__PullRequest;
+typedef struct Coop__V1__EntryBatch Coop__V1__EntryBatch;
 typedef struct Coop__V1__PullResponse Coop__V1__PullResponse;
 typedef struct Coop__V1__DigestRequest Coop__V1__DigestRequest;
 typedef struct Coop__V1__OriginDigest Coop__V1__OriginDigest;
@@ -141,16 +142,36 @@ struct  Coop__V1__PullRequest
    * Also send all equivocation evidence the server holds.
    */
   protobuf_c_boolean include_evidence;
+  /*
+   * Entries per stream message the caller takes (`batch`); 0 or 1: one `entry` per message. The server may send
+   * fewer per message (it keeps each message well under the size limit), never more.
+   */
+  uint32_t max_batch;
 };
 #define COOP__V1__PULL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__pull_request__descriptor) \
-    , NULL, 0, 0 }
+    , NULL, 0, 0, 0 }
+
+
+/*
+ * Consecutive entries of the Pull stream in one message, in stream order.
+ */
+struct  Coop__V1__EntryBatch
+{
+  ProtobufCMessage base;
+  size_t n_entries;
+  Coop__V1__SignedEntry **entries;
+};
+#define COOP__V1__ENTRY_BATCH__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&coop__v1__entry_batch__descriptor) \
+    , 0,NULL }
 
 
 typedef enum {
   COOP__V1__PULL_RESPONSE__ITEM__NOT_SET = 0,
   COOP__V1__PULL_RESPONSE__ITEM_ENTRY = 1,
-  COOP__V1__PULL_RESPONSE__ITEM_EVIDENCE = 2
+  COOP__V1__PULL_RESPONSE__ITEM_EVIDENCE = 2,
+  COOP__V1__PULL_RESPONSE__ITEM_BATCH = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(COOP__V1__PULL_RESPONSE__ITEM__CASE)
 } Coop__V1__PullResponse__ItemCase;
 
@@ -170,6 +191,10 @@ struct  Coop__V1__PullResponse
      * Evidence of an equivocation.
      */
     Coop__V1__Equivocation *evidence;
+    /*
+     * Entries the caller lacks, when it asked for `max_batch` > 1. Same order as single entries.
+     */
+    Coop__V1__EntryBatch *batch;
   };
 };
 #define COOP__V1__PULL_RESPONSE__INIT \
@@ -468,6 +493,25 @@ Coop__V1__PullRequest *
 void   coop__v1__pull_request__free_unpacked
                      (Coop__V1__PullRequest *message,
                       ProtobufCAllocator *allocator);
+/* Coop__V1__EntryBatch methods */
+void   coop__v1__entry_batch__init
+                     (Coop__V1__EntryBatch         *message);
+size_t coop__v1__entry_batch__get_packed_size
+                     (const Coop__V1__EntryBatch   *message);
+size_t coop__v1__entry_batch__pack
+                     (const Coop__V1__EntryBatch   *message,
+                      uint8_t             *out);
+size_t coop__v1__entry_batch__pack_to_buffer
+                     (const Coop__V1__EntryBatch   *message,
+                      ProtobufCBuffer     *buffer);
+Coop__V1__EntryBatch *
+       coop__v1__entry_batch__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   coop__v1__entry_batch__free_unpacked
+                     (Coop__V1__EntryBatch *message,
+                      ProtobufCAllocator *allocator);
 /* Coop__V1__PullResponse methods */
 void   coop__v1__pull_response__init
                      (Coop__V1__PullResponse         *message);
@@ -653,6 +697,9 @@ typedef void (*Coop__V1__Hello_Closure)
 typedef void (*Coop__V1__PullRequest_Closure)
                  (const Coop__V1__PullRequest *message,
                   void *closure_data);
+typedef void (*Coop__V1__EntryBatch_Closure)
+                 (const Coop__V1__EntryBatch *message,
+                  void *closure_data);
 typedef void (*Coop__V1__PullResponse_Closure)
                  (const Coop__V1__PullResponse *message,
                   void *closure_data);
@@ -738,6 +785,7 @@ extern const ProtobufCMessageDescriptor coop__v1__origin_sequence__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__version_vector__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__hello__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__pull_request__descriptor;
+extern const ProtobufCMessageDescriptor coop__v1__entry_batch__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__pull_response__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__digest_request__descriptor;
 extern const ProtobufCMessageDescriptor coop__v1__origin_digest__descriptor;
