@@ -62,7 +62,9 @@ extension LogStore {
                 }
             }
         }
-        for ticket in tickets { try await settle(ticket) }
+        // The last ticket completes last (one group commit after another, in order): once it is settled the others
+        // answer without suspending.
+        for ticket in tickets.reversed() { try await settle(ticket) }
         for v in conflicts {
             do {
                 report.count(try await ingest(v))
@@ -83,37 +85,48 @@ extension LogStore {
         case refused(AuthenticityError)
     }
 
-    /// Whether the store already holds exactly this entry: its origin's entry at its sequence number has the same id
-    /// (the hash of the same canonical bytes). Such a duplicate (the same range pulled from two peers, a notice racing
-    /// a round) skips the signature check; anything else, including a different entry at that number, is verified.
-    func holds(_ entry: SignedEntry) -> Bool {
-        guard let body = try? EntryBody(wireBytes: entry.body), body.sequence >= 1 else { return false }
-        let id = EntryID(digestOf: SignedEntry(body: entry.body, signature: entry.signature).wireBytes())
+    /// For each entry, whether the store already holds exactly it: its origin's entry at its sequence number has the
+    /// same id (the hash of the same canonical bytes). Such a duplicate (the same range pulled from two peers, a
+    /// notice racing a round) skips the signature check; anything else, including a different entry at that number,
+    /// is verified. One acquisition of the store's lock for the whole slice.
+    func holds(_ entries: ArraySlice<SignedEntry>) -> [Bool] {
+        let keys: [(origin: String, sequence: UInt64, id: EntryID)?] = entries.map { entry in
+            guard let body = try? EntryBody(wireBytes: entry.body), body.sequence >= 1 else { return nil }
+            let id = EntryID(digestOf: SignedEntry(body: entry.body, signature: entry.signature).wireBytes())
+            return (body.origin, body.sequence, id)
+        }
         return state.withLock { s in
-            guard let index = s.origins[body.origin], body.sequence <= index.count else { return false }
-            return index.ids[Int(body.sequence - 1)] == id
+            keys.map { key in
+                guard let key, let index = s.origins[key.origin], key.sequence <= index.count else { return false }
+                return index.ids[Int(key.sequence - 1)] == key.id
+            }
         }
     }
 
-    /// Checks `entries` on all cores (those `skipping` says are held are not verified again); results in the same
-    /// order.
+    /// Checks `entries` on all cores (those `held` says the store holds are not verified again); results in the
+    /// same order.
     static func verifyAll(
         _ entries: [SignedEntry],
         with verifier: EntryVerifier,
-        skipping held: @Sendable (SignedEntry) -> Bool
+        skipping held: @Sendable (ArraySlice<SignedEntry>) -> [Bool]
     ) -> [Checked] {
-        @Sendable func check(_ e: SignedEntry) -> Checked {
-            if held(e) { return .held }
-            do { return .verified(try verifier.verify(e)) } catch { return .refused(error) }
+        @Sendable func check(_ slice: ArraySlice<SignedEntry>) -> [Checked] {
+            zip(slice, held(slice)).map { e, isHeld -> Checked in
+                if isHeld { return .held }
+                switch Result(catching: { () throws(AuthenticityError) in try verifier.verify(e) }) {
+                case .success(let v): return .verified(v)
+                case .failure(let error): return .refused(error)
+                }
+            }
         }
-        guard entries.count > 16 else { return entries.map(check) }
+        guard entries.count > 16 else { return check(entries[...]) }
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let workers = min(cores * 4, max(1, entries.count / 16))
         let slice = (entries.count + workers - 1) / workers
         let parts = Mutex<[Int: [Checked]]>([:])
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let range = min(entries.count, w * slice)..<min(entries.count, (w + 1) * slice)
-            let out = entries[range].map(check)
+            let out = check(entries[range])
             parts.withLock { $0[w] = out }
         }
         return parts.withLock { parts in (0..<workers).flatMap { parts[$0] ?? [] } }

@@ -140,7 +140,8 @@ extension LogStore {
         state.withLock { s in
             s.durableCount = max(s.durableCount, last.index + 1)
             let durable = s.durableCount
-            s.inFlight.removeAll { $0.record < durable }
+            // In record order: drop the durable prefix (moves the rest; no per-element copies).
+            s.inFlight.removeFirst(s.inFlight.firstIndex { $0.record >= durable } ?? s.inFlight.count)
         }
     }
 }

@@ -26,9 +26,20 @@ public final class AppendTicket: Sendable {
         }
     }
 
-    /// The records' positions once they are durable; throws the append's ``LogError`` if it failed.
+    /// The outcome if the ticket is complete, without waiting.
+    public var outcome: Result<[RecordPosition], LogError>? {
+        state.withLock { state in
+            guard case .done(let result) = state else { return nil }
+            return result
+        }
+    }
+
+    /// The records' positions once they are durable; throws the append's ``LogError`` if it failed. A completed
+    /// ticket answers at once, without suspending the task (a batch of tickets settled by one group commit costs no
+    /// executor hop each).
     public func wait() async throws -> [RecordPosition] {
-        try await withCheckedThrowingContinuation { continuation in
+        if let outcome { return try outcome.get() }
+        return try await withCheckedThrowingContinuation { continuation in
             let result: Result<[RecordPosition], LogError>? = state.withLock { state in
                 switch state {
                 case .waiting(var waiters):

@@ -93,7 +93,11 @@ struct GroupCommitTests {
             let first = try log.enqueue([[1]])
             try await WriterGate.waitUntil { gate.blockedWriters == 1 }
             let tickets = try (2...20).map { try log.enqueue([[UInt8($0)], [UInt8($0)]]) }
+            #expect(first.outcome == nil && tickets.allSatisfy { $0.outcome == nil })
             gate.release()
+            // Tickets complete in order: once the last is done, every earlier one answers without waiting.
+            _ = try await tickets.last!.wait()
+            #expect(first.outcome != nil && tickets.allSatisfy { $0.outcome != nil })
             #expect(try await first.wait().map(\.index) == [1])
             for (i, ticket) in tickets.enumerated() {
                 #expect(try await ticket.wait().map(\.index) == [UInt64(2 + 2 * i), UInt64(3 + 2 * i)])
