@@ -29,12 +29,14 @@ struct BenchOptions {
     /// Measure 9 only / leave it out.
     var syncOnly = false
     var skipSync = false
+    /// Entries an empty node catches up from a peer in 9b.
+    var catchUpEntries = 1_000_000
     /// The release `coop` binary section 8 runs (default: `$COOP_BENCH_COOP`, else `coop` next to coop-bench).
     var coop: String?
 
     static let usage = """
         usage: coop-bench [--quick] [--entries N] [--audit-entries N] [--writers N] [--dir PATH] [--keep] [--skip-logs]
-                          [--rpc | --skip-rpc] [--rpc-calls N] [--node | --skip-node] [--sync | --skip-sync]
+                          [--rpc | --skip-rpc] [--rpc-calls N] [--node | --skip-node] [--sync | --skip-sync] [--catch-up N]
                           [--coop PATH]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
@@ -60,6 +62,7 @@ struct BenchOptions {
           --skip-node        leave out 8
           --sync             measure 9 only (reconciliation: convergence after a partition, catch-up of an empty node)
           --skip-sync        leave out 9
+          --catch-up N       entries an empty node catches up from a peer in 9b (default 1,000,000; --quick 20,000)
           --coop PATH        the release coop binary 8 and 9 run (default: $COOP_BENCH_COOP, else coop next to coop-bench)
         """
 
@@ -67,6 +70,7 @@ struct BenchOptions {
     init(arguments: [String]) throws(UsageError) {
         var explicitEntries: Int?
         var explicitRPCCalls: Int?
+        var explicitCatchUp: Int?
         var rest = arguments[...]
         func value(_ flag: String) throws(UsageError) -> String {
             guard let v = rest.popFirst() else { throw UsageError("\(flag) needs a value") }
@@ -93,6 +97,7 @@ struct BenchOptions {
             case "--skip-node": skipNode = true
             case "--sync": syncOnly = true
             case "--skip-sync": skipSync = true
+            case "--catch-up": explicitCatchUp = try count(arg)
             case "--coop": coop = try value(arg)
             case "-h", "--help": throw UsageError("")
             default: throw UsageError("unknown argument \(arg)")
@@ -100,6 +105,7 @@ struct BenchOptions {
         }
         entries = explicitEntries ?? (quick ? 50_000 : 1_000_000)
         rpcCalls = explicitRPCCalls ?? (quick ? 3_000 : 20_000)
+        catchUpEntries = explicitCatchUp ?? (quick ? 20_000 : 1_000_000)
         if rpcOnly && skipRPC { throw UsageError("--rpc and --skip-rpc exclude each other") }
         if nodeOnly && skipNode { throw UsageError("--node and --skip-node exclude each other") }
         if nodeOnly && rpcOnly { throw UsageError("--rpc and --node exclude each other (each measures one section)") }

@@ -26,22 +26,50 @@ public struct BatchIngestReport: Sendable, Hashable {
     public init() {}
 }
 
+/// A batch of pulled entries whose signatures were checked (``LogStore/check(batch:)``), ready for
+/// ``LogStore/admit(_:)``.
+public struct CheckedBatch: Sendable {
+    var verified: [VerifiedEntry] = []
+    var duplicates = 0
+    var refused: [String] = []
+    /// Entries in the batch.
+    public var count: Int { verified.count + duplicates + refused.count }
+}
+
 extension LogStore {
-    /// Takes a batch of entries from a peer, as ``ingest(_:)-(SignedEntry)`` does one: signatures are verified on all
-    /// cores first, then the batch is admitted under one acquisition of the store's lock and made durable by one
-    /// group commit. Returns once what it stored is durable. Entries that are refused are reported, not thrown; the
+    /// Takes a batch of entries from a peer, as ``ingest(_:)-(SignedEntry)`` does one: ``check(batch:)`` then
+    /// ``admit(_:)``. Returns once what it stored is durable. Entries that are refused are reported, not thrown; the
     /// store's own failure (a failed write) is thrown.
     public func ingest(batch entries: [SignedEntry]) async throws -> BatchIngestReport {
-        var report = BatchIngestReport()
-        var verified: [VerifiedEntry] = []
-        verified.reserveCapacity(entries.count)
+        try await admit(check(batch: entries))
+    }
+
+    /// The first half of ``ingest(batch:)``: verifies the signatures of `entries` on all cores (entries the store
+    /// holds byte for byte are not verified again). Takes the store's lock only briefly, so a caller may check the
+    /// next batch while the previous one is being admitted and made durable.
+    ///
+    /// **Threading.** Blocks the calling thread while the cores verify; any thread.
+    public func check(batch entries: [SignedEntry]) -> CheckedBatch {
+        var checked = CheckedBatch()
+        checked.verified.reserveCapacity(entries.count)
         for result in Self.verifyAll(entries, with: verifier, skipping: holds) {
             switch result {
-            case .verified(let v): verified.append(v)
-            case .held: report.duplicates += 1
-            case .refused(let error): report.refused.append("not authentic: \(error.reason)")
+            case .verified(let v): checked.verified.append(v)
+            case .held: checked.duplicates += 1
+            case .refused(let error): checked.refused.append("not authentic: \(error.reason)")
             }
         }
+        return checked
+    }
+
+    /// The second half of ``ingest(batch:)``: admits a checked batch under one acquisition of the store's lock and
+    /// makes it durable by one group commit. Batches must be admitted in the order they were pulled (an origin's
+    /// entries in sequence order); entries out of order wait for their gap as single entries do.
+    public func admit(_ batch: CheckedBatch) async throws -> BatchIngestReport {
+        var report = BatchIngestReport()
+        report.duplicates = batch.duplicates
+        report.refused = batch.refused
+        let verified = batch.verified
         let now = options.physicalClock()
         var tickets: [AppendTicket] = []
         var conflicts: [VerifiedEntry] = []

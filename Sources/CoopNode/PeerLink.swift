@@ -90,6 +90,7 @@ final class PeerLink: Sendable {
         var evidenceNew = 0
         var batch: [SignedEntry] = []
         batch.reserveCapacity(pullBatch)
+        var admitting: Task<BatchIngestReport, any Error>?
         do {
             let perMessage = min(pullBatch, SyncProvider.maxEntriesPerMessage)
             let stream = try client.pull(
@@ -101,10 +102,8 @@ final class PeerLink: Sendable {
                 switch message.item {
                 case .entry(let entry):
                     batch.append(entry)
-                    if batch.count >= pullBatch { try await ingest(&batch, into: &report) }
                 case .batch(let entries):
                     batch += entries.entries
-                    if batch.count >= pullBatch { try await ingest(&batch, into: &report) }
                 case .evidence(let evidence):
                     do {
                         if try await hub.store.ingest(evidence) { evidenceNew += 1 }
@@ -114,10 +113,13 @@ final class PeerLink: Sendable {
                 case nil:
                     break
                 }
+                if batch.count >= pullBatch { try await ingest(&batch, after: &admitting, into: &report) }
             }
-            try await ingest(&batch, into: &report)
+            try await ingest(&batch, after: &admitting, into: &report)
+            try await finish(&admitting, into: &report)
         } catch {
             // What was stored stays stored; the session backs off and the next round pulls the rest.
+            try? await finish(&admitting, into: &report)
             logged(report, evidenceNew: evidenceNew, since: started, before: before)
             fail(error)
             return []
@@ -140,11 +142,34 @@ final class PeerLink: Sendable {
         } ?? []
     }
 
-    private func ingest(_ batch: inout [SignedEntry], into report: inout BatchIngestReport) async throws {
+    /// Verifies `batch` on all cores while the batch before it (`admitting`) is admitted and made durable, then
+    /// starts this batch's admission: verification of one batch overlaps the fsync of the other.
+    private func ingest(
+        _ batch: inout [SignedEntry],
+        after admitting: inout Task<BatchIngestReport, any Error>?,
+        into report: inout BatchIngestReport
+    ) async throws {
         guard !batch.isEmpty else { return }
-        let before = hub.store.versionVector
-        let result = try await hub.store.ingest(batch: batch)
-        hub.stored(batch: batch, before: before)
+        let entries = batch
+        batch.removeAll(keepingCapacity: true)
+        let checked = hub.store.check(batch: entries)
+        try await finish(&admitting, into: &report)
+        admitting = Task { [hub] in
+            let before = hub.store.versionVector
+            let result = try await hub.store.admit(checked)
+            hub.stored(batch: entries, before: before)
+            return result
+        }
+    }
+
+    /// Waits for the batch being admitted, if any, and adds what became of it to `report`.
+    private func finish(
+        _ admitting: inout Task<BatchIngestReport, any Error>?,
+        into report: inout BatchIngestReport
+    ) async throws {
+        guard let task = admitting else { return }
+        admitting = nil
+        let result = try await task.value
         report.stored += result.stored
         report.duplicates += result.duplicates
         report.pending += result.pending
@@ -157,7 +182,6 @@ final class PeerLink: Sendable {
             $0.pulled[peer.id, default: 0] += UInt64(result.stored)
             $0.claims.touch(peer: peer.id, now: now)
         }
-        batch.removeAll(keepingCapacity: true)
     }
 
     private func logged(
