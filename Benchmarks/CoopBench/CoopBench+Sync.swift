@@ -113,6 +113,8 @@ extension CoopBench {
         let catchUpTime = now() - catchStart
         let catchRate = Double(catchUp) / catchUpTime
         let catchMemory = children["cd-qingbaijiang"]!.memory()
+        let catchCPU = children["cd-qingbaijiang"]!.cpuSeconds()
+        let serverCPU = children["cq-shapingba"]!.cpuSeconds()
         for child in children.values { await child.stop() }
         // The fastest verifier on this machine is the reference (libsodium, which coop uses, where it is faster),
         // measured right after, with nothing else of this run busy.
@@ -126,6 +128,19 @@ extension CoopBench {
                 + String(format: "%.0f MB", catchMemory.hwm)
                 + "; raw verify on \(raw.workers) cores in this run: \(rate(raw.allCores)) → "
                 + "\(times(catchRate / raw.allCores))"
+        )
+        let perEntry = catchCPU / Double(catchUp)
+        let perVerify = raw.singleCPU / raw.singleCore
+        detail(
+            String(
+                format: "9b CPU of the catching-up node %.1f µs per entry (its whole life: start, hellos, pulls), of "
+                    + "which %.1f µs is the raw signature check → CPU-bound ceiling %.2f× of raw verify; the serving "
+                    + "peer used %.1f µs per entry",
+                perEntry * 1e6,
+                perVerify * 1e6,
+                perVerify / perEntry,
+                serverCPU / Double(catchUp) * 1e6
+            )
         )
         summary.add(
             Row(

@@ -13,6 +13,12 @@ public struct VerifiedEntry: Sendable {
     public var sequence: UInt64 { body.sequence }
 }
 
+/// An entry decoded and checked for everything but its signature (``EntryVerifier``); not yet authentic.
+struct DecodedEntry: Sendable {
+    var entry: VerifiedEntry
+    var publicKey: [UInt8]
+}
+
 /// Why an entry is not authentic. Such entries are refused and never stored or relayed.
 public struct AuthenticityError: Error, Sendable, CustomStringConvertible {
     public var reason: String
@@ -30,6 +36,12 @@ public struct EntryVerifier: Sendable {
 
     /// The verified entry, or an ``AuthenticityError`` naming what is wrong.
     public func verify(_ signed: SignedEntry) throws(AuthenticityError) -> VerifiedEntry {
+        try checkSignature(of: try decode(signed))
+    }
+
+    /// Everything but the signature check: decoded, canonical, a known peer origin, a well-formed chain link, and
+    /// the entry's id. What a store needs to tell whether it already holds the entry before paying for the check.
+    func decode(_ signed: SignedEntry) throws(AuthenticityError) -> DecodedEntry {
         let body: EntryBody
         do {
             body = try EntryBody(wireBytes: signed.body)
@@ -56,14 +68,30 @@ public struct EntryVerifier: Sendable {
         if body.sequence > 1 && body.previous.count != 32 {
             throw AuthenticityError(reason: "\(at): the previous hash is not 32 bytes")
         }
-        guard signed.signature.count == 64,
-            SignatureCheck.isValid(signature: signed.signature, of: signed.body, publicKey: member.signingPublicKey)
-        else {
-            throw AuthenticityError(reason: "\(at): the signature does not verify with \(body.origin)'s roster key")
-        }
         let canonical = SignedEntry(body: signed.body, signature: signed.signature)
         let bytes = canonical.wireBytes()
-        return VerifiedEntry(bytes: bytes, id: EntryID(digestOf: bytes), signed: canonical, body: body)
+        return DecodedEntry(
+            entry: VerifiedEntry(bytes: bytes, id: EntryID(digestOf: bytes), signed: canonical, body: body),
+            publicKey: member.signingPublicKey
+        )
+    }
+
+    /// The signature check of a decoded entry.
+    func checkSignature(of decoded: DecodedEntry) throws(AuthenticityError) -> VerifiedEntry {
+        let entry = decoded.entry
+        guard entry.signed.signature.count == 64,
+            SignatureCheck.isValid(
+                signature: entry.signed.signature,
+                of: entry.signed.body,
+                publicKey: decoded.publicKey
+            )
+        else {
+            throw AuthenticityError(
+                reason: "\(entry.origin)#\(entry.sequence): the signature does not verify with \(entry.origin)'s "
+                    + "roster key"
+            )
+        }
+        return entry
     }
 
     /// Whether `evidence` proves an equivocation: two authentic entries of one origin and sequence number

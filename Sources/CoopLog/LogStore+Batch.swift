@@ -113,35 +113,35 @@ extension LogStore {
         case refused(AuthenticityError)
     }
 
-    /// For each entry, whether the store already holds exactly it: its origin's entry at its sequence number has the
-    /// same id (the hash of the same canonical bytes). Such a duplicate (the same range pulled from two peers, a
-    /// notice racing a round) skips the signature check; anything else, including a different entry at that number,
-    /// is verified. One acquisition of the store's lock for the whole slice.
-    func holds(_ entries: ArraySlice<SignedEntry>) -> [Bool] {
-        let keys: [(origin: String, sequence: UInt64, id: EntryID)?] = entries.map { entry in
-            guard let body = try? EntryBody(wireBytes: entry.body), body.sequence >= 1 else { return nil }
-            let id = EntryID(digestOf: SignedEntry(body: entry.body, signature: entry.signature).wireBytes())
-            return (body.origin, body.sequence, id)
-        }
-        return state.withLock { s in
-            keys.map { key in
-                guard let key, let index = s.origins[key.origin], key.sequence <= index.count else { return false }
-                return index.ids[Int(key.sequence - 1)] == key.id
+    /// For each decoded entry, whether the store already holds exactly it: its origin's entry at its sequence number
+    /// has the same id (the hash of the same canonical bytes). Such a duplicate (the same range pulled from two peers,
+    /// a notice racing a round) skips the signature check; anything else, including a different entry at that
+    /// number, is verified. One acquisition of the store's lock for the whole slice.
+    func holds(_ entries: [DecodedEntry?]) -> [Bool] {
+        state.withLock { s in
+            entries.map { decoded in
+                guard let entry = decoded?.entry, let index = s.origins[entry.origin], entry.sequence <= index.count
+                else { return false }
+                return index.ids[Int(entry.sequence - 1)] == entry.id
             }
         }
     }
 
-    /// Checks `entries` on all cores (those `held` says the store holds are not verified again); results in the
-    /// same order.
+    /// Checks `entries` on all cores: each is decoded once, those `held` says the store holds are not verified
+    /// again, the rest have their signatures checked. Results in the same order.
     static func verifyAll(
         _ entries: [SignedEntry],
         with verifier: EntryVerifier,
-        skipping held: @Sendable (ArraySlice<SignedEntry>) -> [Bool]
+        skipping held: @Sendable ([DecodedEntry?]) -> [Bool]
     ) -> [Checked] {
         @Sendable func check(_ slice: ArraySlice<SignedEntry>) -> [Checked] {
-            zip(slice, held(slice)).map { e, isHeld -> Checked in
+            let decoded = slice.map { e in Result { () throws(AuthenticityError) in try verifier.decode(e) } }
+            let isHeld = held(decoded.map { try? $0.get() })
+            return zip(decoded, isHeld).map { decoded, isHeld -> Checked in
                 if isHeld { return .held }
-                switch Result(catching: { () throws(AuthenticityError) in try verifier.verify(e) }) {
+                switch decoded.flatMap({ d in
+                    Result { () throws(AuthenticityError) in try verifier.checkSignature(of: d) }
+                }) {
                 case .success(let v): return .verified(v)
                 case .failure(let error): return .refused(error)
                 }
