@@ -127,8 +127,8 @@ public final class ScaleSimulation {
     var nextCall: UInt64 = 1
     var traffic = Traffic()
 
-    /// Builds the roster (keys derived from the seed), opens one store per node under `directory` (which must be
-    /// empty or missing) and the sessions. `catalogPath`: the 40-item catalog (`deploy/catalog.json`).
+    /// Builds the roster (keys derived from the seed), opens one store per node under `directory` (created if
+    /// missing; it should be empty) and the sessions. `catalogPath`: the 40-item catalog (`deploy/catalog.json`).
     public init(directory: String, catalogPath: String, settings: Settings) throws {
         guard settings.nodes >= MeshWriter.districts.count else {
             throw LedgerError(
@@ -165,6 +165,11 @@ public final class ScaleSimulation {
         options.physicalClock = { clock.ms }
         var sessionSettings = PeerSession.Settings()
         sessionSettings.antiEntropyMs = 2000
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LedgerError(code: .io, message: "\(directory): cannot create the directory: \(error)")
+        }
         for id in ids {
             let store = try LogStore.open(
                 directory: "\(directory)/\(id)",
