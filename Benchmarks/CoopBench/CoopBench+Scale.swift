@@ -85,11 +85,12 @@ extension CoopBench {
                 let hello = Double(r.startTraffic.helloBytes) / Double(max(1, r.startTraffic.hellos))
                 detail(
                     String(
-                        format: "not per entry: anti-entropy; a hello is %.0f B (the start's average); each of the %d "
-                            + "links carries two every 2 s, %.0f B/s for the mesh",
+                        format: "not per entry: anti-entropy; a hello is %.0f B (the start's, logs empty); each of the "
+                            + "%d links carries four every 2 s (each end's session sends one and is answered): "
+                            + "%.0f B/s for the mesh",
                         hello,
                         links,
-                        hello * 2 * Double(links) / 2
+                        hello * 4 * Double(links) / 2
                     )
                 )
             }
