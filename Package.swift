@@ -16,7 +16,8 @@
 //   CoopLog                    store of signed entries on CoopSegments, checkpoint, audit (no ZeroMQ)
 //   CoopSync                   reconciliation between peers as state machines without I/O: sessions, own-head guard
 //   CoopNode                   the daemon: config, the ledger and sync services on CoopLog, peer links, roles, drain
-//   CoopDevTools               demo data generators for development, benchmarks and training
+//   CoopDevTools               demo data generators for development, benchmarks and training; the local mesh; the
+//                              scale simulation (real stores and sessions over a simulated network)
 //   CoopCLI                    the `coop` commands;  coop: its executable
 import PackageDescription
 
@@ -141,7 +142,7 @@ let package = Package(
         ),
         .target(
             name: "CoopDevTools",
-            dependencies: ["CoopWire", "CoopLedger", "CoopLog", "CoopSegments"],
+            dependencies: ["CoopWire", "CoopLedger", "CoopLog", "CoopSegments", "CoopSync", "CoopNode"],
             swiftSettings: strictSwift
         ),
 

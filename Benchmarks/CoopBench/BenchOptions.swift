@@ -31,13 +31,18 @@ struct BenchOptions {
     var skipSync = false
     /// Entries an empty node catches up from a peer in 9b.
     var catchUpEntries = 1_000_000
+    /// Measure 9c/9d (scale) only / leave them out.
+    var scaleOnly = false
+    var skipScale = false
+    /// The most `coop node run` children 9d starts at once (it tries 3, 6, 12, 24, 48, 60 up to this).
+    var scaleNodes = 60
     /// The release `coop` binary section 8 runs (default: `$COOP_BENCH_COOP`, else `coop` next to coop-bench).
     var coop: String?
 
     static let usage = """
         usage: coop-bench [--quick] [--entries N] [--audit-entries N] [--writers N] [--dir PATH] [--keep] [--skip-logs]
                           [--rpc | --skip-rpc] [--rpc-calls N] [--node | --skip-node] [--sync | --skip-sync] [--catch-up N]
-                          [--coop PATH]
+                          [--scale | --skip-scale] [--scale-nodes N] [--coop PATH]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
                coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]
@@ -61,8 +66,11 @@ struct BenchOptions {
           --node             measure 8 only (a `coop node run` child: signing, updates, latency, memory, restart)
           --skip-node        leave out 8
           --sync             measure 9 only (reconciliation: convergence after a partition, catch-up of an empty node)
-          --skip-sync        leave out 9
+          --skip-sync        leave out 9a/9b
           --catch-up N       entries an empty node catches up from a peer in 9b (default 1,000,000; --quick 20,000)
+          --scale            measure 9c/9d only (scale: 15/30/60 simulated nodes; 3, 6, 12, … node processes)
+          --skip-scale       leave out 9c/9d
+          --scale-nodes N    the most node processes 9d starts at once (default 60; it tries 3, 6, 12, 24, 48, 60)
           --coop PATH        the release coop binary 8 and 9 run (default: $COOP_BENCH_COOP, else coop next to coop-bench)
         """
 
@@ -98,6 +106,9 @@ struct BenchOptions {
             case "--sync": syncOnly = true
             case "--skip-sync": skipSync = true
             case "--catch-up": explicitCatchUp = try count(arg)
+            case "--scale": scaleOnly = true
+            case "--skip-scale": skipScale = true
+            case "--scale-nodes": scaleNodes = try count(arg)
             case "--coop": coop = try value(arg)
             case "-h", "--help": throw UsageError("")
             default: throw UsageError("unknown argument \(arg)")
@@ -108,6 +119,7 @@ struct BenchOptions {
         catchUpEntries = explicitCatchUp ?? (quick ? 20_000 : 1_000_000)
         if rpcOnly && skipRPC { throw UsageError("--rpc and --skip-rpc exclude each other") }
         if nodeOnly && skipNode { throw UsageError("--node and --skip-node exclude each other") }
+        if scaleOnly && skipScale { throw UsageError("--scale and --skip-scale exclude each other") }
         if nodeOnly && rpcOnly { throw UsageError("--rpc and --node exclude each other (each measures one section)") }
     }
 

@@ -105,7 +105,7 @@ struct CoopBench {
         let started = now()
         header()
 
-        let only = options.rpcOnly || options.nodeOnly || options.syncOnly
+        let only = options.rpcOnly || options.nodeOnly || options.syncOnly || options.scaleOnly
         if !only {
             let fsync = try measureFsync()
             let single = try await measureSingle(fsync: fsync)
@@ -122,6 +122,9 @@ struct CoopBench {
         }
         if !options.skipSync && (!only || options.syncOnly) {
             try await measureSync()
+        }
+        if !options.skipScale && (!only || options.scaleOnly) {
+            try await measureScale()
         }
 
         say()
@@ -176,6 +179,8 @@ struct CoopBench {
             : "node: \(options.writers) clients, restart with a \(grouped(options.entries))-entry log"
         if options.rpcOnly {
             say("sizes:   \(options.quick ? "--quick, " : "")--rpc (7 only), \(rpc)")
+        } else if options.scaleOnly {
+            say("sizes:   --scale (9c/9d only): 15, 30, 60 simulated nodes; up to \(options.scaleNodes) node processes")
         } else if options.syncOnly {
             say("sizes:   \(options.quick ? "--quick: 2,000" : "10,000") entries per side (9 only)")
         } else if options.nodeOnly {

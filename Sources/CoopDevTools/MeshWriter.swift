@@ -60,11 +60,25 @@ public struct MeshWriter {
     /// Whether each node's config lists the other two as `[[peers]]` and publishes head notices. Without it each
     /// node stands alone (tests of one node; such a node may write at once, having no peer to ask about its log).
     public let peering: Bool
+    /// The nodes of the mesh: ``districts`` by default; ``districts(count:)`` for a larger mesh (scale runs).
+    public let nodes: [District]
+    /// Who lists whom as `[[peers]]` (with `peering`): every node every other by default.
+    public let topology: MeshTopology
 
-    public init(directory: String, catalogPath: String, peering: Bool = true) {
+    /// A writer for the three-district mesh, or with `nodes` and `topology` another (the default topology is
+    /// complete: every node peers with every other). Every node gets a staff and an auditor client.
+    public init(
+        directory: String,
+        catalogPath: String,
+        peering: Bool = true,
+        nodes: [District] = MeshWriter.districts,
+        topology: MeshTopology? = nil
+    ) {
         self.directory = directory
         self.catalogPath = catalogPath
         self.peering = peering
+        self.nodes = nodes
+        self.topology = topology ?? .complete(nodes.map(\.nodeID))
     }
 
     /// Writes the mesh. Refuses a directory that exists and is not empty (never overwrites keys or data).
@@ -91,13 +105,13 @@ public struct MeshWriter {
         }
         var members: [RosterMember] = []
         var nodeKeys: [String: NodeKeys] = [:]
-        for district in Self.districts {
+        for district in nodes {
             let keys = NodeKeys.generate(name: district.nodeID)
             try keys.write(to: "\(directory)/keys")
             nodeKeys[district.nodeID] = keys
             members.append(keys.rosterMember(side: district.side, role: .peer, displayName: district.displayName))
         }
-        for district in Self.districts {
+        for district in nodes {
             for (role, prefix, label) in [(Role.staff, "staff", "ledger desk"), (.auditor, "auditor", "auditor")] {
                 let id = "\(prefix).\(district.short)"
                 let keys = NodeKeys.generate(name: id)
@@ -120,12 +134,12 @@ public struct MeshWriter {
         _ = try CatalogBook.load(path: "\(directory)/catalog.json", roster: rosterBook)
 
         var mesh = Mesh(directory: directory, endpoints: [:], configs: [:], clients: [:])
-        let ports = try FreePorts.take(Self.districts.count * 2)
-        for (index, district) in Self.districts.enumerated() {
+        let ports = try FreePorts.take(nodes.count * 2)
+        for (index, district) in nodes.enumerated() {
             mesh.endpoints[district.nodeID] = "tcp://127.0.0.1:\(ports[2 * index])"
             if peering { mesh.publishEndpoints[district.nodeID] = "tcp://127.0.0.1:\(ports[2 * index + 1])" }
         }
-        for district in Self.districts {
+        for district in nodes {
             let endpoint = mesh.endpoints[district.nodeID]!
             let path = "\(directory)/nodes/\(district.nodeID).toml"
             try Self.writeFile(path, nodeConfig(district, mesh: mesh))
@@ -165,13 +179,13 @@ public struct MeshWriter {
                 pull_batch = 512
 
                 """
-            for other in Self.districts where other.nodeID != district.nodeID {
+            for other in topology.peers[district.nodeID] ?? [] {
                 peers += """
 
                     [[peers]]
-                    id = "\(other.nodeID)"
-                    endpoint = "\(mesh.endpoints[other.nodeID]!)"
-                    publish = "\(mesh.publishEndpoints[other.nodeID]!)"
+                    id = "\(other)"
+                    endpoint = "\(mesh.endpoints[other]!)"
+                    publish = "\(mesh.publishEndpoints[other]!)"
 
                     """
             }

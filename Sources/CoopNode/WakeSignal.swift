@@ -28,7 +28,9 @@ final class WakeSignal: Sendable {
     func wait(timeout: Duration?) async {
         let timer = timeout.map { timeout in
             Task { [weak self] in
-                try? await Task.sleep(for: timeout)
+                // Cancelled (the wait ended by a signal): no signal. One left pending would end the next wait at
+                // once, whose cancelled timer would leave another: the peer link would spin on a core for good.
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
                 self?.signal()
             }
         }
