@@ -66,6 +66,7 @@ extension LogStore {
     /// makes it durable by one group commit. Batches must be admitted in the order they were pulled (an origin's
     /// entries in sequence order); entries out of order wait for their gap as single entries do.
     public func admit(_ batch: CheckedBatch) async throws -> BatchIngestReport {
+        try state.withLock { s throws in try Self.checkUsable(s) }
         var report = BatchIngestReport()
         report.duplicates = batch.duplicates
         report.refused = batch.refused

@@ -103,8 +103,19 @@ final class PeerLink: Sendable {
                 case .entry(let entry):
                     batch.append(entry)
                 case .batch(let entries):
+                    guard entries.entries.count <= perMessage else {
+                        throw RPCError(
+                            code: .internal,
+                            message: "\(peer.id) sent \(entries.entries.count) entries in one message; asked for at "
+                                + "most \(perMessage)",
+                            reason: "MESSAGE_TOO_LARGE"
+                        )
+                    }
                     batch += entries.entries
                 case .evidence(let evidence):
+                    // In stream order: what came before the evidence is stored first.
+                    try await ingest(&batch, after: &admitting, into: &report)
+                    try await finish(&admitting, into: &report)
                     do {
                         if try await hub.store.ingest(evidence) { evidenceNew += 1 }
                     } catch let error as LogError where error.code == .notAuthentic {
@@ -150,6 +161,7 @@ final class PeerLink: Sendable {
         into report: inout BatchIngestReport
     ) async throws {
         guard !batch.isEmpty else { return }
+        try Task.checkCancellation()
         let entries = batch
         batch.removeAll(keepingCapacity: true)
         let checked = hub.store.check(batch: entries)
@@ -180,7 +192,7 @@ final class PeerLink: Sendable {
         let now = hub.nowMs
         hub.state.withLock {
             $0.pulled[peer.id, default: 0] += UInt64(result.stored)
-            $0.claims.touch(peer: peer.id, now: now)
+            if result.stored > 0 { $0.claims.touch(peer: peer.id, now: now) }
         }
     }
 

@@ -64,18 +64,19 @@ public struct SyncProvider: SyncService.Handler {
 
     /// At most this many entries go in one `EntryBatch`, whatever the caller asks.
     public static let maxEntriesPerMessage = 256
-    /// An `EntryBatch` stays under this many bytes of entries (far below any message size limit), unless one entry
-    /// alone is larger.
+    /// An `EntryBatch` holds about this many bytes of entries at most (far below any message size limit), unless one
+    /// entry alone is larger.
     public static let maxBytesPerMessage = 256 << 10
 
     /// `entries` cut into consecutive runs of at most `maxEntries` entries and about `maxBytes` bytes (a run always
     /// holds at least one entry).
-    static func messages(_ entries: [SignedEntry], maxEntries: Int, maxBytes: Int) -> [ArraySlice<SignedEntry>] {
+    public static func messages(_ entries: [SignedEntry], maxEntries: Int, maxBytes: Int) -> [ArraySlice<SignedEntry>] {
         var runs: [ArraySlice<SignedEntry>] = []
         var start = entries.startIndex
         var bytes = 0
         for index in entries.indices {
-            let size = entries[index].body.count + entries[index].signature.count + 8
+            // Field tags and lengths: at most 16 bytes an entry.
+            let size = entries[index].body.count + entries[index].signature.count + 16
             if index > start && (index - start >= maxEntries || bytes + size > maxBytes) {
                 runs.append(entries[start..<index])
                 start = index

@@ -4,7 +4,9 @@ public import CoopWire
 /// node id the configuration expects at that endpoint. Pure; thread-safe.
 public enum HelloCheck {
     /// The sync protocol version this code speaks.
-    public static let protocolVersion: UInt32 = 1
+    /// 2: pulls in `EntryBatch` messages, signatures checked by libsodium's rules (version 1 nodes verified with
+    /// swift-crypto's laxer ones; the two must not mix in one mesh, docs/SYNC.md).
+    public static let protocolVersion: UInt32 = 2
 
     /// Throws a ``SyncError`` naming both nodes and both values when `remote` cannot reconcile with `local`.
     /// `expectedPeer` is the id configured for the peer (`nil` on the serving side, which learns it from the key).

@@ -135,7 +135,7 @@ public struct PeerSession: Sendable {
         return (nextAfterContact(local: local, progressed: true, now: now, evidenceBehind: evidenceBehind), events)
     }
 
-    /// A pull ended (its stream finished). `progressed`: it stored entries (the local vector moved). `forked`:
+    /// A pull ended (its stream finished). `progressed`: it stored entries. `forked`:
     /// origins whose entries from the peer did not chain onto what this node holds, with no evidence known yet; each
     /// is fetched once more from its first entry, so that the two entries at the fork meet and become evidence.
     public mutating func pulled(

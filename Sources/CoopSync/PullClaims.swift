@@ -30,16 +30,22 @@ public struct PullClaims: Sendable {
     ) -> VersionVector {
         var asked = have.sequences
         let held = local.sequences
+        var raised: Set<String> = []
         for (other, claim) in claims where other != peer && now &- claim.touchedMs <= staleAfterMs {
-            for (origin, sequence) in claim.sequences where (asked[origin] ?? 0) >= (held[origin] ?? 0) {
-                asked[origin] = max(asked[origin] ?? 0, sequence)
+            for (origin, sequence) in claim.sequences
+            where (asked[origin] ?? 0) >= (held[origin] ?? 0) && sequence > (asked[origin] ?? 0) {
+                asked[origin] = sequence
+                raised.insert(origin)
             }
         }
-        claims[peer] = (remote.sequences, now)
+        // This pull claims only what it will itself fetch: not the origins another claim covers (were this claim to
+        // cover them too, the two could hand an origin back and forth with nobody fetching it).
+        claims[peer] = (remote.sequences.filter { !raised.contains($0.key) }, now)
         return VersionVector(asked)
     }
 
-    /// The pull from `peer` made progress: its claim stays fresh.
+    /// The pull from `peer` stored entries: its claim stays fresh. (A pull that only brings duplicates, refused or
+    /// waiting entries must not keep others from fetching.)
     public mutating func touch(peer: String, now: UInt64) {
         claims[peer]?.touchedMs = now
     }

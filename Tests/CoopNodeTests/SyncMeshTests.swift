@@ -2,6 +2,7 @@ import CoopLedger
 import CoopNode
 import CoopRPC
 import CoopServices
+import CoopSync
 import CoopTestKit
 import CoopWire
 import Foundation
@@ -202,7 +203,7 @@ import Testing
         try await mesh.start("cd-wuhou")
         do {
             let sync = SyncService.Client(try await mesh.client("cd-wuhou", as: "cq-shapingba"))
-            var hello = Hello(protocolVersion: 1, nodeId: "cq-shapingba", side: .chongqing)
+            var hello = Hello(protocolVersion: HelloCheck.protocolVersion, nodeId: "cq-shapingba", side: .chongqing)
             hello.catalogHash = Array(repeating: 0xab, count: 32)
             hello.rosterHash = mesh.roster.hash.bytes
             let error = await #expect(throws: RPCError.self) { try await sync.exchange(hello, options: testCall) }

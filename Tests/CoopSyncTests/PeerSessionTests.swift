@@ -148,9 +148,12 @@ import Testing
             Issue.record("version 7 accepted")
         } catch {
             #expect(error.code == .protocolVersion)
-            #expect(error.message == "cd-wuhou speaks sync protocol version 7; cq-shapingba speaks 1")
+            #expect(error.message == "cd-wuhou speaks sync protocol version 7; cq-shapingba speaks 2")
         }
+        // A version 1 node (pulls without EntryBatch, signatures checked by swift-crypto's rules) is refused.
         remote.protocolVersion = 1
+        #expect(throws: SyncError.self) { try HelloCheck.check(local: local, remote: remote, expectedPeer: nil) }
+        remote.protocolVersion = HelloCheck.protocolVersion
         remote.rosterHash = [3]
         do {
             try HelloCheck.check(local: local, remote: remote, expectedPeer: nil)

@@ -50,4 +50,26 @@ import Testing
         let asked = claims.claim(peer: "b", have: refetch, local: local, remote: local, now: 1)
         #expect(asked == refetch)
     }
+
+    @Test("a pull does not claim the origins another claim covers: a failed claimant's origin is fetched by the other")
+    func noHandBack() {
+        var claims = PullClaims()
+        let x = VersionVector(["cd-wuhou": 100_000])
+        _ = claims.claim(peer: "p", have: VersionVector(), local: VersionVector(), remote: x, now: 0)
+        // q's peer holds the same origin: q asks from p's claim and must not claim cd-wuhou itself.
+        let asked = claims.claim(
+            peer: "q",
+            have: VersionVector(),
+            local: VersionVector(),
+            remote: VersionVector(["cd-wuhou": 100_000, "cq-shapingba": 5]),
+            now: 1
+        )
+        #expect(asked == x)
+        // p's pull fails; p retries while q's claim is fresh: p must fetch cd-wuhou itself.
+        claims.release(peer: "p")
+        claims.touch(peer: "q", now: 2)
+        let retry = claims.claim(peer: "p", have: VersionVector(), local: VersionVector(), remote: x, now: 3)
+        #expect(retry["cd-wuhou"] == 0, "cd-wuhou was handed back to q, which does not fetch it")
+        #expect(retry["cq-shapingba"] == 5)
+    }
 }

@@ -114,7 +114,7 @@ extension VersionVector: WireMessage, CBacked {
 
 /// Sent by both sides when two peers meet.
 public struct Hello: Sendable, Hashable {
-    /// Sync protocol version; this schema is version 1.
+    /// Sync protocol version; this schema is version 2 (1: before EntryBatch and libsodium's signature rules).
     public var protocolVersion: UInt32 = 0
     /// Sender's node id.
     public var nodeId: String = ""

@@ -82,7 +82,7 @@ struct  Coop__V1__Hello
 {
   ProtobufCMessage base;
   /*
-   * Sync protocol version; this schema is version 1.
+   * Sync protocol version; this schema is version 2 (1: before EntryBatch and libsodium's signature rules).
    */
   uint32_t protocol_version;
   /*
