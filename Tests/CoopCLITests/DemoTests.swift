@@ -62,7 +62,8 @@ struct DemoTests {
         let dir = temp.file("mesh")
         let demo = try CLIProcess(["demo", "--dir", dir, "--catalog", Fixtures.catalogPath], deadline: .seconds(90))
         #expect(try await demo.waitForOutput(containing: "1. three nodes up"), "\(demo.stdoutSoFar)")
-        #expect(Self.nodeProcesses(of: dir).count == 3)
+        // The scenario goes on at once (step 3 kills a node), so two or three are running by now.
+        #expect((2...3).contains(Self.nodeProcesses(of: dir).count))
         demo.interrupt()
         let result = await demo.wait()
         #expect(result.status == 128 + SIGINT && !result.signaled, "\(result)")
