@@ -142,7 +142,9 @@ let package = Package(
         ),
         .target(
             name: "CoopDevTools",
-            dependencies: ["CoopWire", "CoopLedger", "CoopLog", "CoopSegments", "CoopSync", "CoopNode"],
+            dependencies: [
+                "CoopWire", "CoopZMQ", "CoopRPC", "CoopLedger", "CoopLog", "CoopSegments", "CoopSync", "CoopNode",
+            ],
             swiftSettings: strictSwift
         ),
 

@@ -196,17 +196,7 @@ extension CoopBench {
         let reactor = try ZMQReactor(context: try ZMQContext(), name: "bench-scale")
         var rpcs: [RPCClient] = []
         func connect(_ node: String, as member: String) async throws -> RPCClient {
-            let keys = try NodeKeys.read(name: member, from: directory + "/keys")
-            let rpc = RPCClient(
-                reactor: reactor,
-                endpoint: mesh.endpoints[node]!,
-                curve: RPCClientCurve(
-                    serverPublicKey: roster.member(node)!.curvePublicKey,
-                    publicKey: keys.curvePublicKey,
-                    secretKey: keys.curveSecretKey
-                )
-            )
-            try await rpc.connect()
+            let rpc = try await mesh.client(on: reactor, roster: roster, node: node, as: member)
             rpcs.append(rpc)
             return rpc
         }

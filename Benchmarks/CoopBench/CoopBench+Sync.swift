@@ -40,25 +40,11 @@ extension CoopBench {
         var children: [String: NodeChild] = [:]
         defer { for child in children.values where child.process.isRunning { kill(child.pid, SIGKILL) } }
         let reactor = try ZMQReactor(context: try ZMQContext(), name: "bench-sync")
-        // One client per node, authenticated with the third node's key (a PEER may call Digest).
-        let keys = try NodeKeys.read(name: "cd-qingbaijiang", from: directory + "/keys")
+        // One client per node, authenticated with another node's key (a PEER may call Digest).
         var clients: [String: RPCClient] = [:]
         for node in MeshWriter.districts.map(\.nodeID) {
-            let client = RPCClient(
-                reactor: reactor,
-                endpoint: mesh.endpoints[node]!,
-                curve: RPCClientCurve(
-                    serverPublicKey: roster.member(node)!.curvePublicKey,
-                    publicKey: node == "cd-qingbaijiang"
-                        ? (try NodeKeys.read(name: "cd-wuhou", from: directory + "/keys")).curvePublicKey
-                        : keys.curvePublicKey,
-                    secretKey: node == "cd-qingbaijiang"
-                        ? (try NodeKeys.read(name: "cd-wuhou", from: directory + "/keys")).curveSecretKey
-                        : keys.curveSecretKey
-                )
-            )
-            try await client.connect()
-            clients[node] = client
+            let member = node == "cd-qingbaijiang" ? "cd-wuhou" : "cd-qingbaijiang"
+            clients[node] = try await mesh.client(on: reactor, roster: roster, node: node, as: member)
         }
         let digests: (String) async throws -> [OriginDigest] = { node in
             try await SyncService.Client(clients[node]!).digest(

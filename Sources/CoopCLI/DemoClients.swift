@@ -1,3 +1,4 @@
+import CoopDevTools
 import CoopLedger
 import CoopRPC
 import CoopServices
@@ -31,18 +32,15 @@ final class DemoClients: Sendable {
     func client(_ nodeID: String, at endpoint: String, as member: String) async throws -> RPCClient {
         let key = "\(member)@\(endpoint)"
         if let existing = clients.withLock({ $0[key] }) { return existing }
-        let keys = try NodeKeys.read(name: member, from: keyDirectory)
-        guard let server = roster.member(nodeID) else { throw DemoError("\(nodeID) is not in the roster") }
-        let client = RPCClient(
-            reactor: reactor,
+        guard roster.member(nodeID) != nil else { throw DemoError("\(nodeID) is not in the roster") }
+        let client = try await MeshWriter.client(
+            on: reactor,
             endpoint: endpoint,
-            curve: RPCClientCurve(
-                serverPublicKey: server.curvePublicKey,
-                publicKey: keys.curvePublicKey,
-                secretKey: keys.curveSecretKey
-            )
+            roster: roster,
+            node: nodeID,
+            as: member,
+            keys: keyDirectory
         )
-        try await client.connect()
         clients.withLock { $0[key] = client }
         return client
     }

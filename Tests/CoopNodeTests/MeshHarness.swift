@@ -95,18 +95,7 @@ final class MeshHarness: Sendable {
         node: String,
         as member: String
     ) async throws -> RPCClient {
-        let keys = try NodeKeys.read(name: member, from: "\(mesh.directory)/keys")
-        let client = RPCClient(
-            reactor: reactor,
-            endpoint: mesh.endpoints[node]!,
-            curve: RPCClientCurve(
-                serverPublicKey: roster.member(node)!.curvePublicKey,
-                publicKey: keys.curvePublicKey,
-                secretKey: keys.curveSecretKey
-            )
-        )
-        try await client.connect()
-        return client
+        try await mesh.client(on: reactor, roster: roster, node: node, as: member)
     }
 
     /// The staff member of a node's district (`staff.wuhou` for `cd-wuhou`).
