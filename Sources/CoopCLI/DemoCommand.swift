@@ -70,6 +70,9 @@ struct DemoCommand: AsyncParsableCommand {
             try await scenario.run()
         } catch {
             nodes.killAll()
+            // A step that failed because a signal is stopping the nodes is not a failed step: exit as the signal's
+            // handler does (128 + N), whichever of the two gets there first.
+            if let signal = nodes.interruptedBy { Foundation.exit(128 + signal) }
             await clients.close()
             throw CLIOutput.fail(
                 "step \(scenario.step) of \(DemoScenario.stepCount) failed: \(error)\n"

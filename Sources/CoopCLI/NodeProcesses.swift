@@ -38,6 +38,9 @@ final class NodeProcesses: Sendable {
 
     private let children = Mutex(Children())
     private let signalSources = Mutex<[any DispatchSourceSignal]>([])
+    /// The signal that interrupted the demo, once one has (its handler is stopping the nodes and will exit).
+    private let interruption = Mutex<Int32?>(nil)
+    var interruptedBy: Int32? { interruption.withLock { $0 } }
     let executable: String
     let logDirectory: String
 
@@ -153,6 +156,7 @@ final class NodeProcesses: Sendable {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                 source.setEventHandler { [self] in
+                    interruption.withLock { $0 = $0 ?? number }
                     DemoOutput.err("\ninterrupted (signal \(number)): stopping the nodes")
                     killAll(grace: .seconds(3))
                     exit(128 + number)

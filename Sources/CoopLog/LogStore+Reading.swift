@@ -76,6 +76,12 @@ extension LogStore {
     /// Durable entries of `origin` after sequence number `after`, in order, at most `limit` (none for a limit of 0
     /// or less).
     public func entries(of origin: String, after: UInt64, limit: Int = .max) throws -> [SignedEntry] {
+        try entryBytes(of: origin, after: after, limit: limit).map { try SignedEntry(wireBytes: $0) }
+    }
+
+    /// The same entries as ``entries(of:after:limit:)``, as the canonical `SignedEntry` encodings the log stores
+    /// (what a peer is sent, without decoding and encoding them again).
+    public func entryBytes(of origin: String, after: UInt64, limit: Int = .max) throws -> [[UInt8]] {
         guard limit > 0 else { return [] }
         let records: [UInt64] = state.withLock { s in
             guard let index = s.origins[origin] else { return [] }
@@ -86,14 +92,14 @@ extension LogStore {
         }
         guard let first = records.first else { return [] }
         let wanted = Set(records)
-        var out: [SignedEntry] = []
+        var out: [[UInt8]] = []
         out.reserveCapacity(records.count)
         struct Done: Error {}
         do {
             try log.forEachRecord(from: first, verifyingChecksums: false) { position, payload in
                 guard wanted.contains(position.index) else { return }
                 let decoded = try RecordCodec.decode(payload, at: "\(position)")
-                if case .entry(let bytes, _) = decoded.content { out.append(try SignedEntry(wireBytes: bytes)) }
+                if case .entry(let bytes, _) = decoded.content { out.append(bytes) }
                 if out.count == records.count { throw Done() }
             }
         } catch is Done {}

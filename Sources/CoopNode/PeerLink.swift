@@ -5,6 +5,7 @@ import CoopSegments
 import CoopServices
 import CoopSync
 import CoopWire
+import Dispatch
 import Logging
 
 /// Drives one peer's ``PeerSession`` over RPC: exchanges hellos, pulls what this node lacks in verified batches,
@@ -164,7 +165,11 @@ final class PeerLink: Sendable {
         try Task.checkCancellation()
         let entries = batch
         batch.removeAll(keepingCapacity: true)
-        let checked = hub.store.check(batch: entries)
+        // Off the cooperative pool: verification blocks its thread while all cores work, and the admission task of
+        // the batch before needs a pool thread meanwhile.
+        let checked = await withCheckedContinuation { [store = hub.store] continuation in
+            DispatchQueue.global().async { continuation.resume(returning: store.check(batch: entries)) }
+        }
         try await finish(&admitting, into: &report)
         admitting = Task { [hub] in
             let before = hub.store.versionVector

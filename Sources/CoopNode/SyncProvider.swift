@@ -51,32 +51,34 @@ public struct SyncProvider: SyncService.Handler {
             for evidence in store.evidence { try await response.send(PullResponse(item: .evidence(evidence))) }
         }
         let perMessage = min(Int(request.maxBatch), Self.maxEntriesPerMessage)
-        try await Self.lacking(have, in: store, limit: limit, readBatch: readBatch) { entries in
+        try await Self.lackingEncoded(have, in: store, limit: limit, readBatch: readBatch) { entries in
             guard perMessage > 1 else {
-                for entry in entries { try await response.send(PullResponse(item: .entry(entry))) }
+                for entry in entries {
+                    try await response.send(PullResponse(item: .entry(try SignedEntry(wireBytes: entry))))
+                }
                 return
             }
-            for batch in Self.messages(entries, maxEntries: perMessage, maxBytes: Self.maxBytesPerMessage) {
-                try await response.send(PullResponse(item: .batch(EntryBatch(entries: Array(batch)))))
+            // The stored encodings as they are: no decoding and encoding again on the way out.
+            for run in Self.messages(entries, maxEntries: perMessage, maxBytes: Self.maxBytesPerMessage) {
+                try await response.send(encoded: Self.encodedBatch(run))
             }
         }
     }
 
     /// At most this many entries go in one `EntryBatch`, whatever the caller asks.
     public static let maxEntriesPerMessage = 256
-    /// An `EntryBatch` holds about this many bytes of entries at most (far below any message size limit), unless one
-    /// entry alone is larger.
+    /// An `EntryBatch` holds at most about this many bytes (far below any message size limit), unless one entry alone
+    /// is larger.
     public static let maxBytesPerMessage = 256 << 10
 
-    /// `entries` cut into consecutive runs of at most `maxEntries` entries and about `maxBytes` bytes (a run always
-    /// holds at least one entry).
-    public static func messages(_ entries: [SignedEntry], maxEntries: Int, maxBytes: Int) -> [ArraySlice<SignedEntry>] {
-        var runs: [ArraySlice<SignedEntry>] = []
+    /// Encoded entries cut into consecutive runs of at most `maxEntries` entries and `maxBytes` bytes of
+    /// `EntryBatch` (a run always holds at least one entry).
+    public static func messages(_ entries: [[UInt8]], maxEntries: Int, maxBytes: Int) -> [ArraySlice<[UInt8]>] {
+        var runs: [ArraySlice<[UInt8]>] = []
         var start = entries.startIndex
         var bytes = 0
         for index in entries.indices {
-            // Field tags and lengths: at most 16 bytes an entry.
-            let size = entries[index].body.count + entries[index].signature.count + 16
+            let size = entries[index].count + 6  // tag and length
             if index > start && (index - start >= maxEntries || bytes + size > maxBytes) {
                 runs.append(entries[start..<index])
                 start = index
@@ -88,6 +90,32 @@ public struct SyncProvider: SyncService.Handler {
         return runs
     }
 
+    /// The encoding of `PullResponse { batch: EntryBatch { entries } }` built from the entries' encodings: a
+    /// repeated message field is, on the wire, each message's bytes behind its tag and length.
+    public static func encodedBatch(_ entries: ArraySlice<[UInt8]>) -> [UInt8] {
+        var inner: [UInt8] = []
+        inner.reserveCapacity(entries.reduce(0) { $0 + $1.count + 6 })
+        for entry in entries {
+            inner.append(0x0A)  // EntryBatch.entries: field 1, length-delimited
+            appendVarint(UInt64(entry.count), to: &inner)
+            inner += entry
+        }
+        var out: [UInt8] = [0x1A]  // PullResponse.batch: field 3, length-delimited
+        out.reserveCapacity(inner.count + 6)
+        appendVarint(UInt64(inner.count), to: &out)
+        out += inner
+        return out
+    }
+
+    private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
     /// The entries of `store` that a node holding `have` lacks, per origin (sorted) in sequence order, at most
     /// `limit`, handed to `body` in batches of at most `readBatch`. What `Pull` streams.
     public static func lacking(
@@ -97,6 +125,19 @@ public struct SyncProvider: SyncService.Handler {
         readBatch: Int = 512,
         _ body: ([SignedEntry]) async throws -> Void
     ) async throws {
+        try await lackingEncoded(have, in: store, limit: limit, readBatch: readBatch) { encoded in
+            try await body(try encoded.map { try SignedEntry(wireBytes: $0) })
+        }
+    }
+
+    /// ``lacking(_:in:limit:readBatch:_:)`` as the stored encodings of the entries.
+    public static func lackingEncoded(
+        _ have: VersionVector,
+        in store: LogStore,
+        limit: Int = .max,
+        readBatch: Int = 512,
+        _ body: ([[UInt8]]) async throws -> Void
+    ) async throws {
         var sent = 0
         let lacking = have.lacking(comparedTo: store.versionVector)
         for origin in lacking.keys.sorted() {
@@ -105,9 +146,9 @@ public struct SyncProvider: SyncService.Handler {
             while after < range.upperBound && sent < limit {
                 try Task.checkCancellation()
                 let wanted = min(readBatch, Int(range.upperBound - after), limit - sent)
-                let entries: [SignedEntry]
+                let entries: [[UInt8]]
                 do {
-                    entries = try store.entries(of: origin, after: after, limit: wanted)
+                    entries = try store.entryBytes(of: origin, after: after, limit: wanted)
                 } catch {
                     throw RPCError(code: .internal, message: "reading \(origin)'s entries failed: \(error)")
                 }

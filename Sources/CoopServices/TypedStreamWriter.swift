@@ -12,4 +12,11 @@ public struct TypedStreamWriter<Message: WireMessage>: Sendable {
     public func send(_ message: Message) async throws {
         try await base.send(message.wireBytes())
     }
+
+    /// Sends bytes that are already a valid encoding of `Message` (the caller's responsibility: a handler that
+    /// holds a message's encoding, or can build it from stored bytes, skips decoding and encoding it again). Waits
+    /// for credit as ``send(_:)`` does.
+    public func send(encoded bytes: [UInt8]) async throws {
+        try await base.send(bytes)
+    }
 }
