@@ -258,8 +258,10 @@ public final class LedgerNode: Service, Sendable {
                             failure = failure ?? error
                         }
                     }
+                    // An address it cannot bind is an endpoint error, like the RPC listener's (exit 2).
                     return .failure(
-                        failure ?? NodeError(code: .endpoint, message: "a companion of the node stopped before serving")
+                        failure.map { $0 as? NodeError ?? NodeError(code: .endpoint, message: "\($0)", cause: $0) }
+                            ?? NodeError(code: .endpoint, message: "a companion of the node stopped before serving")
                     )
                 }
                 served.append(address)

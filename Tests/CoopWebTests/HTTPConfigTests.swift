@@ -1,4 +1,5 @@
 import CoopNode
+import Foundation
 import Testing
 
 /// `[http]` in the node configuration: off by default, loopback unless configured, clear errors.
@@ -42,6 +43,22 @@ struct HTTPConfigTests {
             _ = try NodeConfig.parse(Self.base + section, path: "n.toml")
         } throws: { error in
             "\((error as? NodeError)?.message ?? "\(error)")".contains(message)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aBusyPortStopsTheNodeNamingTheListener() async throws {
+        try await WebHarness.run { first in
+            let port = try #require(Int(first.web.split(separator: ":").last ?? ""))
+            await #expect {
+                _ = try await WebHarness.start(port: port)
+            } throws: { error in
+                guard let error = error as? NodeError else { return false }
+                return error.code == .endpoint && error.message.contains("[http] listen")
+                    && error.message.contains("127.0.0.1:\(port)")
+            }
+            // The first node still serves.
+            #expect(try await first.get("/healthz").status == 200)
         }
     }
 }

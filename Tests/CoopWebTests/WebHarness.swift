@@ -56,7 +56,8 @@ final class WebHarness: Sendable {
         _ nodeID: String = "cd-wuhou",
         now: UInt64 = june2026,
         metrics: Bool = true,
-        staleDays: Int = 14
+        staleDays: Int = 14,
+        port: Int = 0
     ) async throws -> WebHarness {
         let directory = try TemporaryDirectory("coop-web")
         let mesh = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath, peering: false)
@@ -64,7 +65,7 @@ final class WebHarness: Sendable {
         var config = try NodeConfig.load(path: mesh.configs[nodeID]!)
         config.listen = "tcp://127.0.0.1:0"
         config.checkpointIdleMs = 50
-        config.http = NodeConfig.HTTP(host: "127.0.0.1", port: 0, staleDays: staleDays, metrics: metrics)
+        config.http = NodeConfig.HTTP(host: "127.0.0.1", port: port, staleDays: staleDays, metrics: metrics)
         let clock = Mutex(now)
         let box = ClockBox()
         var logger = Logger(label: "test.web")
