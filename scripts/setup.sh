@@ -19,7 +19,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 if ! command -v swift >/dev/null 2>&1; then
-    echo "setup: error: the Swift toolchain (6.1 or later) is not on PATH; install it first" >&2
+    echo "setup: error: the Swift toolchain (6.2 or later) is not on PATH; install it first" >&2
     exit 2
 fi
 
