@@ -70,7 +70,7 @@ struct ChartFilter: Sendable, Hashable {
         )
     }
 
-    /// The query of `request` as pairs, percent-decoded; a malformed query is a bad request.
+    /// The query of `request` as pairs, values percent-decoded.
     static func pairs(_ request: Request) -> [(String, String)] {
         request.uri.queryParameters.map { (String($0.key), String($0.value)) }
     }

@@ -1,6 +1,5 @@
 import CoopLedger
 import CoopWire
-import Foundation
 
 /// One item of the wall chart as the page shows it: the catalog item, its state in the node's view, and what
 /// supervision flags on it. A value; thread-safe.
@@ -94,14 +93,12 @@ enum Names {
         return "\(chinese) \(words[1])"
     }
 
-    /// `2026-11-30 03:22 UTC` for a clock reading; "-" for none.
+    /// `2026-11-30 03:22 UTC` for a clock reading; "-" for none. (Arithmetic, not a `DateFormatter` per row.)
     static func time(_ stamp: HybridTimestamp?) -> String {
         guard let ms = stamp?.wallMs, ms > 0 else { return "-" }
-        let date = Date(timeIntervalSince1970: Double(ms) / 1000)
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date) + " UTC"
+        let minutes = Int(ms / 60_000 % 1440)
+        let (hour, minute) = (minutes / 60, minutes % 60)
+        return Supervision.date(ms: ms) + " " + (hour < 10 ? "0" : "") + "\(hour):" + (minute < 10 ? "0" : "")
+            + "\(minute) UTC"
     }
 }

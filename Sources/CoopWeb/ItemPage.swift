@@ -30,7 +30,16 @@ enum ItemPage {
         }
     }
 
-    static func render(row: ChartRow, history: [LedgerReplay.Change], roster: RosterBook, nodeID: String) -> String {
+    /// Entries the timeline shows unless `?limit=N` or `?limit=all` says otherwise (newest first).
+    static let defaultLimit = 200
+
+    static func render(
+        row: ChartRow,
+        history: [LedgerReplay.Change],
+        roster: RosterBook,
+        nodeID: String,
+        limit: Int = defaultLimit
+    ) -> String {
         let item = row.item
         let state = row.state
         let status = Names.status(state.status)
@@ -84,8 +93,13 @@ enum ItemPage {
         for word in ["任务", "分办", "落实", "跟踪", "反馈", "上报"] {
             html += "<span class=\"\(reached.contains(word) ? "done" : "")\">\(word)</span>"
         }
-        html += "</p><h2>历史 History (\(history.count))</h2><ol class=timeline id=timeline>"
-        for change in history.reversed() {
+        html += "</p><h2>历史 History (\(history.count))</h2>"
+        if history.count > limit {
+            html += "<p class=meta>显示最近 \(limit) 条 showing the newest \(limit) of \(history.count) · "
+            html += "<a href=\"?limit=all\">全部 all</a></p>"
+        }
+        html += "<ol class=timeline id=timeline>"
+        for change in history.suffix(limit).reversed() {
             let body = change.body
             let disposition: String
             switch change.disposition.kind {

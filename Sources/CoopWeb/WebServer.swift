@@ -128,11 +128,21 @@ public struct WebServer: NodeCompanion {
         }
         router.get("/items/:id") { request, context -> Response in
             let id = context.parameters.get("id") ?? ""
-            if let key = ChartFilter.pairs(request).first?.0 {
-                throw WebError(
-                    code: .badRequest,
-                    message: "unknown query parameter \"\(key)\"; an item's page takes none"
-                )
+            var limit = ItemPage.defaultLimit
+            for (key, value) in ChartFilter.pairs(request) {
+                guard key == "limit" else {
+                    throw WebError(
+                        code: .badRequest,
+                        message: "unknown query parameter \"\(key)\"; an item's page takes only limit (a number or all)"
+                    )
+                }
+                if value == "all" {
+                    limit = .max
+                } else if let n = Int(value), n > 0 {
+                    limit = n
+                } else {
+                    throw WebError(code: .badRequest, message: "limit=\(value) is not a positive number or all")
+                }
             }
             guard let row = rows(parts, nowMs: now()).first(where: { $0.item.id == id }) else {
                 throw WebError(
@@ -151,7 +161,9 @@ public struct WebServer: NodeCompanion {
             } catch {
                 throw WebError(code: .internalError, message: "reading the log failed: \(error)", cause: error)
             }
-            return Self.html(ItemPage.render(row: row, history: history, roster: roster, nodeID: nodeID))
+            return Self.html(
+                ItemPage.render(row: row, history: history, roster: roster, nodeID: nodeID, limit: limit)
+            )
         }
         router.get("/report/overdue") { request, _ -> Response in
             if let key = ChartFilter.pairs(request).first?.0 {

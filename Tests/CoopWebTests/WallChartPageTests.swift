@@ -109,6 +109,11 @@ struct WallChartPageTests {
             #expect(page.status == 200)
             let timeline = try #require(page.body.components(separatedBy: "<ol class=timeline id=timeline>").last)
             #expect(timeline.components(separatedBy: "<li").count - 1 == 2)
+            let newest = try await node.get("/items/CY-03?limit=1").body
+            #expect(newest.contains("showing the newest 1 of 2"))
+            let one = try #require(newest.components(separatedBy: "<ol class=timeline id=timeline>").last)
+            #expect(one.components(separatedBy: "<li").count - 1 == 1)
+            #expect(one.contains("落实 implementation") && !one.contains("分办 assignment"))
             #expect(timeline.contains("分办 assignment") && timeline.contains("落实 implementation"))
             #expect(timeline.contains("任务 Planned 0% → 分办 Assigned 5%"))
             #expect(timeline.contains("分办 Assigned 5% → 落实 In progress 30%"))
@@ -125,6 +130,8 @@ struct WallChartPageTests {
         ("/?district=cd-nowhere", 400, "not a node of the roster"),
         ("/events?flag=late", 400, "flag=late is not known"),
         ("/report/overdue?x=1", 400, "unknown query parameter"),
+        ("/items/CY-01?limit=0", 400, "limit=0 is not a positive number or all"),
+        ("/items/CY-01?sort=up", 400, "takes only limit"),
         ("/no/such/page", 404, ""),
     ])
     func badInputGetsAClear4xx(path: String, status: Int, message: String) async throws {
