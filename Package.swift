@@ -202,7 +202,7 @@ let package = Package(
             name: "coop-bench",
             dependencies: [
                 "CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire", "CoopRPC", "CoopZMQ",
-                "CoopServices",
+                "CoopServices", "CoopNode", "CoopWeb",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/CoopBench",
