@@ -83,12 +83,13 @@ enum ItemPage {
         }
         fact("督办 Supervision", flags.isEmpty ? "-" : flags.joined(separator: " "))
         html += "</table>"
+        // 任务 (the task is in the ledger) holds for every catalog item; the others once an applied entry reached them.
         let reached = Set(
             history.compactMap { change -> String? in
                 guard change.disposition.kind == .applied else { return nil }
                 return String(stage(change.body, before: change.before).prefix(2))
             }
-        )
+        ).union(["任务"])
         html += "<h2>闭环 Chain</h2><p class=chain>"
         for word in ["任务", "分办", "落实", "跟踪", "反馈", "上报"] {
             html += "<span class=\"\(reached.contains(word) ? "done" : "")\">\(word)</span>"

@@ -36,7 +36,7 @@ enum PageStyle {
         ol.timeline li.rejected:before,ol.timeline li.set-aside:before{background:#c62828}
         .chain span{padding:.15rem .5rem;margin-right:.2rem;border-radius:3px;background:#e4e8ec}
         .chain span.done{background:#2e7d32;color:#fff}
-        code{font-size:.85em}
+        code{font-size:.85em}td.due{white-space:nowrap}
         @media print{body{background:#fff;margin:0;font-size:11px}form,.noprint,#live{display:none}\
         thead th{position:static;background:#fff;color:#000}thead th .en{color:#333}\
         tr.overdue td{background:#fff}a{color:#000;text-decoration:none}}

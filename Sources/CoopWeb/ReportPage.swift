@@ -44,7 +44,7 @@ enum ReportPage {
             html +=
                 "<td>\(HTMLText.escape(row.item.id))</td><td>\(HTMLText.escape(row.item.titleZh))<br><span class=en>"
             html += "\(HTMLText.escape(row.item.titleEn))</span></td><td>\(status.zh) \(status.en)</td>"
-            html += "<td>\(row.state.progress)%</td><td>\(HTMLText.escape(row.item.dueDate))</td>"
+            html += "<td>\(row.state.progress)%</td><td class=due>\(HTMLText.escape(row.item.dueDate))</td>"
             html += "<td>\(row.supervision.overdue ? "\(row.supervision.daysOverdue)" : "-")</td>"
             html +=
                 "<td>\(row.supervision.daysSinceUpdate.map { "\($0)" + (row.supervision.stale ? " (stale)" : "") } ?? "尚无更新 none")</td>"

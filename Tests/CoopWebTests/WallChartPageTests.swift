@@ -118,6 +118,11 @@ struct WallChartPageTests {
             #expect(timeline.contains("任务 Planned 0% → 分办 Assigned 5%"))
             #expect(timeline.contains("分办 Assigned 5% → 落实 In progress 30%"))
             #expect(timeline.contains("签名密钥 signed by key <code>"))
+            #expect(
+                page.body.contains(
+                    "<span class=\"done\">任务</span><span class=\"done\">分办</span><span class=\"done\">落实</span><span class=\"\">跟踪</span>"
+                )
+            )
             #expect(timeline.contains("武侯区 Wuhou"))
         }
     }
