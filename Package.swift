@@ -18,6 +18,9 @@
 //   CoopNode                   the daemon: config, the ledger and sync services on CoopLog, peer links, roles, drain
 //   CoopDevTools               demo data generators for development, benchmarks and training; the local mesh; the
 //                              scale simulation (real stores and sessions over a simulated network)
+//   CoopWeb                    the optional HTTP listener: the wall chart page, server-sent events, /metrics,
+//                              /healthz, /readyz (Hummingbird, swift-metrics, swift-prometheus; HTTP stays out
+//                              of CoopNode)
 //   CoopCLI                    the `coop` commands;  coop: its executable
 import PackageDescription
 
@@ -41,6 +44,7 @@ let package = Package(
         .library(name: "CoopSync", targets: ["CoopSync"]),
         .library(name: "CoopNode", targets: ["CoopNode"]),
         .library(name: "CoopDevTools", targets: ["CoopDevTools"]),
+        .library(name: "CoopWeb", targets: ["CoopWeb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +52,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries.
@@ -134,6 +141,7 @@ let package = Package(
             name: "CoopNode",
             dependencies: [
                 "CoopWire", "CoopZMQ", "CoopRPC", "CoopServices", "CoopLedger", "CoopSegments", "CoopLog", "CoopSync",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -144,6 +152,20 @@ let package = Package(
             name: "CoopDevTools",
             dependencies: [
                 "CoopWire", "CoopZMQ", "CoopRPC", "CoopLedger", "CoopLog", "CoopSegments", "CoopSync", "CoopNode",
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // The optional HTTP listener: wall chart, live updates, metrics and health probes.
+        .target(
+            name: "CoopWeb",
+            dependencies: [
+                "CoopWire", "CoopLedger", "CoopLog", "CoopNode", "CoopSegments", "CoopServices",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -161,6 +183,7 @@ let package = Package(
                 "CoopLog",
                 "CoopDevTools",
                 "CoopNode",
+                "CoopWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -179,7 +202,7 @@ let package = Package(
             name: "coop-bench",
             dependencies: [
                 "CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire", "CoopRPC", "CoopZMQ",
-                "CoopServices",
+                "CoopServices", "CoopNode", "CoopWeb",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/CoopBench",
@@ -244,6 +267,15 @@ let package = Package(
                 "CoopNode", "CoopSync", "CoopDevTools", "CoopServices", "CoopRPC", "CoopZMQ", "CoopWire", "CoopLedger",
                 "CoopLog",
                 "CoopSegments", "CoopTestKit", "coop",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CoopWebTests",
+            dependencies: [
+                "CoopWeb", "CoopNode", "CoopDevTools", "CoopServices", "CoopRPC", "CoopZMQ", "CoopWire", "CoopLedger",
+                "CoopTestKit", "coop",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

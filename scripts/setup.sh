@@ -3,7 +3,9 @@
 # packages the interop tests use. Safe to run again; does nothing when all is there.
 set -euo pipefail
 
-apt_packages=(libzmq3-dev libprotobuf-c-dev libsodium-dev protobuf-c-compiler protobuf-compiler pkg-config python3)
+# chromium and a CJK font: the wall chart's headless-browser test (Tests/CoopWebTests) and its screenshot.
+apt_packages=(libzmq3-dev libprotobuf-c-dev libsodium-dev protobuf-c-compiler protobuf-compiler pkg-config python3 chromium
+    fonts-wqy-microhei)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -17,7 +19,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 if ! command -v swift >/dev/null 2>&1; then
-    echo "setup: error: the Swift toolchain (6.1 or later) is not on PATH; install it first" >&2
+    echo "setup: error: the Swift toolchain (6.2 or later) is not on PATH; install it first" >&2
     exit 2
 fi
 

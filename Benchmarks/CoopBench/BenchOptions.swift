@@ -36,13 +36,16 @@ struct BenchOptions {
     var skipScale = false
     /// The most `coop node run` children 9d starts at once (it tries 3, 6, 12, 24, 48, 60 up to this).
     var scaleNodes = 60
+    /// Measure 10 (wall chart and metrics) only / leave it out.
+    var webOnly = false
+    var skipWeb = false
     /// The release `coop` binary section 8 runs (default: `$COOP_BENCH_COOP`, else `coop` next to coop-bench).
     var coop: String?
 
     static let usage = """
         usage: coop-bench [--quick] [--entries N] [--audit-entries N] [--writers N] [--dir PATH] [--keep] [--skip-logs]
                           [--rpc | --skip-rpc] [--rpc-calls N] [--node | --skip-node] [--sync | --skip-sync] [--catch-up N]
-                          [--scale | --skip-scale] [--scale-nodes N] [--coop PATH]
+                          [--scale | --skip-scale] [--scale-nodes N] [--web | --skip-web] [--coop PATH]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
                coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]
@@ -71,6 +74,9 @@ struct BenchOptions {
           --scale            measure 9c/9d only (scale: 15/30/60 simulated nodes; 3, 6, 12, … node processes)
           --skip-scale       leave out 9c/9d
           --scale-nodes N    the most node processes 9d starts at once (default 60; it tries 3, 6, 12, 24, 48, 60)
+          --web              measure 10 only (wall chart and metrics: update p50 with metrics on vs off; the page
+                             served with an --entries log)
+          --skip-web         leave out 10
           --coop PATH        the release coop binary 8 and 9 run (default: $COOP_BENCH_COOP, else coop next to coop-bench)
         """
 
@@ -109,6 +115,8 @@ struct BenchOptions {
             case "--scale": scaleOnly = true
             case "--skip-scale": skipScale = true
             case "--scale-nodes": scaleNodes = try count(arg)
+            case "--web": webOnly = true
+            case "--skip-web": skipWeb = true
             case "--coop": coop = try value(arg)
             case "-h", "--help": throw UsageError("")
             default: throw UsageError("unknown argument \(arg)")
@@ -119,6 +127,7 @@ struct BenchOptions {
         catchUpEntries = explicitCatchUp ?? (quick ? 20_000 : 1_000_000)
         if rpcOnly && skipRPC { throw UsageError("--rpc and --skip-rpc exclude each other") }
         if nodeOnly && skipNode { throw UsageError("--node and --skip-node exclude each other") }
+        if webOnly && skipWeb { throw UsageError("--web and --skip-web exclude each other") }
         if scaleOnly && skipScale { throw UsageError("--scale and --skip-scale exclude each other") }
         if nodeOnly && rpcOnly { throw UsageError("--rpc and --node exclude each other (each measures one section)") }
     }

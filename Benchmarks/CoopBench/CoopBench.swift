@@ -105,7 +105,7 @@ struct CoopBench {
         let started = now()
         header()
 
-        let only = options.rpcOnly || options.nodeOnly || options.syncOnly || options.scaleOnly
+        let only = options.rpcOnly || options.nodeOnly || options.syncOnly || options.scaleOnly || options.webOnly
         if !only {
             let fsync = try measureFsync()
             let single = try await measureSingle(fsync: fsync)
@@ -125,6 +125,9 @@ struct CoopBench {
         }
         if !options.skipScale && (!only || options.scaleOnly) {
             try await measureScale()
+        }
+        if !options.skipWeb && (!only || options.webOnly) {
+            try await measureWeb()
         }
 
         say()
@@ -183,6 +186,10 @@ struct CoopBench {
             say("sizes:   --scale (9c/9d only): 15, 30, 60 simulated nodes; up to \(options.scaleNodes) node processes")
         } else if options.syncOnly {
             say("sizes:   \(options.quick ? "--quick: 2,000" : "10,000") entries per side (9 only)")
+        } else if options.webOnly {
+            say(
+                "sizes:   \(options.quick ? "--quick, " : "")--web (10 only), page with a \(grouped(options.entries))-entry log"
+            )
         } else if options.nodeOnly {
             say("sizes:   \(options.quick ? "--quick, " : "")--node (8 only), \(node)")
         } else {

@@ -14,7 +14,7 @@ public struct CoopCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, NodeCommand.self, ItemCommand.self, CallCommand.self, CatalogCommand.self,
             WireCommand.self,
-            KeygenCommand.self, AuditCommand.self, DevCommand.self,
+            KeygenCommand.self, AuditCommand.self, ReportCommand.self, DevCommand.self,
         ]
     )
 

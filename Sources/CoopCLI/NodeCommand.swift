@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoopNode
+import CoopWeb
 import Logging
 import ServiceLifecycle
 
@@ -61,7 +62,14 @@ struct NodeRun: AsyncParsableCommand {
         let format = NodeLogHandler.Format(rawValue: logFormat ?? settings.logFormat) ?? .text
         LoggingSystem.bootstrap { label in NodeLogHandler(label: label, level: level, format: format) }
         let logger = Logger(label: "coop.node")
-        let node = LedgerNode(config: settings, logger: logger) { ready in
+        // The HTTP listener (wall chart, metrics, health probes) only when [http] is configured.
+        let web = settings.http.map { WebServer(settings: $0, logger: Logger(label: "coop.web")) }
+        let node = LedgerNode(
+            config: settings,
+            logger: logger,
+            metrics: web?.nodeMetrics,
+            companions: web.map { [$0] } ?? []
+        ) { ready in
             CLIOutput.out(ready.line)
         }
         let group = ServiceGroup(

@@ -9,6 +9,8 @@ import Logging
 /// Thread-safe: wraps handlers with a `Sendable` logger.
 struct CallLog {
     let logger: Logger
+    /// Calls counted and timed by method and code, when the node records metrics.
+    var metrics: NodeMetrics? = nil
 
     func wrap(_ methods: [String: RPCMethod]) -> [String: RPCMethod] {
         methods.mapValues { method in
@@ -58,6 +60,11 @@ struct CallLog {
         message: String = ""
     ) {
         let elapsed = ContinuousClock.now - started
+        if let metrics {
+            let nanoseconds =
+                elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            metrics.call(method: request.head.method, code: "\(code)", nanoseconds: nanoseconds)
+        }
         var metadata: Logger.Metadata = [
             "method": .string(request.head.method),
             "call": .stringConvertible(request.head.callID),

@@ -22,6 +22,10 @@ public final class LedgerNode: Service, Sendable {
     let logger: Logger
     /// Called once the node serves, with the endpoint bound (the readiness line is printed by the caller).
     let onReady: @Sendable (Readiness) -> Void
+    /// What the node records of its work (calls, appends); `nil`: nothing.
+    let metrics: NodeMetrics?
+    /// What runs beside the node while it serves (its HTTP listener).
+    let companions: [any NodeCompanion]
 
     /// What the node reports when it is ready.
     public struct Readiness: Sendable {
@@ -35,6 +39,8 @@ public final class LedgerNode: Service, Sendable {
         public var publish: String? = nil
         /// Peers configured.
         public var peers: [String] = []
+        /// What the companions serve (the HTTP listener's `http://HOST:PORT`), in order.
+        public var companions: [String] = []
 
         /// The line printed on standard output when the node serves; scripts wait for it.
         public var line: String {
@@ -43,11 +49,22 @@ public final class LedgerNode: Service, Sendable {
                 + (openReport.checkpointUsed ? " from a checkpoint" : "")
                 + (peers.isEmpty ? "" : "; peers \(peers.joined(separator: ", "))")
                 + (publish.map { "; notices on \($0)" } ?? "")
+                + companions.map { "; web \($0)" }.joined()
         }
     }
 
-    public init(config: NodeConfig, logger: Logger, onReady: @escaping @Sendable (Readiness) -> Void = { _ in }) {
+    /// A node for `config`. `metrics` records calls and appends; each of `companions` runs beside the node while it
+    /// serves, and the node reports ready only once each has bound.
+    public init(
+        config: NodeConfig,
+        logger: Logger,
+        metrics: NodeMetrics? = nil,
+        companions: [any NodeCompanion] = [],
+        onReady: @escaping @Sendable (Readiness) -> Void = { _ in }
+    ) {
         self.config = config
+        self.metrics = metrics
+        self.companions = companions
         var logger = logger
         logger[metadataKey: "node"] = .string(config.nodeID)
         self.logger = logger
@@ -106,7 +123,8 @@ public final class LedgerNode: Service, Sendable {
             feed: feed,
             logger: logger
         )
-        let ledger = LedgerProvider(store: store, access: access, feed: feed, sync: hub)
+        var ledger = LedgerProvider(store: store, access: access, feed: feed, sync: hub)
+        ledger.metrics = metrics
         let sync = SyncProvider(hub: hub, access: access, readBatch: config.pullBatch)
         var methods = ledger.rpcMethods.merging(health.rpcMethods) { a, _ in a }
         methods.merge(sync.rpcMethods) { a, _ in a }
@@ -115,7 +133,7 @@ public final class LedgerNode: Service, Sendable {
         let server = RPCServer(
             reactor: reactor,
             endpoint: config.listen,
-            methods: CallLog(logger: logger).wrap(methods),
+            methods: CallLog(logger: logger, metrics: metrics).wrap(methods),
             curve: insecure ? nil : RPCServerCurve(secretKey: opened.keys.curveSecretKey),
             limits: RPCCallTable.Limits(maxCalls: config.maxCalls, maxCallsPerPeer: config.maxCallsPerClient),
             maxMessageBytes: config.maxMessageBytes,
@@ -207,6 +225,47 @@ public final class LedgerNode: Service, Sendable {
                 .run()
                 return .success(())
             }
+            let parts = NodeParts(
+                config: config,
+                store: store,
+                feed: feed,
+                sync: hub,
+                health: health,
+                metrics: metrics
+            )
+            var served: [String] = []
+            for companion in companions {
+                let (bound, boundContinuation) = AsyncStream<String>.makeStream()
+                group.addTask {
+                    defer { boundContinuation.finish() }
+                    do {
+                        try await companion.run(parts) { boundContinuation.yield($0) }
+                        return .success(())
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                var iterator = bound.makeAsyncIterator()
+                guard let address = await iterator.next() else {
+                    // It stopped before it bound: its error is the node's.
+                    health.shutDown()
+                    feed.close()
+                    group.cancelAll()
+                    for client in clients { await client.close() }
+                    var failure: (any Error)?
+                    for await result in group {
+                        if case .failure(let error) = result, !(error is CancellationError) {
+                            failure = failure ?? error
+                        }
+                    }
+                    // An address it cannot bind is an endpoint error, like the RPC listener's (exit 2).
+                    return .failure(
+                        failure.map { $0 as? NodeError ?? NodeError(code: .endpoint, message: "\($0)", cause: $0) }
+                            ?? NodeError(code: .endpoint, message: "a companion of the node stopped before serving")
+                    )
+                }
+                served.append(address)
+            }
             onReady(
                 Readiness(
                     nodeID: config.nodeID,
@@ -216,7 +275,8 @@ public final class LedgerNode: Service, Sendable {
                     openSeconds: openSeconds,
                     openReport: store.openReport,
                     publish: published,
-                    peers: config.peers.map(\.id)
+                    peers: config.peers.map(\.id),
+                    companions: served
                 )
             )
             logger.info(

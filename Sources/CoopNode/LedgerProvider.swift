@@ -15,6 +15,8 @@ public struct LedgerProvider: LedgerService.Handler {
     public let feed: ChangeFeed
     /// Reconciliation: asked before signing (the own-head guard) and told of each new entry (head notices).
     public let sync: SyncHub?
+    /// Counts the entries appended, when the node records metrics.
+    public var metrics: NodeMetrics? = nil
 
     public init(store: LogStore, access: NodeAccess, feed: ChangeFeed, sync: SyncHub? = nil) {
         self.store = store
@@ -198,6 +200,7 @@ public struct LedgerProvider: LedgerService.Handler {
         } catch {
             throw NodeReason.status(of: error)
         }
+        metrics?.appendedEntries()
         sync?.announce([(result.body.origin, result.body.sequence, result.id.bytes)])
         let change = ItemChange(state: result.state, entryId: result.id.bytes, logRecords: store.recordCount)
         feed.publish(change)

@@ -82,6 +82,19 @@ extension NodeConfig {
             config.pullBatch = try sync.int("pull_batch", in: 1...100_000) ?? config.pullBatch
             try sync.finish()
         }
+        if var http = try reader.section("http") {
+            let listen = try http.string("listen", default: "127.0.0.1:0")
+            guard let (host, port) = HTTP.address(listen) else {
+                throw http.problem("listen", "is \"\(listen)\"; expected HOST:PORT, e.g. 127.0.0.1:8080")
+            }
+            config.http = HTTP(
+                host: host,
+                port: port,
+                staleDays: try http.int("stale_days", in: 1...3650) ?? 14,
+                metrics: try http.bool("metrics") ?? true
+            )
+            try http.finish()
+        }
         config.peers = try reader.peers(nodeID: config.nodeID)
         try reader.finish()
         return config

@@ -29,6 +29,11 @@
 /// endpoint = "tcp://127.0.0.1:40201"
 /// publish = "tcp://127.0.0.1:40202"   # optional: its head notices
 ///
+/// [http]                      # optional; without it no HTTP listener is started
+/// listen = "127.0.0.1:8080"   # the wall chart page, live updates, /metrics, /healthz, /readyz (port 0: any)
+/// stale_days = 14             # items not updated for this many days are flagged for supervision
+/// metrics = true              # false: no /metrics, and the node records no metrics
+///
 /// [limits]
 /// max_calls = 1024
 /// max_calls_per_client = 64
@@ -83,6 +88,49 @@ public struct NodeConfig: Sendable, Hashable {
     public var publish: String?
     /// The peers it reconciles with.
     public var peers: [Peer] = []
+    /// The HTTP listener (wall chart, metrics, health probes); `nil` (the default): none.
+    public var http: HTTP?
+
+    /// Where and how the node's optional HTTP listener serves.
+    public struct HTTP: Sendable, Hashable {
+        /// Host to bind, `127.0.0.1` (loopback) unless configured otherwise.
+        public var host: String
+        /// Port to bind; 0 lets the system choose (the readiness line names the port bound).
+        public var port: Int
+        /// Items without an update for this many days are flagged as stale.
+        public var staleDays: Int
+        /// Whether `/metrics` is served and the node records metrics.
+        public var metrics: Bool
+
+        public init(host: String = "127.0.0.1", port: Int = 0, staleDays: Int = 14, metrics: Bool = true) {
+            self.host = host
+            self.port = port
+            self.staleDays = staleDays
+            self.metrics = metrics
+        }
+
+        /// Parses `HOST:PORT` (`[::1]:8080` for IPv6); `nil` when malformed.
+        public static func address(_ text: String) -> (host: String, port: Int)? {
+            let host: Substring
+            let port: Substring
+            if text.hasPrefix("[") {
+                guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                    return nil
+                }
+                host = text[text.index(after: text.startIndex)..<close]
+                port = text[text.index(close, offsetBy: 2)...]
+            } else {
+                guard let colon = text.lastIndex(of: ":") else { return nil }
+                host = text[..<colon]
+                port = text[text.index(after: colon)...]
+            }
+            guard !host.isEmpty, !host.contains(" "), let number = Int(port), (0...65535).contains(number) else {
+                return nil
+            }
+            return (String(host), number)
+        }
+    }
+
     /// How often an idle peer link exchanges hellos (then pulls what is missing).
     public var antiEntropyMs = 2000
     /// Entries verified and stored per batch while pulling.

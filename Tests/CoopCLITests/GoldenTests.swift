@@ -35,6 +35,7 @@ struct GoldenTests {
             (["catalog", "list", "--help"], "catalog-list-help.txt"),
             (["wire", "encode", "--help"], "wire-encode-help.txt"),
             (["keygen", "--help"], "keygen-help.txt"),
+            (["report", "overdue", "--help"], "report-overdue-help.txt"),
             (["audit", "--help"], "audit-help.txt"),
             (["audit", "verify", "--help"], "audit-verify-help.txt"),
             (["audit", "replay", "--help"], "audit-replay-help.txt"),
