@@ -275,6 +275,7 @@ let package = Package(
             name: "CoopWebTests",
             dependencies: [
                 "CoopWeb", "CoopNode", "CoopDevTools", "CoopServices", "CoopRPC", "CoopZMQ", "CoopWire", "CoopLedger",
+                "CoopLog",
                 "CoopTestKit", "coop",
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -314,7 +314,8 @@ public final class ScaleSimulation {
             catalogHash: catalog.hash.bytes,
             rosterHash: roster.hash.bytes,
             versionVector: node.store.versionVector,
-            evidenceCount: UInt32(node.store.evidence.count)
+            evidenceCount: UInt32(node.store.evidence.count),
+            heads: node.store.digests
         )
     }
 

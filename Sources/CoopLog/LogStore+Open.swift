@@ -38,7 +38,7 @@ extension LogStore {
         }
         let log = try SegmentedLog.open(
             directory: directory,
-            options: SegmentedLog.Options(durability: options.durability, segmentSize: options.segmentSize)
+            options: options.segmentedLogOptions
         )
         var report = OpenReport(recovery: log.recoveryReport, checkpointUsed: false, replayedRecords: 0)
         do {

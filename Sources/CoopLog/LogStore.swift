@@ -33,8 +33,18 @@ public final class LogStore: Sendable {
         public var maxClockSkewMs: UInt64 = 60_000
         /// Most entries held for clock skew at once; past it such entries are refused (a peer offers them again).
         public var maxHeldEntries = 10_000
+        /// Told what each group commit of the segmented log did (records, bytes, fsync latency), for metrics; see
+        /// ``SegmentedLog/CommitObserver`` for its threading contract.
+        public var onCommit: SegmentedLog.CommitObserver?
 
         public init() {}
+
+        /// The options of the segmented log under the store.
+        var segmentedLogOptions: SegmentedLog.Options {
+            var options = SegmentedLog.Options(durability: durability, segmentSize: segmentSize)
+            options.onCommit = onCommit
+            return options
+        }
     }
 
     /// The data directory.

@@ -73,7 +73,7 @@ public final class LedgerNode: Service, Sendable {
 
     public func run() async throws {
         let started = ContinuousClock.now
-        let opened = try NodeFiles.open(config, logger: logger)
+        let opened = try NodeFiles.open(config, logger: logger, onCommit: metrics?.commitObserver)
         let store = opened.store
         let openSeconds = Self.seconds(ContinuousClock.now - started)
         let peerKeys: [String: [UInt8]]
@@ -112,6 +112,7 @@ public final class LedgerNode: Service, Sendable {
 
         let feed = ChangeFeed()
         let health = HealthProvider(services: [LedgerService.name, SyncService.name])
+        let evidenceHealth = EvidenceHealth(store: store, health: health)
         let access = NodeAccess(nodeID: config.nodeID, roster: opened.roster, insecure: insecure)
         var settings = PeerSession.Settings()
         settings.antiEntropyMs = UInt64(config.antiEntropyMs)
@@ -121,8 +122,10 @@ public final class LedgerNode: Service, Sendable {
             peers: config.peers,
             settings: settings,
             feed: feed,
-            logger: logger
+            logger: logger,
+            onEvidence: evidenceHealth.refresh
         )
+        evidenceHealth.refresh()
         var ledger = LedgerProvider(store: store, access: access, feed: feed, sync: hub)
         ledger.metrics = metrics
         let sync = SyncProvider(hub: hub, access: access, readBatch: config.pullBatch)

@@ -91,7 +91,8 @@ extension NodeConfig {
                 host: host,
                 port: port,
                 staleDays: try http.int("stale_days", in: 1...3650) ?? 14,
-                metrics: try http.bool("metrics") ?? true
+                metrics: try http.bool("metrics") ?? true,
+                keepaliveSeconds: try http.int("keepalive_s", in: 1...3600) ?? 15
             )
             try http.finish()
         }

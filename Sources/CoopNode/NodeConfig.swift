@@ -101,12 +101,22 @@ public struct NodeConfig: Sendable, Hashable {
         public var staleDays: Int
         /// Whether `/metrics` is served and the node records metrics.
         public var metrics: Bool
+        /// An open live-update stream (`/events`) that has had nothing to say for this many seconds gets a comment
+        /// line, so that proxies and load balancers do not close it as idle and the browser notices a dead node.
+        public var keepaliveSeconds: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 0, staleDays: Int = 14, metrics: Bool = true) {
+        public init(
+            host: String = "127.0.0.1",
+            port: Int = 0,
+            staleDays: Int = 14,
+            metrics: Bool = true,
+            keepaliveSeconds: Int = 15
+        ) {
             self.host = host
             self.port = port
             self.staleDays = staleDays
             self.metrics = metrics
+            self.keepaliveSeconds = keepaliveSeconds
         }
 
         /// Parses `HOST:PORT` (`[::1]:8080` for IPv6); `nil` when malformed.

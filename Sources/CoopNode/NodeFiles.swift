@@ -15,7 +15,11 @@ struct NodeFiles {
     /// The file in the data directory that names the process holding it.
     static let pidFile = "node.pid"
 
-    static func open(_ config: NodeConfig, logger: Logger) throws(NodeError) -> NodeFiles {
+    static func open(
+        _ config: NodeConfig,
+        logger: Logger,
+        onCommit: SegmentedLog.CommitObserver? = nil
+    ) throws(NodeError) -> NodeFiles {
         let roster: RosterBook
         let catalog: CatalogBook
         do {
@@ -56,6 +60,7 @@ struct NodeFiles {
         }
         var options = LogStore.Options()
         options.durability = config.fsync ? .durable : .unsafeNoSync
+        options.onCommit = onCommit
         let store: LogStore
         do {
             try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)

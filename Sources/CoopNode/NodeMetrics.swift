@@ -1,3 +1,4 @@
+public import CoopSegments
 public import CoreMetrics
 import Synchronization
 
@@ -10,12 +11,27 @@ import Synchronization
 public final class NodeMetrics: Sendable {
     public let factory: any MetricsFactory
     private let appended: Counter
+    private let commitRecords: Recorder
+    private let fsyncLatency: Timer
     private let calls = Mutex<[String: (count: Counter, latency: Timer)]>([:])
 
     /// Metrics made by `factory`.
     public init(factory: any MetricsFactory) {
         self.factory = factory
         appended = Counter(label: "coop_entries_appended_total", factory: factory)
+        commitRecords = Recorder(label: Self.groupCommitRecords, factory: factory)
+        fsyncLatency = Timer(label: "coop_log_fsync_duration_seconds", factory: factory)
+    }
+
+    /// The label of the histogram of records per group commit (its buckets are the factory's to choose).
+    public static let groupCommitRecords = "coop_log_group_commit_records"
+
+    /// Records each group commit of the node's log: its size in records, and how long each of its syncs took.
+    public var commitObserver: SegmentedLog.CommitObserver {
+        SegmentedLog.CommitObserver { [commitRecords, fsyncLatency] sample in
+            commitRecords.record(sample.records)
+            for nanoseconds in sample.syncNanoseconds { fsyncLatency.recordNanoseconds(Int64(clamping: nanoseconds)) }
+        }
     }
 
     /// One call of `method` that ended with `code`, after `nanoseconds`.

@@ -221,6 +221,7 @@ final class PeerLink: Sendable {
                 ]
             )
         }
+        if evidenceNew > 0 || !report.equivocations.isEmpty { hub.onEvidence() }
         for equivocation in Set(report.equivocations).sorted() {
             let message =
                 "equivocation: two different entries signed at \(equivocation); evidence stored, the origin's later "

@@ -22,6 +22,8 @@ public final class SyncHub: Sendable {
     let peerEndpoints: [NodeConfig.Peer]
     let settings: PeerSession.Settings
     let logger: Logger
+    /// Called after a pull stored new evidence of equivocation or found one.
+    let onEvidence: @Sendable () -> Void
     let feed: ChangeFeed
     /// When the hub started (monotonic), for the millisecond clock of the sessions.
     private let epoch = ContinuousClock.now
@@ -49,7 +51,8 @@ public final class SyncHub: Sendable {
         peers: [NodeConfig.Peer],
         settings: PeerSession.Settings,
         feed: ChangeFeed,
-        logger: Logger
+        logger: Logger,
+        onEvidence: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
         self.nodeID = nodeID
@@ -60,6 +63,7 @@ public final class SyncHub: Sendable {
         self.settings = settings
         self.feed = feed
         self.logger = logger
+        self.onEvidence = onEvidence
         let local = store.versionVector
         state = Mutex(
             State(
@@ -96,7 +100,8 @@ public final class SyncHub: Sendable {
             heartbeatIntervalMs: 1000,
             heartbeatLiveness: 3,
             clock: nil,
-            evidenceCount: UInt32(store.evidence.count)
+            evidenceCount: UInt32(store.evidence.count),
+            heads: store.digests
         )
     }
 

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// What readers may see of one segment: records that are written (and, when durable, synced).
 struct SegmentInfo: Sendable, Equatable {
     var number: UInt32
@@ -16,6 +18,10 @@ struct WriteOutcome: Sendable {
     var segments: [SegmentInfo] = []
     var syncs: UInt64 = 0
     var segmentsCreated: UInt64 = 0
+    /// How long each of the `syncs` took, in nanoseconds, in order.
+    var syncNanoseconds: [UInt64] = []
+    /// Bytes written to segment files (frames and seals; not new segments' headers).
+    var bytes = 0
 }
 
 /// Owns the file descriptors of an open log and writes group commits to the newest segment.
@@ -165,12 +171,15 @@ struct SegmentWriter: ~Copyable {
         let fileSystem = self.fileSystem
         try buffer.withBytes { (bytes) throws(LogError) in try fileSystem.pwriteAll(fd, bytes, at: size, path: path) }
         self.size += UInt64(buffer.count)
+        outcome.bytes += buffer.count
         recordsInSegment += records
         let end = self.size - (sealed ? UInt64(RecordFrame.sealSize) : 0)
         buffer.removeAll(keepingCapacity: true)
         if sealed || durability == .durable {
             try faults.check(.sync, call: "fdatasync", path: path)
+            let started = DispatchTime.now().uptimeNanoseconds
             try fileSystem.dataSync(fd, path: path)
+            outcome.syncNanoseconds.append(DispatchTime.now().uptimeNanoseconds &- started)
             outcome.syncs += 1
         }
         outcome.segments.append(

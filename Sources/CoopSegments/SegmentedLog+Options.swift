@@ -8,6 +8,9 @@ extension SegmentedLog {
         public var segmentSize: UInt64
         /// Create the data directory and its `log/` folder if they are missing (default true).
         public var createIfMissing: Bool
+        /// Told what each successful group commit did (records, bytes, sync latency); `nil` by default. See
+        /// ``CommitObserver`` for its threading contract.
+        public var onCommit: CommitObserver?
         /// Test hook: errors to inject into writes and syncs, and a hold on the writer.
         package var faults = FaultInjection()
         /// Test hook: the file system the log, its recovery and its readers use (a simulated disk in power-cut
@@ -18,6 +21,7 @@ extension SegmentedLog {
             self.durability = durability
             self.segmentSize = segmentSize
             self.createIfMissing = createIfMissing
+            self.onCommit = nil
         }
     }
 

@@ -316,6 +316,16 @@ public final class SegmentedLog: Sendable {
             for ((_, completion), positions) in zip(appends, outcome.positions) {
                 completion(.success(positions))
             }
+            if let observer = options.onCommit {
+                observer.observe(
+                    CommitSample(
+                        appends: appends.count,
+                        records: batch.reduce(0) { $0 + $1.count },
+                        bytes: outcome.bytes,
+                        syncNanoseconds: outcome.syncNanoseconds
+                    )
+                )
+            }
         case .failure(let error):
             state.withLock { state in
                 state.failure = error

@@ -130,9 +130,36 @@ public struct PeerSession: Sendable {
             isUp = true
             events.append(.up(peer: peer, lag: local.lag(behind: remoteVector)))
         }
+        // Both hold an origin up to the same sequence number, with different heads: a fork at equal height, which
+        // no pull would ever bring (neither is behind). Fetch that origin from just below its head, once: the
+        // peer's entry at that sequence number meets this node's and becomes evidence.
+        let forks = Self.forksAtEqualHeight(local: localHello.heads, remote: hello.heads).subtracting(reexamined)
+        if !forks.isEmpty {
+            reexamined.formUnion(forks)
+            var have = local.sequences
+            for origin in forks { have[origin] = (have[origin] ?? 1) - 1 }
+            phase = .pulling
+            return ([.pull(have: VersionVector(have))], events)
+        }
         // The peer holds evidence of equivocation this node lacks: a pull brings all of it.
         let evidenceBehind = hello.evidenceCount > localHello.evidenceCount
         return (nextAfterContact(local: local, progressed: true, now: now, evidenceBehind: evidenceBehind), events)
+    }
+
+    /// Origins both sides hold up to the same sequence number (at least 1) with different head entries, where this
+    /// node holds no evidence against the origin yet.
+    public static func forksAtEqualHeight(local: [OriginDigest], remote: [OriginDigest]) -> Set<String> {
+        guard !local.isEmpty, !remote.isEmpty else { return [] }
+        var mine: [String: OriginDigest] = [:]
+        for digest in local { mine[digest.origin] = digest }
+        var forks: Set<String> = []
+        for theirs in remote {
+            guard let own = mine[theirs.origin], own.sequence > 0, own.sequence == theirs.sequence,
+                own.evidence == 0, !theirs.head.isEmpty, own.head != theirs.head
+            else { continue }
+            forks.insert(theirs.origin)
+        }
+        return forks
     }
 
     /// A pull ended (its stream finished). `progressed`: it stored entries. `forked`:

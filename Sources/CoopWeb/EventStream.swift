@@ -6,7 +6,8 @@ import NIOCore
 
 /// Server-sent events for an open wall chart page, fed by the node's ``ChangeFeed``: first every row (event `init`),
 /// then, whenever items change (local writes or entries stored from peers), each changed item's row, the summary
-/// counts (event `summary`) and the time (event `asof`). Rows are rendered by the page's own code with the page's
+/// counts (event `summary`) and the time (event `asof`); a comment line (`: keepalive`) after `[http] keepalive_s`
+/// seconds without an event. Rows are rendered by the page's own code with the page's
 /// filter, so a row that stops matching is sent hidden. Ends when the client goes or the node drains (the feed
 /// closes). Thread-safe: one stream per request.
 struct EventStream: Sendable {
@@ -26,16 +27,44 @@ struct EventStream: Sendable {
             try await writer.write(
                 ByteBuffer(string: events(server.rows(parts, nowMs: nowMs), nowMs: nowMs, all: true))
             )
-            for await _ in subscription.wakeUps {
-                let changed = Set(subscription.take().compactMap { $0.state?.itemId })
-                guard !changed.isEmpty else { continue }
-                let nowMs = server.now()
-                let rows = server.rows(parts, nowMs: nowMs).filter { changed.contains($0.item.id) }
-                try await writer.write(ByteBuffer(string: events(rows, nowMs: nowMs, all: false)))
+            // The feed's wake-ups and the keep-alive ticks, merged into one sequence for the one writer.
+            let (signals, signal) = AsyncStream<Signal>.makeStream(bufferingPolicy: .bufferingNewest(2))
+            let forward = Task {
+                for await _ in subscription.wakeUps { signal.yield(.changed) }
+                signal.finish()
+            }
+            let interval = Duration.seconds(server.settings.keepaliveSeconds)
+            let ticks = Task {
+                while (try? await Task.sleep(for: interval)) != nil { signal.yield(.tick) }
+            }
+            defer {
+                forward.cancel()
+                ticks.cancel()
+            }
+            var quietSince = ContinuousClock.now
+            for await event in signals {
+                switch event {
+                case .changed:
+                    let changed = Set(subscription.take().compactMap { $0.state?.itemId })
+                    guard !changed.isEmpty else { continue }
+                    let nowMs = server.now()
+                    let rows = server.rows(parts, nowMs: nowMs).filter { changed.contains($0.item.id) }
+                    try await writer.write(ByteBuffer(string: events(rows, nowMs: nowMs, all: false)))
+                case .tick:
+                    // Only when nothing else went out for a whole interval.
+                    guard ContinuousClock.now - quietSince >= interval * 0.9 else { continue }
+                    try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                }
+                quietSince = ContinuousClock.now
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    private enum Signal: Sendable {
+        case changed
+        case tick
     }
 
     /// The events for `rows`, then the summary and the time.

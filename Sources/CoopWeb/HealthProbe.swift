@@ -3,7 +3,7 @@ import CoopServices
 import CoopWire
 
 /// `/healthz` and `/readyz`, mirroring the node's health service for load balancers and systemd: healthy while the
-/// health service reports the server SERVING (equivocation evidence is named as degraded, still 200); ready while
+/// health service reports the server SERVING or DEGRADED (equivocation evidence: still 200, with the reason); ready while
 /// healthy and the node may sign new entries (a peer confirmed its own log). A value; thread-safe.
 struct HealthProbe {
     let parts: NodeParts
@@ -11,11 +11,15 @@ struct HealthProbe {
     /// Whether the node is healthy, and the body that says so.
     var health: (ok: Bool, text: String) {
         guard let (status, reasons) = parts.health.status(of: "") else { return (false, "UNKNOWN\n") }
-        let serving = status == .serving
-        var text = serving ? "SERVING" : "NOT_SERVING"
+        // DEGRADED still serves (equivocation evidence needs an operator, not a restart): healthy, 200.
+        let serving = status == .serving || status == .degraded
+        var text =
+            switch status {
+            case .serving: "SERVING"
+            case .degraded: "DEGRADED"
+            default: "NOT_SERVING"
+            }
         if !reasons.isEmpty { text += ": " + reasons.joined(separator: "; ") }
-        let evidence = parts.store.evidence.count
-        if evidence > 0 { text += " (degraded: \(evidence) piece(s) of equivocation evidence)" }
         return (serving, text + "\n")
     }
 

@@ -24,7 +24,8 @@ public final class NodeScrape: Sendable {
         self.registry = registry
     }
 
-    /// A metrics factory over ``registry`` with latency buckets from 100 µs to 10 s.
+    /// A metrics factory over ``registry`` with latency buckets from 100 µs to 10 s, and group-commit sizes in
+    /// powers of two from 1 to 1,024 records.
     public func makeFactory() -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -32,6 +33,7 @@ public final class NodeScrape: Sendable {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
         ]
+        factory.valueHistogramBuckets[NodeMetrics.groupCommitRecords] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
         return factory
     }
 

@@ -187,7 +187,8 @@ final class SyncSimulation {
             catalogHash: catalog.hash.bytes,
             rosterHash: roster.hash.bytes,
             versionVector: store.versionVector,
-            evidenceCount: UInt32(store.evidence.count)
+            evidenceCount: UInt32(store.evidence.count),
+            heads: store.digests
         )
     }
 

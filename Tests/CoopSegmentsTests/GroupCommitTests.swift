@@ -81,6 +81,43 @@ struct GroupCommitTests {
         }
     }
 
+    @Test("the commit observer sees each group commit: appends, records, bytes and one timed sync each")
+    func commitObserver() async throws {
+        for durability in [SegmentedLog.Durability.durable, .unsafeNoSync] {
+            try await withTemporaryDirectory { directory in
+                let gate = WriterGate()
+                let samples = Mutex<[SegmentedLog.CommitSample]>([])
+                var options = SegmentedLog.Options(durability: durability)
+                options.faults.beforeBatch = { gate.pass() }
+                options.onCommit = SegmentedLog.CommitObserver { sample in samples.withLock { $0.append(sample) } }
+                let log = try SegmentedLog.open(directory: directory.path, options: options)
+                _ = try await log.append([0])
+                gate.hold()
+                let first = try log.enqueue([[1]])
+                try await WriterGate.waitUntil { gate.blockedWriters == 1 }
+                let tickets = try (2...20).map { try log.enqueue([[UInt8($0)], [UInt8($0)]]) }
+                gate.release()
+                _ = try await first.wait()
+                _ = try await tickets.last!.wait()
+                // The observer runs after the callers are resumed; close() queues behind it.
+                try await log.close()
+                let seen = samples.withLock { $0 }
+                let frame = RecordFrame.frameSize(payloadCount: 1)
+                #expect(seen.map(\.appends) == [1, 20], "\(durability)")
+                #expect(seen.map(\.records) == [1, 39])
+                #expect(seen.map(\.bytes) == [frame, 39 * frame])
+                if durability == .durable {
+                    #expect(seen.map(\.syncNanoseconds.count) == [1, 1])
+                    let timed = seen.allSatisfy { sample in sample.syncNanoseconds.allSatisfy { $0 > 0 } }
+                    #expect(timed)
+                } else {
+                    let untimed = seen.allSatisfy { $0.syncNanoseconds.isEmpty }
+                    #expect(untimed, "no sync, no sync time")
+                }
+            }
+        }
+    }
+
     @Test("appends queued while the writer is held share one write and one sync")
     func forcedBatch() async throws {
         try await withTemporaryDirectory { directory in

@@ -55,6 +55,41 @@ import Testing
         #expect(s.phase == .idle)
     }
 
+    @Test("equal sequence numbers with different heads: a fork no pull would bring; fetched from just below, once")
+    func forkAtEqualHeight() {
+        func digest(_ origin: String, _ sequence: UInt64, _ head: UInt8, evidence: UInt32 = 0) -> OriginDigest {
+            OriginDigest(
+                origin: origin,
+                sequence: sequence,
+                head: Array(repeating: head, count: 32),
+                evidence: evidence
+            )
+        }
+        let vector: [String: UInt64] = ["cd-qingbaijiang": 4, "cd-wuhou": 2, "cq-shapingba": 7]
+        var me = Self.hello("cq-shapingba", vector)
+        me.heads = [digest("cd-qingbaijiang", 4, 1), digest("cd-wuhou", 2, 3), digest("cq-shapingba", 7, 5)]
+        var peer = Self.hello("cd-wuhou", vector)
+        peer.heads = [digest("cd-qingbaijiang", 4, 2), digest("cd-wuhou", 2, 3), digest("cq-shapingba", 7, 5)]
+        var s = PeerSession(peer: "cd-wuhou")
+        _ = s.start(now: 0)
+        let local = Self.vv(vector)
+        let (actions, _) = s.exchanged(peer, local: local, localHello: me, now: 1)
+        #expect(actions == [.pull(have: Self.vv(["cd-qingbaijiang": 3, "cd-wuhou": 2, "cq-shapingba": 7]))])
+        #expect(s.phase == .pulling)
+        #expect(s.reexamined == ["cd-qingbaijiang"])
+        _ = s.pulled(progressed: false, local: local, now: 2)
+        // Once per session: the next round does not fetch it again.
+        _ = s.tick(now: 2 + s.settings.antiEntropyMs)
+        #expect(s.exchanged(peer, local: local, localHello: me, now: 3).actions == [])
+        // Same heads, a peer without heads (an older node), or evidence already held: nothing to re-examine.
+        #expect(PeerSession.forksAtEqualHeight(local: me.heads, remote: me.heads).isEmpty)
+        #expect(PeerSession.forksAtEqualHeight(local: me.heads, remote: []).isEmpty)
+        let proven = [digest("cd-qingbaijiang", 4, 1, evidence: 1)]
+        #expect(PeerSession.forksAtEqualHeight(local: proven, remote: peer.heads).isEmpty)
+        // Different heights are the pull's business (a pull that does not chain finds the fork).
+        #expect(PeerSession.forksAtEqualHeight(local: [digest("cd-wuhou", 3, 9)], remote: peer.heads).isEmpty)
+    }
+
     @Test("a pull that met a fork fetches that origin again from its first entry, once")
     func forkReexamined() {
         var s = PeerSession(peer: "cd-wuhou")

@@ -7,10 +7,10 @@ public struct EntryFactory {
     public let origin: String
     private let signer: EntrySigner
 
-    /// Entries signed with `origin`'s demo key from deploy/demo/keys.
-    public init(origin: String) throws {
+    /// Entries signed with `origin`'s key from `keysDirectory` (the demo keys of deploy/demo/keys by default).
+    public init(origin: String, keysDirectory: String = Fixtures.keysPath) throws {
         self.origin = origin
-        self.signer = try NodeKeys.read(name: origin, from: Fixtures.keysPath).makeSigner()
+        self.signer = try NodeKeys.read(name: origin, from: keysDirectory).makeSigner()
     }
 
     /// A signed entry; `previous` is the id of the entry before it (nil for sequence 1).

@@ -30,12 +30,17 @@ struct HTTPConfigTests {
         #expect(v6.http == NodeConfig.HTTP(host: "::1", port: 0, staleDays: 14, metrics: false))
         let loopback = try NodeConfig.parse(Self.base + "[http]\n", path: "n.toml")
         #expect(loopback.http?.host == "127.0.0.1")
+        #expect(loopback.http?.keepaliveSeconds == 15)
+        let keepalive = try NodeConfig.parse(Self.base + "[http]\nkeepalive_s = 5\n", path: "n.toml")
+        #expect(keepalive.http?.keepaliveSeconds == 5)
     }
 
     @Test(arguments: [
         ("[http]\nlisten = \"8080\"\n", "n.toml:8: http.listen is \"8080\"; expected HOST:PORT"),
         ("[http]\nlisten = \"127.0.0.1:70000\"\n", "expected HOST:PORT"),
         ("[http]\nstale_days = 0\n", "http.stale_days is 0; expected 1…3650"),
+        ("[http]\nkeepalive_s = 0\n", "http.keepalive_s is 0; expected 1…3600"),
+        ("[http]\nkeepalive_s = \"15s\"\n", "http.keepalive_s"),
         ("[http]\nport = 8080\n", "http.port is not a known setting of [http]"),
     ])
     func badValuesAreNamed(_ section: String, _ message: String) {

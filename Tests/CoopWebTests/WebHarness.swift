@@ -57,7 +57,9 @@ final class WebHarness: Sendable {
         now: UInt64 = june2026,
         metrics: Bool = true,
         staleDays: Int = 14,
-        port: Int = 0
+        port: Int = 0,
+        keepaliveSeconds: Int = 15,
+        prepare: (NodeConfig, MeshWriter.Mesh) async throws -> Void = { _, _ in }
     ) async throws -> WebHarness {
         let directory = try TemporaryDirectory("coop-web")
         let mesh = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath, peering: false)
@@ -65,7 +67,14 @@ final class WebHarness: Sendable {
         var config = try NodeConfig.load(path: mesh.configs[nodeID]!)
         config.listen = "tcp://127.0.0.1:0"
         config.checkpointIdleMs = 50
-        config.http = NodeConfig.HTTP(host: "127.0.0.1", port: port, staleDays: staleDays, metrics: metrics)
+        config.http = NodeConfig.HTTP(
+            host: "127.0.0.1",
+            port: port,
+            staleDays: staleDays,
+            metrics: metrics,
+            keepaliveSeconds: keepaliveSeconds
+        )
+        try await prepare(config, mesh)
         let clock = Mutex(now)
         let box = ClockBox()
         var logger = Logger(label: "test.web")
@@ -104,9 +113,10 @@ final class WebHarness: Sendable {
         now: UInt64 = june2026,
         metrics: Bool = true,
         staleDays: Int = 14,
+        keepaliveSeconds: Int = 15,
         _ body: (WebHarness) async throws -> Void
     ) async throws {
-        let node = try await start(now: now, metrics: metrics, staleDays: staleDays)
+        let node = try await start(now: now, metrics: metrics, staleDays: staleDays, keepaliveSeconds: keepaliveSeconds)
         do {
             try await body(node)
         } catch {
@@ -116,8 +126,8 @@ final class WebHarness: Sendable {
         try await node.stop()
     }
 
-    /// A ledger client authenticated as `member` (its keys from the mesh).
-    func ledger(as member: String = "staff.wuhou") async throws -> LedgerService.Client {
+    /// An RPC client of the node authenticated as `member` (its keys from the mesh).
+    func rpcClient(as member: String) async throws -> RPCClient {
         let keys = try NodeKeys.read(name: member, from: "\(mesh.directory)/keys")
         let client = RPCClient(
             reactor: reactor,
@@ -130,7 +140,12 @@ final class WebHarness: Sendable {
         )
         try await client.connect()
         clients.withLock { $0.append(client) }
-        return LedgerService.Client(client)
+        return client
+    }
+
+    /// A ledger client authenticated as `member` (its keys from the mesh).
+    func ledger(as member: String = "staff.wuhou") async throws -> LedgerService.Client {
+        LedgerService.Client(try await rpcClient(as: member))
     }
 
     func get(_ path: String) async throws -> HTTPProbe.Answer { try await HTTPProbe.get(web, path) }

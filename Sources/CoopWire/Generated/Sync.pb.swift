@@ -134,6 +134,11 @@ public struct Hello: Sendable, Hashable {
     public var clock: HybridTimestamp? = nil
     /// Number of equivocations the sender holds evidence of.
     public var evidenceCount: UInt32 = 0
+    /// The sender's head per origin (sorted by origin): the id of the entry at the sequence number of
+    /// `version_vector`, and the evidence held against the origin. Two peers that hold the same sequence number of an
+    /// origin with different heads hold a fork, which a pull from just below it turns into evidence. Empty from
+    /// senders before this field; a receiver then cannot see forks at equal height.
+    public var heads: [OriginDigest] = []
 
     /// Creates a message with every field at its zero value.
     public init() {}
@@ -149,7 +154,8 @@ public struct Hello: Sendable, Hashable {
         heartbeatIntervalMs: UInt32 = 0,
         heartbeatLiveness: UInt32 = 0,
         clock: HybridTimestamp? = nil,
-        evidenceCount: UInt32 = 0
+        evidenceCount: UInt32 = 0,
+        heads: [OriginDigest] = []
     ) {
         self.protocolVersion = protocolVersion
         self.nodeId = nodeId
@@ -161,6 +167,7 @@ public struct Hello: Sendable, Hashable {
         self.heartbeatLiveness = heartbeatLiveness
         self.clock = clock
         self.evidenceCount = evidenceCount
+        self.heads = heads
     }
 }
 
@@ -195,6 +202,9 @@ extension Hello: WireMessage, CBacked {
         self.heartbeatLiveness = c.pointee.heartbeat_liveness
         if let p = c.pointee.clock { self.clock = try HybridTimestamp(c: p) }
         self.evidenceCount = c.pointee.evidence_count
+        self.heads = try CConvert.repeated(c.pointee.heads, count: c.pointee.n_heads) { (v) throws in
+            try OriginDigest(c: v!)
+        }
     }
 
     func fill(_ c: UnsafeMutablePointer<Coop__V1__Hello>, arena: Arena) {
@@ -210,6 +220,10 @@ extension Hello: WireMessage, CBacked {
         if self.heartbeatLiveness != 0 { c.pointee.heartbeat_liveness = self.heartbeatLiveness }
         if let v = self.clock { c.pointee.clock = arena.message(v) }
         if self.evidenceCount != 0 { c.pointee.evidence_count = self.evidenceCount }
+        if !self.heads.isEmpty {
+            c.pointee.n_heads = self.heads.count
+            c.pointee.heads = arena.array(self.heads) { Optional(arena.message($0)) }
+        }
     }
 }
 

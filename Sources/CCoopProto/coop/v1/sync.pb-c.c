@@ -726,7 +726,7 @@ const ProtobufCMessageDescriptor coop__v1__version_vector__descriptor =
   (ProtobufCMessageInit) coop__v1__version_vector__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__hello__field_descriptors[10] =
+static const ProtobufCFieldDescriptor coop__v1__hello__field_descriptors[11] =
 {
   {
     "protocol_version",
@@ -848,11 +848,24 @@ static const ProtobufCFieldDescriptor coop__v1__hello__field_descriptors[10] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "heads",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Coop__V1__Hello, n_heads),
+    offsetof(Coop__V1__Hello, heads),
+    &coop__v1__origin_digest__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__hello__field_indices_by_name[] = {
   3,   /* field[3] = catalog_hash */
   8,   /* field[8] = clock */
   9,   /* field[9] = evidence_count */
+  10,   /* field[10] = heads */
   6,   /* field[6] = heartbeat_interval_ms */
   7,   /* field[7] = heartbeat_liveness */
   1,   /* field[1] = node_id */
@@ -864,7 +877,7 @@ static const unsigned coop__v1__hello__field_indices_by_name[] = {
 static const ProtobufCIntRange coop__v1__hello__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor coop__v1__hello__descriptor =
 {
@@ -874,7 +887,7 @@ const ProtobufCMessageDescriptor coop__v1__hello__descriptor =
   "Coop__V1__Hello",
   "coop.v1",
   sizeof(Coop__V1__Hello),
-  10,
+  11,
   coop__v1__hello__field_descriptors,
   coop__v1__hello__field_indices_by_name,
   1,  coop__v1__hello__number_ranges,

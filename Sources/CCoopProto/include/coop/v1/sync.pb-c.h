@@ -121,10 +121,18 @@ struct  Coop__V1__Hello
    * Number of equivocations the sender holds evidence of.
    */
   uint32_t evidence_count;
+  /*
+   * The sender's head per origin (sorted by origin): the id of the entry at the sequence number of
+   * `version_vector`, and the evidence held against the origin. Two peers that hold the same sequence number of an
+   * origin with different heads hold a fork, which a pull from just below it turns into evidence. Empty from
+   * senders before this field; a receiver then cannot see forks at equal height.
+   */
+  size_t n_heads;
+  Coop__V1__OriginDigest **heads;
 };
 #define COOP__V1__HELLO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__hello__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, COOP__V1__SIDE__SIDE_UNSPECIFIED, {0,NULL}, {0,NULL}, NULL, 0, 0, NULL, 0 }
+    , 0, (char *)protobuf_c_empty_string, COOP__V1__SIDE__SIDE_UNSPECIFIED, {0,NULL}, {0,NULL}, NULL, 0, 0, NULL, 0, 0,NULL }
 
 
 struct  Coop__V1__PullRequest
