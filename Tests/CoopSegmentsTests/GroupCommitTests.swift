@@ -81,6 +81,19 @@ struct GroupCommitTests {
         }
     }
 
+    /// Appends record [0] (one group commit), then holds the writer and queues [1] and 19 appends of two records
+    /// each, which the next group commit takes together once `gate` is released. Returns the held tickets.
+    static func queueWhileHeld(
+        _ log: SegmentedLog,
+        _ gate: WriterGate
+    ) async throws -> (first: AppendTicket, rest: [AppendTicket]) {
+        _ = try await log.append([0])
+        gate.hold()
+        let first = try log.enqueue([[1]])
+        try await WriterGate.waitUntil { gate.blockedWriters == 1 }
+        return (first, try (2...20).map { try log.enqueue([[UInt8($0)], [UInt8($0)]]) })
+    }
+
     @Test("the commit observer sees each group commit: appends, records, bytes and one timed sync each")
     func commitObserver() async throws {
         for durability in [SegmentedLog.Durability.durable, .unsafeNoSync] {
@@ -91,11 +104,7 @@ struct GroupCommitTests {
                 options.faults.beforeBatch = { gate.pass() }
                 options.onCommit = SegmentedLog.CommitObserver { sample in samples.withLock { $0.append(sample) } }
                 let log = try SegmentedLog.open(directory: directory.path, options: options)
-                _ = try await log.append([0])
-                gate.hold()
-                let first = try log.enqueue([[1]])
-                try await WriterGate.waitUntil { gate.blockedWriters == 1 }
-                let tickets = try (2...20).map { try log.enqueue([[UInt8($0)], [UInt8($0)]]) }
+                let (first, tickets) = try await Self.queueWhileHeld(log, gate)
                 gate.release()
                 _ = try await first.wait()
                 _ = try await tickets.last!.wait()
@@ -125,11 +134,7 @@ struct GroupCommitTests {
             var options = SegmentedLog.Options(durability: .durable)
             options.faults.beforeBatch = { gate.pass() }
             let log = try SegmentedLog.open(directory: directory.path, options: options)
-            _ = try await log.append([0])
-            gate.hold()
-            let first = try log.enqueue([[1]])
-            try await WriterGate.waitUntil { gate.blockedWriters == 1 }
-            let tickets = try (2...20).map { try log.enqueue([[UInt8($0)], [UInt8($0)]]) }
+            let (first, tickets) = try await Self.queueWhileHeld(log, gate)
             #expect(first.outcome == nil && tickets.allSatisfy { $0.outcome == nil })
             gate.release()
             // Tickets complete in order: once the last is done, every earlier one answers without waiting.
