@@ -401,20 +401,50 @@ final class SyncSimulation {
                 for _ in 0..<min(queue.count, 5) { try await deliver(queue.removeFirst()) }
             }
         }
-        // Quiet phase.
-        log("heal: links restored, no drops, every node up, clocks past the skew")
+        try await settle()
+        return converged() ?? lostWrites()
+    }
+
+    /// The quiet phase: links healed, nothing dropped, every node but `down` up, time moved past any skew; runs
+    /// until the running nodes agree and nothing is in flight (or 400 rounds).
+    func settle(keepingDown down: Set<String> = []) async throws {
+        log("heal: links restored, no drops, nodes up but \(down.sorted()), clocks past the skew")
         cut.removeAll()
         dropPercent = 0
         duplicatePercent = 0
-        for id in ids where nodes[id]?.store == nil { try await start(id) }
+        for id in ids where nodes[id]?.store == nil && !down.contains(id) { try await start(id) }
         clock.advance(120_000)
+        let running = ids.filter { !down.contains($0) }
         for _ in 0..<400 {
             while !queue.isEmpty { try await deliver(queue.removeFirst()) }
-            if converged() == nil && allIdle() { break }
+            if converged(among: running) == nil && allIdle() { break }
             clock.advance(settings.antiEntropyMs)
             try await tick()
         }
-        return converged() ?? lostWrites()
+    }
+
+    /// A fork at equal height: `origin` signs two different next entries, hands one to each of `first` and `second`
+    /// (as if each had pulled it), and goes down for good. Neither node is behind the other.
+    func forkAtEqualHeight(origin: String, first: String, second: String) async throws {
+        guard let source = nodes[origin]?.store else { return }
+        let head = source.digests.first { $0.origin == origin }
+        let sequence = (head?.sequence ?? 0) + 1
+        let signer = try NodeKeys.read(name: origin, from: Fixtures.keysPath).makeSigner()
+        try await crash(origin)
+        for (to, text) in [(first, "the first #\(sequence)"), (second, "another #\(sequence)")] {
+            let body = EntryBody(
+                origin: origin,
+                sequence: sequence,
+                previous: head?.head ?? [],
+                timestamp: HybridTimestamp(wallMs: now, logical: 0),
+                payload: .comment(Comment(itemId: catalog.items[0].id, text: text, author: origin))
+            )
+            let bytes = body.wireBytes()
+            let report = try await nodes[to]!.store!.ingest(batch: [
+                SignedEntry(body: bytes, signature: signer.sign(bytes))
+            ])
+            log("\(origin)#\(sequence) (\(text)) handed to \(to): stored \(report.stored)")
+        }
     }
 
     func allIdle() -> Bool {
@@ -422,7 +452,8 @@ final class SyncSimulation {
     }
 
     /// `nil` when every node holds the same digests, evidence and item states; else how they differ.
-    func converged() -> String? {
+    func converged(among ids: [String]? = nil) -> String? {
+        let ids = ids ?? self.ids
         let stores = ids.compactMap { nodes[$0]?.store }
         guard stores.count == ids.count else { return "not every node is up" }
         let first = stores[0]

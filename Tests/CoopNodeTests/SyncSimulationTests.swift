@@ -47,4 +47,25 @@ import Testing
         #expect(traces[0].count > 50)
         #expect(traces[0] == traces[1])
     }
+
+    @Test("a fork at equal height, its origin gone: the two holders find it from the heads in their hellos")
+    func forkAtEqualHeight() async throws {
+        for seed: UInt64 in [1, 2, 3] {
+            let sim = try SyncSimulation(seed: seed)
+            for id in sim.ids { try await sim.start(id) }
+            for _ in 0..<6 { for id in sim.ids { try await sim.write(id) } }
+            try await sim.settle()
+            #expect(sim.converged() == nil, "seed \(seed): \(sim.trace.suffix(20))")
+            let (origin, first, second) = (sim.ids[0], sim.ids[1], sim.ids[2])
+            try await sim.forkAtEqualHeight(origin: origin, first: first, second: second)
+            try await sim.settle(keepingDown: [origin])
+            for id in [first, second] {
+                let store = try #require(sim.nodes[id]?.store)
+                let proven = store.digests.first { $0.origin == origin }?.evidence ?? 0
+                #expect(proven == 1, "seed \(seed): \(id) holds \(proven) evidence against \(origin)")
+            }
+            #expect(sim.converged(among: [first, second]) == nil, "seed \(seed)")
+            await sim.close()
+        }
+    }
 }
