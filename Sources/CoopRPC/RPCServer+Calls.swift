@@ -1,6 +1,6 @@
 import Synchronization
 
-/// One call on the server: interceptors, the handler raced against the deadline and the client's cancel, stream
+/// One call on the server: interceptors, the handler (stopped by the deadline and the client's cancel), stream
 /// messages against credit, and the call's last message.
 extension RPCServer {
     /// Per server stream: what it has sent so far (for the order of initial metadata and messages), and how many of
@@ -109,6 +109,7 @@ extension RPCServer {
         } catch {
             end.status = RPCStatus(code: .internal, message: "the handler failed: \(error)")
         }
+        shared.withLock { _ = $0.running.removeValue(forKey: key) }
         if let head {
             transport.send(
                 RPCFrames.encode(RPCServerMessage(callID: key.callID, metadata: head)),
@@ -126,10 +127,10 @@ extension RPCServer {
         RPCStatus(code: .cancelled, message: "call \(key.callID) was cancelled")
     }
 
-    /// The call through the interceptors, first to last, then the handler raced against deadline and cancel.
+    /// The call through the interceptors, first to last, then the handler.
     private func intercepted(_ request: RPCRequest, key: RPCCallTable.Key) async throws -> RPCResponse {
         var next: @Sendable (RPCRequest, RPCServerContext) async throws -> RPCResponse = { request, _ in
-            try await self.race(request, key: key)
+            try await self.invoke(request, key: key)
         }
         for interceptor in interceptors.reversed() {
             let inner = next
@@ -138,9 +139,12 @@ extension RPCServer {
         return try await next(request, RPCServerContext(request))
     }
 
-    /// The handler, raced against the deadline and the client's cancel (or its going away).
-    private func race(_ request: RPCRequest, key: RPCCallTable.Key) async throws -> RPCResponse {
+    /// The handler, in the call's own task: the deadline (a timer) and the client's cancel (or its going away) cancel
+    /// that task, and the call then ends DEADLINE_EXCEEDED or CANCELLED whatever the handler returned, once it
+    /// returned (a handler that ignores cancellation holds its call until it returns, as a task group would).
+    private func invoke(_ request: RPCRequest, key: RPCCallTable.Key) async throws -> RPCResponse {
         guard let method = methods[request.head.method] else {
+            shared.withLock { $0.machine.handlerDone(key) }
             throw RPCError(
                 code: .unimplemented,
                 message: "no method \(request.head.method) on this server",
@@ -148,64 +152,51 @@ extension RPCServer {
             )
         }
         let started = ContinuousClock.now
-        enum Outcome: Sendable {
-            case answered(RPCResponse)
-            case deadline
-            case cancelled
+        let deadline = request.head.timeoutMicroseconds.map { timeout in
+            Task {
+                guard (try? await Task.sleep(for: .microseconds(Int64(clamping: timeout)))) != nil else { return }
+                self.stop(key, because: .deadline)
+            }
         }
-        let outcome: Outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
-            group.addTask {
-                switch method {
-                case .unary(let handler):
-                    return .answered(try await handler(request))
-                case .serverStream(let handler):
-                    let progress = StreamProgress()
-                    let writer = RPCStreamWriter(
-                        sendBody: { body in
-                            try await self.sendStreamed(body, key: key, progress: progress)
-                        },
-                        sendHead: { metadata in
-                            try self.sendHead(metadata, key: key, progress: progress)
-                        }
-                    )
-                    let trailers = try await handler(request, writer)
-                    return .answered(RPCResponse(body: [], metadata: trailers))
-                }
-            }
-            if let timeout = request.head.timeoutMicroseconds {
-                group.addTask {
-                    try await Task.sleep(for: .microseconds(Int64(clamping: timeout)))
-                    return .deadline
-                }
-            }
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let already = self.shared.withLock { s in
-                        if s.machine.isFinished(key) { return true }
-                        s.cancellers[key] = continuation
-                        return false
+        let result: Result<RPCResponse, any Error>
+        do {
+            switch method {
+            case .unary(let handler):
+                result = .success(try await handler(request))
+            case .serverStream(let handler):
+                let progress = StreamProgress()
+                let writer = RPCStreamWriter(
+                    sendBody: { body in
+                        try await self.sendStreamed(body, key: key, progress: progress)
+                    },
+                    sendHead: { metadata in
+                        try self.sendHead(metadata, key: key, progress: progress)
                     }
-                    if already { continuation.resume() }
-                }
-                return .cancelled
+                )
+                let trailers = try await handler(request, writer)
+                result = .success(RPCResponse(body: [], metadata: trailers))
             }
-            defer {
-                group.cancelAll()
-                // The cancel watcher ends only when resumed or told to stop: do both, whichever it is waiting for,
-                // so that the group can finish, also when the handler threw.
-                let watcher = shared.withLock { s in
-                    s.machine.handlerDone(key)
-                    return s.cancellers.removeValue(forKey: key)
-                }
-                watcher?.resume()
-            }
-            return try await group.next() ?? .cancelled
+        } catch {
+            result = .failure(error)
         }
-        switch outcome {
-        case .answered(let response):
-            // A budget spent before the answer is DEADLINE_EXCEEDED even when the handler won the race against its
-            // timer (a handler that never suspends beats a timer of 1 µs): the client was promised no answer after
-            // its deadline.
+        deadline?.cancel()
+        let stop = shared.withLock { s in
+            s.machine.handlerDone(key)
+            return s.running[key]?.stop
+        }
+        switch stop {
+        case .deadline:
+            throw RPCError(
+                code: .deadlineExceeded,
+                message: "the deadline of \(request.head.timeoutMicroseconds ?? 0) µs passed before the answer",
+                reason: RPCReason.deadlineExceeded
+            )
+        case .cancelled:
+            throw RPCError(code: .cancelled, message: "call \(request.head.callID) was cancelled or its client left")
+        case nil:
+            let response = try result.get()
+            // A budget spent before the answer is DEADLINE_EXCEEDED even when the handler beat its timer (a handler
+            // that never suspends beats a timer of 1 µs): the client was promised no answer after its deadline.
             if let timeout = request.head.timeoutMicroseconds,
                 ContinuousClock.now - started >= .microseconds(Int64(clamping: timeout))
             {
@@ -216,14 +207,6 @@ extension RPCServer {
                 )
             }
             return response
-        case .deadline:
-            throw RPCError(
-                code: .deadlineExceeded,
-                message: "the deadline of \(request.head.timeoutMicroseconds ?? 0) µs passed before the answer",
-                reason: RPCReason.deadlineExceeded
-            )
-        case .cancelled:
-            throw RPCError(code: .cancelled, message: "call \(request.head.callID) was cancelled or its client left")
         }
     }
 

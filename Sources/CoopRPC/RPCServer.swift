@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// **Threading.** `Sendable`. The transport delivers client messages one at a time on its own context (for ZeroMQ,
 /// the reactor's thread, where the ROUTER socket lives); the protocol logic (``RPCServerStateMachine``) is a value
-/// behind a `Mutex`; handlers and interceptors run as child tasks of ``run()``'s task group (structured: no stray
-/// tasks), and their messages go back through the transport's `send`.
+/// behind a `Mutex`; each call's interceptors and handler run in one task of its own (no task group per call: the
+/// client's cancel, the peer going away, the deadline and the drain timeout cancel that task), which ``run()``'s task
+/// group awaits, so none outlives the server; their messages go back through the transport's `send`.
 ///
 /// **Life cycle.** ``run()`` listens, serves until its task is cancelled, then drains: it answers new calls
 /// UNAVAILABLE while the calls in flight run on, not cancelled (credit and cancels for them are still taken), for at
@@ -43,8 +44,8 @@ public final class RPCServer: Sendable {
         var boundWaiters: [CheckedContinuation<String, any Error>] = []
         /// Admitted calls go here, to ``run()``'s task group; `nil` before ``run()`` and after it stops.
         var inbox: AsyncStream<RPCRequest>.Continuation?
-        /// Per call in flight: resumed when the call must stop (client cancel, peer gone).
-        var cancellers: [RPCCallTable.Key: CheckedContinuation<Void, Never>] = [:]
+        /// Per call in flight: its task, and why it must stop (client cancel, peer gone, deadline) once it must.
+        var running: [RPCCallTable.Key: Running] = [:]
         /// Server streams waiting for credit.
         var creditWaiters: [RPCCallTable.Key: CheckedContinuation<Void, Never>] = [:]
     }
@@ -133,7 +134,15 @@ public final class RPCServer: Sendable {
         let serving = Task {
             await withDiscardingTaskGroup { group in
                 for await request in calls {
-                    group.addTask { await self.serve(request) }
+                    let task = start(request)
+                    // Awaits the call's task, off the call's path; cancelling the group (the drain timeout) cancels it.
+                    group.addTask {
+                        await withTaskCancellationHandler {
+                            await task.value
+                        } onCancel: {
+                            task.cancel()
+                        }
+                    }
                 }
             }
         }
@@ -154,6 +163,28 @@ public final class RPCServer: Sendable {
         await transport.close()
     }
 
+    /// Starts the task of an admitted call and registers it, so that a cancel, the peer going away or the deadline
+    /// can stop it; a call stopped before its task was registered is cancelled at once.
+    private func start(_ request: RPCRequest) -> Task<Void, Never> {
+        let key = RPCCallTable.Key(peer: request.peer, callID: request.head.callID)
+        shared.withLock { $0.running[key] = Running() }
+        let task = Task { await self.serve(request) }
+        let stop = shared.withLock { s -> Bool in
+            // Already gone from `running`: the call ended before this line, nothing to register.
+            guard s.running[key] != nil else { return false }
+            s.running[key]!.task = task
+            if s.running[key]!.stop == nil && s.machine.isFinished(key) { s.running[key]!.stop = .cancelled }
+            return s.running[key]!.stop != nil
+        }
+        if stop { task.cancel() }
+        return task
+    }
+
+    /// Stops the call `key` (if it still runs and was not stopped already) for `reason`: cancels its task.
+    func stop(_ key: RPCCallTable.Key, because reason: Running.Stop) {
+        shared.withLock { $0.stop(key, because: reason) }?.cancel()
+    }
+
     private func announce(_ result: Result<String, RPCError>) {
         let waiters = shared.withLock { s in
             s.bound = result
@@ -168,15 +199,18 @@ public final class RPCServer: Sendable {
     private func handle(_ event: RPCServerTransportEvent) {
         switch event {
         case .received(let peer, let frames, let caller):
-            let (action, waiter): (RPCServerStateMachine.Action, CheckedContinuation<Void, Never>?) = shared.withLock {
-                s in
+            typealias Outcome = (
+                action: RPCServerStateMachine.Action, waiter: CheckedContinuation<Void, Never>?,
+                stop: Task<Void, Never>?
+            )
+            let outcome: Outcome = shared.withLock { s in
                 let action = s.machine.received(peer: peer, frames: frames, caller: caller)
                 switch action {
                 case .start(let request):
                     // Under the lock, so that a stop cannot come between admission and the hand-over.
                     if let inbox = s.inbox {
                         inbox.yield(request)
-                        return (.none, nil)
+                        return (.none, nil, nil)
                     }
                     s.machine.ended(RPCCallTable.Key(peer: peer, callID: request.head.callID))
                     let status = RPCStatus(
@@ -184,28 +218,54 @@ public final class RPCServer: Sendable {
                         message: "the server is stopping and takes no new calls",
                         reason: RPCReason.unavailable
                     )
-                    return (.answer(RPCServerMessage(callID: request.head.callID, status: status)), nil)
+                    return (.answer(RPCServerMessage(callID: request.head.callID, status: status)), nil, nil)
                 case .creditGranted(let key):
-                    return (action, s.creditWaiters.removeValue(forKey: key))
+                    return (action, s.creditWaiters.removeValue(forKey: key), nil)
                 case .cancel(let key):
-                    return (action, s.cancellers.removeValue(forKey: key))
+                    return (action, nil, s.stop(key, because: .cancelled))
                 case .answer, .none:
-                    return (action, nil)
+                    return (action, nil, nil)
                 }
             }
-            waiter?.resume()
-            if case .answer(let message) = action {
+            outcome.waiter?.resume()
+            outcome.stop?.cancel()
+            if case .answer(let message) = outcome.action {
                 // A peer that vanished meanwhile is unroutable: the transport reports it, nothing else to do.
                 transport.send(RPCFrames.encode(message), to: peer, then: nil)
             }
         case .peerGone(let peer, _):
-            let waiters = shared.withLock { s in
-                s.machine.peerGone(peer).flatMap { key in
-                    [s.cancellers.removeValue(forKey: key), s.creditWaiters.removeValue(forKey: key)].compactMap { $0 }
-                }
+            let (tasks, waiters) = shared.withLock { s in
+                let keys = s.machine.peerGone(peer)
+                return (
+                    keys.compactMap { s.stop($0, because: .cancelled) },
+                    keys.compactMap { s.creditWaiters.removeValue(forKey: $0) }
+                )
             }
+            for task in tasks { task.cancel() }
             for waiter in waiters { waiter.resume() }
         }
+    }
+}
+
+/// A call in flight on the server: the task that runs it, and why it must stop, once it must.
+struct Running: Sendable {
+    enum Stop: Sendable {
+        /// The client cancelled the call or went away (or it had before the call's task started).
+        case cancelled
+        /// The deadline the request carried passed.
+        case deadline
+    }
+
+    var task: Task<Void, Never>?
+    var stop: Stop?
+}
+
+extension RPCServer.Shared {
+    /// Marks the call `key` stopped for `reason` unless it was already; returns its task to cancel (outside the lock).
+    mutating func stop(_ key: RPCCallTable.Key, because reason: Running.Stop) -> Task<Void, Never>? {
+        guard running[key] != nil, running[key]!.stop == nil else { return nil }
+        running[key]!.stop = reason
+        return running[key]!.task
     }
 }
 
