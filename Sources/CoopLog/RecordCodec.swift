@@ -40,15 +40,19 @@ public enum RecordCodec {
     public static func chain(after previous: [UInt8], _ content: RecordContent) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: previous)
-        switch content {
-        case .entry(_, let id):
-            hasher.update(data: [0x01])
-            hasher.update(data: id.bytes)
-        case .evidence(let evidence):
-            hasher.update(data: [0x02])
-            hasher.update(data: evidenceID(evidence).bytes)
-        }
-        return Array(hasher.finalize())
+        let (tag, id): (UInt8, EntryID) =
+            switch content {
+            case .entry(_, let id): (0x01, id)
+            case .evidence(let evidence): (0x02, evidenceID(evidence))
+            }
+        withUnsafeBytes(of: tag) { hasher.update(bufferPointer: $0) }
+        hasher.update(data: id.bytes)
+        return hasher.finalize().withUnsafeBytes { [UInt8]($0) }
+    }
+
+    /// SHA-256 of `bytes` as an entry id (``EntryID/init(digestOf:)``, with the digest copied in one step).
+    static func entryID(of bytes: [UInt8]) -> EntryID {
+        EntryID(bytes: SHA256.hash(data: bytes).withUnsafeBytes { [UInt8]($0) })!
     }
 
     /// SHA-256 of an equivocation's encoding.
@@ -140,7 +144,7 @@ public enum RecordCodec {
                     }
                     body = signed.body[...]
                 }
-                let record = DecodedRecord(content: .entry(bytes: bytes, id: EntryID(digestOf: bytes)), chain: chain)
+                let record = DecodedRecord(content: .entry(bytes: bytes, id: entryID(of: bytes)), chain: chain)
                 return (record, body)
             case .evidence:
                 let evidence = try Equivocation(wireBytes: field)
