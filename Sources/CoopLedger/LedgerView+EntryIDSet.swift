@@ -2,8 +2,9 @@
 /// order inserted) and an open-addressing table of 4-byte positions into it, at most half full. About 40 bytes an
 /// entry, where a `Set<EntryID>` takes 64 (32-byte buckets at most three quarters full, a power of two of them).
 ///
-/// A value; not shared (one owner mutates it). Positions come from the ids' seeded `hashValue` (ids are SHA-256 values,
-/// but whoever can sign entries could grind ones whose raw bits collide).
+/// Holds up to 2³² − 2 ids (the positions are 4 bytes). A value; not shared (one owner mutates it). Positions come
+/// from the ids' seeded `hashValue` (ids are SHA-256 values, but whoever can sign entries could grind ones whose raw
+/// bits collide).
 struct EntryIDSet: Sendable {
     /// The ids, in the order inserted.
     private(set) var ids: [EntryID] = []
