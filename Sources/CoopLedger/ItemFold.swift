@@ -15,7 +15,7 @@ struct ItemFold: Sendable {
 
     /// Adds a status update the view has not seen before; `seen` holds every entry id the view was given
     /// (including this one).
-    mutating func add(_ head: Head, parents: [EntryID], seen: Set<EntryID>) {
+    mutating func add(_ head: Head, parents: [EntryID], seen: EntryIDSet) {
         for p in parents {
             if heads.removeValue(forKey: p) == nil && !seen.contains(p) {
                 citedUnseen.insert(p)

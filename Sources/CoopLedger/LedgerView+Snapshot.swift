@@ -33,14 +33,16 @@ extension LedgerView {
         return w.bytes
     }
 
-    /// A view restored from ``snapshot()``. `seen` must be the ids of every entry the snapshot's view was given.
+    /// A view restored from ``snapshot()``. `seen` must be the ids of every entry the snapshot's view was given;
+    /// `seenCount`, when given, is how many there are (room for them is made at once).
     /// Throws ``LedgerError`` with code `.mismatch` when the snapshot does not fit the catalog.
-    public init(
+    public init<Seen: Sequence<EntryID>>(
         snapshot: [UInt8],
         catalog: CatalogBook,
         roster: RosterBook,
         setAside: [String: UInt64],
-        seen: Set<EntryID>
+        seen: Seen,
+        seenCount: Int = 0
     ) throws {
         self.init(catalog: catalog, roster: roster, setAside: setAside)
         var r = ByteReader(snapshot)
@@ -81,6 +83,7 @@ extension LedgerView {
         } catch is ByteReader.Truncated {
             throw LedgerError(code: .mismatch, message: "the snapshot is truncated")
         }
-        self.seen = seen
+        self.seen.reserveCapacity(max(seenCount, seen.underestimatedCount))
+        for id in seen { self.seen.insert(id) }
     }
 }

@@ -34,7 +34,7 @@ public struct LedgerView: Sendable {
     /// Per origin, the first sequence number at which it equivocated: its entries from there on are set aside.
     public let setAside: [String: UInt64]
     var items: [String: ItemFold] = [:]
-    var seen: Set<EntryID> = []
+    var seen = EntryIDSet()
 
     /// An empty view (every item PLANNED).
     public init(catalog: CatalogBook, roster: RosterBook, setAside: [String: UInt64] = [:]) {
@@ -49,33 +49,131 @@ public struct LedgerView: Sendable {
     /// Applies one authentic entry and says how it was treated. Applying an entry again changes nothing.
     @discardableResult
     public mutating func apply(_ entry: ViewEntry) -> Disposition {
+        apply(entry, judged: judge(entry.body))
+    }
+
+    /// Applies an entry already judged (`disposition` is `judge(entry.body)`, worked out elsewhere, e.g. on another
+    /// thread with ``entryJudge``).
+    @discardableResult
+    package mutating func apply(_ entry: ViewEntry, judged disposition: Disposition) -> Disposition {
         let body = entry.body
-        let disposition = judge(body)
-        guard seen.insert(entry.id).inserted else { return disposition }
-        guard let itemID = Self.itemID(of: body), items[itemID] != nil else { return disposition }
+        guard seen.insert(entry.id) else { return disposition }
+        // One lookup of the item; its fold is changed in place through the index.
+        guard let itemID = Self.itemID(of: body), let item = items.index(forKey: itemID) else { return disposition }
         switch disposition.kind {
-        case .setAside: items[itemID]!.setAside += 1
-        case .rejectedByPolicy: items[itemID]!.rejected += 1
+        case .setAside: items.values[item].setAside += 1
+        case .rejectedByPolicy: items.values[item].rejected += 1
         default:
             switch body.payload {
             case .statusUpdate(let update):
                 let parents = body.parents.compactMap { EntryID(bytes: $0) }
-                items[itemID]!.add(
+                items.values[item].add(
                     Head(id: entry.id, origin: body.origin, timestamp: body.timestamp ?? .init(), update: update),
                     parents: parents,
                     seen: seen
                 )
             case .comment:
-                items[itemID]!.comments += 1
+                items.values[item].comments += 1
             case .signOff(let signOff):
                 if let target = EntryID(bytes: signOff.entryId) {
-                    items[itemID]!.signOffs[target, default: []].insert(body.origin)
+                    items.values[item].signOffs[target, default: []].insert(body.origin)
                 }
             case nil:
                 break
             }
         }
         return disposition
+    }
+
+    /// How the view treats an entry: a pure function of the entry, the catalog, the roster and `setAside`.
+    public func judge(_ body: EntryBody) -> Disposition { entryJudge.judge(body) }
+
+    /// What ``judge(_:)`` depends on, apart from the view (to judge entries on other threads).
+    public var entryJudge: EntryJudge { EntryJudge(catalog: catalog, roster: roster, setAside: setAside) }
+
+    /// The item an entry is about, or `nil`.
+    public static func itemID(of body: EntryBody) -> String? { EntryJudge.itemID(of: body) }
+
+    /// Why the rules refuse this entry's content, or `nil`. Depends on the entry, the catalog and the roster
+    /// only.
+    public func policyProblem(_ body: EntryBody) -> String? { entryJudge.policyProblem(body) }
+
+    /// The current heads of an item (sorted), for the parents of a new update.
+    public func heads(of itemID: String) -> [EntryID] {
+        items[itemID]?.heads.keys.sorted() ?? []
+    }
+
+    /// Whether `origin` may write `update` now: the entry's content rules plus the life-cycle transition from
+    /// this view's state. Throws a ``LedgerError`` naming the problem.
+    public func checkWrite(_ update: StatusUpdate, origin: String) throws {
+        let probe = EntryBody(origin: origin, sequence: 1, payload: .statusUpdate(update))
+        if let problem = policyProblem(probe) {
+            let code: LedgerError.Code =
+                catalog.item(update.itemId) == nil
+                ? .unknownItem : (problem.contains("does not take part") ? .notParticipant : .invalidArgument)
+            throw LedgerError(code: code, message: problem)
+        }
+        let current = state(of: update.itemId)?.status ?? .planned
+        if let problem = Lifecycle.transitionProblem(itemID: update.itemId, from: current, to: update.status) {
+            throw LedgerError(code: .invalidTransition, message: problem)
+        }
+    }
+
+    /// The state of one item, or `nil` for an id not in the catalog.
+    public func state(of itemID: String) -> ItemState? {
+        guard let item = catalog.item(itemID), let fold = items[itemID] else { return nil }
+        return fold.state(item: item, roster: roster)
+    }
+
+    /// Every item's state, in catalog order.
+    public var states: [ItemState] {
+        catalog.items.compactMap { state(of: $0.id) }
+    }
+
+    /// Makes room for `count` entries, so a large replay does not grow (and briefly double) the id set again and
+    /// again.
+    public mutating func reserveCapacity(_ count: Int) {
+        seen.reserveCapacity(count)
+    }
+
+    /// Adds ids to the set of entries the view has been given, without folding them (the entries a restored
+    /// snapshot already holds; see ``init(snapshot:catalog:roster:setAside:seen:seenCount:)``).
+    package mutating func insertSeen(_ ids: [EntryID]) {
+        for id in ids { seen.insert(id) }
+    }
+
+    /// Number of distinct entries the view has been given.
+    public var entryCount: Int { seen.count }
+}
+
+/// A status update that is (or was) a head of its item.
+struct Head: Sendable {
+    var id: EntryID
+    var origin: String
+    var timestamp: HybridTimestamp
+    var update: StatusUpdate
+
+    /// The deterministic winner among concurrent heads: latest clock, then origin id, then entry id.
+    static func wins(_ a: Head, over b: Head) -> Bool {
+        if a.timestamp != b.timestamp { return a.timestamp > b.timestamp }
+        if a.origin != b.origin { return a.origin > b.origin }
+        return a.id > b.id
+    }
+}
+
+/// How a view judges entries (``LedgerView/judge(_:)``): a pure function of the entry, the catalog, the roster and
+/// what is set aside. A value; thread-safe, so that a replay judges entries on several threads while one thread
+/// folds them.
+public struct EntryJudge: Sendable {
+    public let catalog: CatalogBook
+    public let roster: RosterBook
+    /// Per origin, the first sequence number at which it equivocated.
+    public let setAside: [String: UInt64]
+
+    public init(catalog: CatalogBook, roster: RosterBook, setAside: [String: UInt64]) {
+        self.catalog = catalog
+        self.roster = roster
+        self.setAside = setAside
     }
 
     /// How the view treats an entry: a pure function of the entry, the catalog, the roster and `setAside`.
@@ -122,7 +220,8 @@ public struct LedgerView: Sendable {
             return Lifecycle.contentProblem(update)
         case .comment(let comment):
             if comment.text.isEmpty { return "the comment is empty" }
-            if comment.text.count > Lifecycle.maxTextLength {
+            // The UTF-8 length bounds the character count: count characters only when it could be too long.
+            if comment.text.utf8.count > Lifecycle.maxTextLength && comment.text.count > Lifecycle.maxTextLength {
                 return "the comment is longer than \(Lifecycle.maxTextLength) characters"
             }
             return nil
@@ -131,61 +230,5 @@ public struct LedgerView: Sendable {
         case nil:
             return "the entry has no payload"
         }
-    }
-
-    /// The current heads of an item (sorted), for the parents of a new update.
-    public func heads(of itemID: String) -> [EntryID] {
-        items[itemID]?.heads.keys.sorted() ?? []
-    }
-
-    /// Whether `origin` may write `update` now: the entry's content rules plus the life-cycle transition from
-    /// this view's state. Throws a ``LedgerError`` naming the problem.
-    public func checkWrite(_ update: StatusUpdate, origin: String) throws {
-        let probe = EntryBody(origin: origin, sequence: 1, payload: .statusUpdate(update))
-        if let problem = policyProblem(probe) {
-            let code: LedgerError.Code =
-                catalog.item(update.itemId) == nil
-                ? .unknownItem : (problem.contains("does not take part") ? .notParticipant : .invalidArgument)
-            throw LedgerError(code: code, message: problem)
-        }
-        let current = state(of: update.itemId)?.status ?? .planned
-        if let problem = Lifecycle.transitionProblem(itemID: update.itemId, from: current, to: update.status) {
-            throw LedgerError(code: .invalidTransition, message: problem)
-        }
-    }
-
-    /// The state of one item, or `nil` for an id not in the catalog.
-    public func state(of itemID: String) -> ItemState? {
-        guard let item = catalog.item(itemID), let fold = items[itemID] else { return nil }
-        return fold.state(item: item, roster: roster)
-    }
-
-    /// Every item's state, in catalog order.
-    public var states: [ItemState] {
-        catalog.items.compactMap { state(of: $0.id) }
-    }
-
-    /// Makes room for `count` entries, so a large replay does not grow (and briefly double) the id set again and
-    /// again.
-    public mutating func reserveCapacity(_ count: Int) {
-        seen.reserveCapacity(count)
-    }
-
-    /// Number of distinct entries the view has been given.
-    public var entryCount: Int { seen.count }
-}
-
-/// A status update that is (or was) a head of its item.
-struct Head: Sendable {
-    var id: EntryID
-    var origin: String
-    var timestamp: HybridTimestamp
-    var update: StatusUpdate
-
-    /// The deterministic winner among concurrent heads: latest clock, then origin id, then entry id.
-    static func wins(_ a: Head, over b: Head) -> Bool {
-        if a.timestamp != b.timestamp { return a.timestamp > b.timestamp }
-        if a.origin != b.origin { return a.origin > b.origin }
-        return a.id > b.id
     }
 }

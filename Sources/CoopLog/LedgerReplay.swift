@@ -31,11 +31,14 @@ public enum LedgerReplay {
         if case .position(let n) = limit { end = min(n, reader.recordCount) } else { end = reader.recordCount }
         let setAside = try evidence(reader, before: end)
         var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
-        var count: UInt64 = 0
-        try forEachEntry(reader, before: end) { _, id, body, _ in
-            count += 1
+        view.reserveCapacity(Int(end))
+        try forEachEntry(reader, before: end, judge: view.entryJudge) { _, id, body, _, disposition in
             if case .time(let wallMs) = limit, (body.timestamp?.wallMs ?? 0) > wallMs { return }
-            view.apply(ViewEntry(id: id, body: body))
+            if let disposition {
+                view.apply(ViewEntry(id: id, body: body), judged: disposition)
+            } else {
+                view.apply(ViewEntry(id: id, body: body))
+            }
         }
         return (view, end)
     }
@@ -71,7 +74,7 @@ public enum LedgerReplay {
             setAside: try evidence(reader, before: reader.recordCount)
         )
         var changes: [Change] = []
-        try forEachEntry(reader, before: reader.recordCount) { position, id, body, signed in
+        try forEachEntry(reader, before: reader.recordCount) { position, id, body, signed, _ in
             guard LedgerView.itemID(of: body) == itemID else {
                 view.apply(ViewEntry(id: id, body: body))
                 return
@@ -159,29 +162,30 @@ public enum LedgerReplay {
         )
     }
 
-    /// Calls `body` with each entry in records before `end`, decoded on all cores.
+    /// Calls `body` with each entry in records before `end`, decoded (and, given `judge`, judged) on all cores.
     static func forEachEntry(
         _ reader: LogReader,
         before end: UInt64,
-        _ body: (RecordPosition, EntryID, EntryBody, [UInt8]) throws -> Void
+        judge: EntryJudge? = nil,
+        _ body: (RecordPosition, EntryID, EntryBody, [UInt8], Disposition?) throws -> Void
     ) throws {
         let directory = reader.logDirectory
-        try ParallelDecode.forEach(
+        try ChunkedDecode.forEach(
             read: { deliver in
                 try reader.forEachRecord(verifyingChecksums: false) { position, payload in
                     if position.index >= end { throw ParallelDecode.Stop() }
                     try deliver(position, payload)
                 }
             },
-            decode: { position, payload -> (EntryID, EntryBody, [UInt8])? in
-                let (record, body) = try payload.withUnsafeBytes {
-                    try RecordCodec.decodeWithBody($0, at: "\(directory) record \(position)")
-                }
+            decode: { position, payload, _ -> (EntryID, EntryBody, [UInt8], Disposition?)? in
+                let (record, body) = try RecordCodec.decodeWithBody(payload, at: "\(directory) record \(position)")
                 guard case .entry(let signed, let id) = record.content, let body else { return nil }
-                return (id, body, signed)
+                return (id, body, signed, judge?.judge(body))
             },
             apply: { position, entry in
-                if let (id, entryBody, signed) = entry { try body(position, id, entryBody, signed) }
+                if let (id, entryBody, signed, disposition) = entry {
+                    try body(position, id, entryBody, signed, disposition)
+                }
             }
         )
     }

@@ -105,10 +105,11 @@ extension LogStore {
         )
         replayer.state.view.reserveCapacity(Int(log.count))
         let directory = log.logDirectory
-        try ParallelDecode.forEach(
+        let judge = replayer.state.view.entryJudge
+        try ChunkedDecode.forEach(
             read: { try log.forEachRecord(verifyingChecksums: false, $0) },
-            decode: { position, payload in
-                try payload.withUnsafeBytes { try Replayer.decode($0, at: "\(directory) record \(position)") }
+            decode: { position, payload, previous in
+                try Replayer.decode(payload, after: previous, judge: judge, at: "\(directory) record \(position)")
             },
             apply: { position, decoded in
                 try replayer.apply(position, decoded, logDirectory: directory)
@@ -154,11 +155,10 @@ extension LogStore {
             throw CheckpointProblem("it is inconsistent")
         }
         var replayer = Replayer(catalog: catalog, roster: roster, evidence: [:])
-        var seen: Set<EntryID> = []
-        seen.reserveCapacity(Int(log.count))
+        var held = 0
         for (origin, index) in checkpoint.origins {
             replayer.state.origins[origin] = index
-            seen.formUnion(index.ids)
+            held += index.ids.count
         }
         for e in checkpoint.evidence {
             if let first = e.first, let body = try? EntryBody(wireBytes: first.body) {
@@ -171,8 +171,10 @@ extension LogStore {
                 catalog: catalog,
                 roster: roster,
                 setAside: replayer.state.setAside,
-                seen: seen
+                seen: EmptyCollection(),
+                seenCount: max(held, Int(log.count))
             )
+            for (_, index) in checkpoint.origins { replayer.state.view.insertSeen(index.ids) }
         } catch {
             throw CheckpointProblem("its view does not fit: \(error)")
         }
@@ -233,16 +235,53 @@ struct Replayer {
         state.view = LedgerView(catalog: catalog, roster: roster, setAside: state.setAside)
     }
 
-    /// A record decoded off the replay thread: its content, chain value and, for an entry, its body.
-    struct Decoded: Sendable {
-        var record: DecodedRecord
-        var body: EntryBody?
+    /// A record decoded off the replay thread: its content, chain value and, for an entry, its body. A class, so
+    /// that handing it from the decoding threads to the replay thread moves one reference.
+    final class Decoded: Sendable {
+        let record: DecodedRecord
+        let body: EntryBody?
+        /// The chain value the record before this one stores (`previous`) and the chain value that follows it with
+        /// this record's content (`next`), worked out off the replay thread: when `previous` is the chain the
+        /// replay has reached, `next` is the value this record must store.
+        let link: (previous: [UInt8], next: [UInt8])?
+        /// How the view judges the entry (``EntryJudge``), worked out off the replay thread.
+        let disposition: Disposition?
+
+        init(
+            record: DecodedRecord,
+            body: EntryBody?,
+            link: (previous: [UInt8], next: [UInt8])? = nil,
+            disposition: Disposition? = nil
+        ) {
+            self.record = record
+            self.body = body
+            self.link = link
+            self.disposition = disposition
+        }
     }
 
     /// Decodes one record; runs on any thread.
     static func decode(_ payload: UnsafeRawBufferPointer, at: @autoclosure () -> String) throws -> Decoded {
         let (record, body) = try RecordCodec.decodeWithBody(payload, at: at())
         return Decoded(record: record, body: body)
+    }
+
+    /// Decodes one record and does the work of ``apply(_:_:logDirectory:)`` that does not depend on the records
+    /// before it: the chain link from the chain value `before` (the record read before this one) stores, and the
+    /// view's judgement. Runs on any thread.
+    static func decode(
+        _ payload: UnsafeRawBufferPointer,
+        after before: UnsafeRawBufferPointer?,
+        judge: EntryJudge,
+        at: @autoclosure () -> String
+    ) throws -> Decoded {
+        let (record, body) = try RecordCodec.decodeWithBody(payload, at: at())
+        var link: (previous: [UInt8], next: [UInt8])?
+        if let before, before.count >= 32 {
+            let previous = [UInt8](before[(before.count - 32)...])
+            link = (previous, RecordCodec.chain(after: previous, record.content))
+        }
+        return Decoded(record: record, body: body, link: link, disposition: body.map { judge.judge($0) })
     }
 
     mutating func apply(_ position: RecordPosition, _ payload: UnsafeRawBufferPointer, logDirectory: String) throws {
@@ -256,7 +295,12 @@ struct Replayer {
     mutating func apply(_ position: RecordPosition, _ decodedRecord: Decoded, logDirectory: String) throws {
         var at: String { "\(logDirectory) record \(position)" }
         let decoded = decodedRecord.record
-        let expected = RecordCodec.chain(after: state.chain, decoded.content)
+        let expected: [UInt8]
+        if let link = decodedRecord.link, link.previous == state.chain {
+            expected = link.next
+        } else {
+            expected = RecordCodec.chain(after: state.chain, decoded.content)
+        }
         guard expected == decoded.chain else {
             throw LogError(
                 code: .corrupt,
@@ -270,16 +314,12 @@ struct Replayer {
             guard let body = decodedRecord.body else {
                 throw LogError(code: .corrupt, message: "\(at): the entry was not decoded")
             }
-            let index = state.origins[body.origin] ?? OriginIndex()
-            guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last?.bytes else {
-                throw LogError(
-                    code: .corrupt,
-                    message: "\(at): \(body.origin)#\(body.sequence) does not follow #\(index.count) held for "
-                        + "that origin"
-                )
+            try Self.append(id, body, at: position, to: &state.origins[body.origin, default: OriginIndex()]) { at }
+            if let disposition = decodedRecord.disposition {
+                state.view.apply(ViewEntry(id: id, body: body), judged: disposition)
+            } else {
+                state.view.apply(ViewEntry(id: id, body: body))
             }
-            state.origins[body.origin, default: OriginIndex()].append(id, record: position.index)
-            state.view.apply(ViewEntry(id: id, body: body))
             if let ts = body.timestamp, ts > state.clock.last {
                 state.clock = HybridClock(last: ts, maxSkewMs: state.clock.maxSkewMs)
             }
@@ -294,5 +334,24 @@ struct Replayer {
             state.evidence[key] = e
         }
         state.recordCount = position.index + 1
+    }
+
+    /// Appends an entry to its origin's index after checking that it is the next in sequence and chains onto the
+    /// last one held (one dictionary access for both).
+    private static func append(
+        _ id: EntryID,
+        _ body: EntryBody,
+        at position: RecordPosition,
+        to index: inout OriginIndex,
+        _ at: () -> String
+    ) throws {
+        guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last?.bytes else {
+            throw LogError(
+                code: .corrupt,
+                message: "\(at()): \(body.origin)#\(body.sequence) does not follow #\(index.count) held for "
+                    + "that origin"
+            )
+        }
+        index.append(id, record: position.index)
     }
 }

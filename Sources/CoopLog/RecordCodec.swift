@@ -40,15 +40,19 @@ public enum RecordCodec {
     public static func chain(after previous: [UInt8], _ content: RecordContent) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: previous)
-        switch content {
-        case .entry(_, let id):
-            hasher.update(data: [0x01])
-            hasher.update(data: id.bytes)
-        case .evidence(let evidence):
-            hasher.update(data: [0x02])
-            hasher.update(data: evidenceID(evidence).bytes)
-        }
-        return Array(hasher.finalize())
+        let (tag, id): (UInt8, EntryID) =
+            switch content {
+            case .entry(_, let id): (0x01, id)
+            case .evidence(let evidence): (0x02, evidenceID(evidence))
+            }
+        withUnsafeBytes(of: tag) { hasher.update(bufferPointer: $0) }
+        hasher.update(data: id.bytes)
+        return hasher.finalize().withUnsafeBytes { [UInt8]($0) }
+    }
+
+    /// SHA-256 of `bytes` as an entry id (``EntryID/init(digestOf:)``, with the digest copied in one step).
+    static func entryID(of bytes: [UInt8]) -> EntryID {
+        EntryID(bytes: SHA256.hash(data: bytes).withUnsafeBytes { [UInt8]($0) })!
     }
 
     /// SHA-256 of an equivocation's encoding.
@@ -89,7 +93,7 @@ public enum RecordCodec {
         try decodeRecord(payload, at: at()).record
     }
 
-    /// Decodes a record and, for an entry, its `SignedEntry` (decoded once, for ``decodeWithBody(_:at:)``).
+    /// Decodes a record and, for an entry, the bytes of its `SignedEntry`'s body (for ``decodeWithBody(_:at:)``).
     ///
     /// The canonical layout, and the only one accepted: the `entry` (tag 0x0A) or `evidence` (tag 0x12) field,
     /// its length as a shortest varint and its bytes; then the `chain` field (tag 0x1A, length 0x20) and its 32
@@ -98,7 +102,7 @@ public enum RecordCodec {
     static func decodeRecord(
         _ payload: UnsafeRawBufferPointer,
         at: @autoclosure () -> String
-    ) throws -> (record: DecodedRecord, entry: SignedEntry?) {
+    ) throws -> (record: DecodedRecord, entryBody: ArraySlice<UInt8>?) {
         func refuse(_ reason: String) -> LogError {
             LogError(code: .corrupt, message: "\(at()): not a canonical log record: \(reason)")
         }
@@ -127,12 +131,21 @@ public enum RecordCodec {
             switch kind {
             case .entry:
                 let bytes = [UInt8](field)
-                let signed = try SignedEntry(wireBytes: field)
-                guard signed.wireBytes() == bytes else {
-                    throw refuse("the entry is not a canonical SignedEntry (fields out of order, repeated or unknown)")
+                let body: ArraySlice<UInt8>
+                if let range = canonicalSignedEntryBody(field) {
+                    body = bytes[range]
+                } else {
+                    // Not in the layout protobuf-c writes: protobuf-c says what is wrong.
+                    let signed = try SignedEntry(wireBytes: field)
+                    guard signed.wireBytes() == bytes else {
+                        throw refuse(
+                            "the entry is not a canonical SignedEntry (fields out of order, repeated or unknown)"
+                        )
+                    }
+                    body = signed.body[...]
                 }
-                let record = DecodedRecord(content: .entry(bytes: bytes, id: EntryID(digestOf: bytes)), chain: chain)
-                return (record, signed)
+                let record = DecodedRecord(content: .entry(bytes: bytes, id: entryID(of: bytes)), chain: chain)
+                return (record, body)
             case .evidence:
                 let evidence = try Equivocation(wireBytes: field)
                 guard evidence.wireBytes().elementsEqual(field) else {
@@ -147,6 +160,30 @@ public enum RecordCodec {
                 cause: error
             )
         }
+    }
+
+    /// Where the body is in `bytes` when they are a `SignedEntry` exactly as protobuf-c encodes one (the only
+    /// encoding ``decodeRecord(_:at:)`` accepts): the `body` field (tag 0x0A) if not empty, then the `signature`
+    /// field (tag 0x12) if not empty, each length a shortest varint, nothing else. `nil` otherwise. Those are
+    /// exactly the bytes that decode and re-encode to themselves, found without decoding or re-encoding.
+    static func canonicalSignedEntryBody(_ bytes: UnsafeRawBufferPointer) -> Range<Int>? {
+        var i = 0
+        var body = 0..<0
+        func field(_ tag: UInt8) -> Range<Int>? {
+            guard i < bytes.count, bytes[i] == tag, let (length, start) = canonicalVarint(bytes, at: i + 1),
+                length > 0, length <= UInt64(bytes.count - start)
+            else { return nil }
+            i = start + Int(length)
+            return start..<i
+        }
+        if i < bytes.count && bytes[i] == 0x0A {
+            guard let range = field(0x0A) else { return nil }
+            body = range
+        }
+        if i < bytes.count && bytes[i] == 0x12 {
+            guard field(0x12) != nil else { return nil }
+        }
+        return i == bytes.count ? body : nil
     }
 
     /// A varint at `offset` in its shortest form (no redundant high zero groups) and the offset after it.
@@ -173,10 +210,10 @@ public enum RecordCodec {
         _ payload: UnsafeRawBufferPointer,
         at: @autoclosure () -> String
     ) throws -> (record: DecodedRecord, body: EntryBody?) {
-        let (record, signed) = try decodeRecord(payload, at: at())
-        guard let signed else { return (record, nil) }
+        let (record, entryBody) = try decodeRecord(payload, at: at())
+        guard let entryBody else { return (record, nil) }
         do {
-            return (record, try EntryBody(wireBytes: signed.body))
+            return (record, try EntryBody(wireBytes: entryBody))
         } catch {
             throw LogError(code: .corrupt, message: "\(at()): the entry does not decode: \(error)")
         }

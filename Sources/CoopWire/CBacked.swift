@@ -13,11 +13,24 @@ protocol CBacked: WireMessage {
     init(c: UnsafePointer<CType>) throws
     /// Writes the value into an initialized C message; every pointer it stores comes from `arena`.
     func fill(_ c: UnsafeMutablePointer<CType>, arena: Arena)
+    /// The message read without protobuf-c (``FastDecode``), or `nil` when the fast reader does not handle these
+    /// bytes (then protobuf-c decodes them). Must never accept bytes protobuf-c refuses, nor give another value.
+    static func fastDecode(_ bytes: UnsafeRawBufferPointer) -> Self?
+}
+
+extension CBacked {
+    static func fastDecode(_ bytes: UnsafeRawBufferPointer) -> Self? { nil }
 }
 
 /// Encoding and decoding through protobuf-c.
 enum WireCodec {
     static func decode<M: CBacked>(_ type: M.Type, from bytes: UnsafeRawBufferPointer) throws -> M {
+        if let fast = M.fastDecode(bytes) { return fast }
+        return try referenceDecode(type, from: bytes)
+    }
+
+    /// Decodes with protobuf-c alone (after the diagnostics walk): the reference ``FastDecode`` is held to.
+    static func referenceDecode<M: CBacked>(_ type: M.Type, from bytes: UnsafeRawBufferPointer) throws -> M {
         if let problem = WireDiagnostics.problem(messageName: M.protoName, bytes: bytes) {
             let code: WireError.Code =
                 problem.hasSuffix("not valid UTF-8") ? .invalidUTF8 : .malformed

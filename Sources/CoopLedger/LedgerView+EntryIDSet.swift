@@ -1,0 +1,71 @@
+/// A set of entry ids for a view that may hold millions: the ids in one contiguous array (32 bytes each, in the
+/// order inserted) and an open-addressing table of 4-byte positions into it, at most half full. About 40 bytes an
+/// entry, where a `Set<EntryID>` takes 64 (32-byte buckets at most three quarters full, a power of two of them).
+///
+/// Holds up to 2³² − 2 ids (the positions are 4 bytes). A value; not shared (one owner mutates it). Positions come
+/// from the ids' seeded `hashValue` (ids are SHA-256 values, but whoever can sign entries could grind ones whose raw
+/// bits collide).
+struct EntryIDSet: Sendable {
+    /// The ids, in the order inserted.
+    private(set) var ids: [EntryID] = []
+    /// 0: empty; otherwise 1 + the id's index in `ids`. A power of two long (or empty).
+    private var slots: [UInt32] = []
+
+    var count: Int { ids.count }
+
+    init() {}
+
+    /// Makes room for `capacity` ids without growing again.
+    mutating func reserveCapacity(_ capacity: Int) {
+        ids.reserveCapacity(capacity)
+        if Self.slotCount(for: capacity) > slots.count { rehash(Self.slotCount(for: capacity)) }
+    }
+
+    func contains(_ id: EntryID) -> Bool {
+        guard !slots.isEmpty else { return false }
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: id.hashValue) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { return false }
+            if ids[Int(slot - 1)] == id { return true }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// Inserts `id`; false when it was there already.
+    @discardableResult
+    mutating func insert(_ id: EntryID) -> Bool {
+        precondition(ids.count < Int(UInt32.max - 1), "more entry ids than a view holds")
+        if Self.slotCount(for: ids.count + 1) > slots.count { rehash(Self.slotCount(for: max(ids.count + 1, 16) * 2)) }
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: id.hashValue) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { break }
+            if ids[Int(slot - 1)] == id { return false }
+            i = (i + 1) & mask
+        }
+        ids.append(id)
+        slots[i] = UInt32(ids.count)
+        return true
+    }
+
+    /// The table size that keeps `count` ids at most half full.
+    private static func slotCount(for count: Int) -> Int {
+        var n = 16
+        while n < count * 2 { n <<= 1 }
+        return n
+    }
+
+    private mutating func rehash(_ size: Int) {
+        var table = [UInt32](repeating: 0, count: size)
+        let mask = size - 1
+        for (k, id) in ids.enumerated() {
+            var i = Int(truncatingIfNeeded: id.hashValue) & mask
+            while table[i] != 0 { i = (i + 1) & mask }
+            table[i] = UInt32(k + 1)
+        }
+        slots = table
+    }
+}

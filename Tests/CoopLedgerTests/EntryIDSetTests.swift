@@ -1,0 +1,54 @@
+import Testing
+
+@testable import CoopLedger
+
+/// The view's compact id set behaves as a `Set<EntryID>`.
+@Suite("EntryIDSet")
+struct EntryIDSetTests {
+    static func id(_ g: inout SplitMix64, among pool: UInt64) -> EntryID {
+        // Ids drawn from a small pool (so that inserts repeat), spread over all 32 bytes.
+        let n = g.next() % pool
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for k in 0..<32 { bytes[k] = UInt8(truncatingIfNeeded: (n &* 0x9E37_79B9_7F4A_7C15) >> UInt64((k % 8) * 8)) }
+        bytes[31] = UInt8(truncatingIfNeeded: n)
+        bytes[30] = UInt8(truncatingIfNeeded: n >> 8)
+        return EntryID(bytes: bytes)!
+    }
+
+    @Test("inserts and lookups agree with Set<EntryID>, with and without reserved room", arguments: [0, 5000])
+    func agreesWithSet(reserve: Int) {
+        var g = SplitMix64(seed: 9)
+        var set = EntryIDSet()
+        set.reserveCapacity(reserve)
+        var reference: Set<EntryID> = []
+        for _ in 0..<20_000 {
+            let id = Self.id(&g, among: 12_000)
+            let inserted = set.insert(id)
+            #expect(inserted == reference.insert(id).inserted)
+            let probe = Self.id(&g, among: 24_000)
+            #expect(set.contains(probe) == reference.contains(probe))
+        }
+        #expect(set.count == reference.count)
+        #expect(Set(set.ids) == reference)
+    }
+
+    @Test("ids whose first bytes are equal still go to their own places")
+    func sameFirstWord() {
+        var set = EntryIDSet()
+        let ids = (0..<1000).map { n in
+            EntryID(
+                bytes: [UInt8](repeating: 7, count: 24) + Array(repeating: UInt8(n % 256), count: 7) + [UInt8(n / 256)]
+            )!
+        }
+        for id in ids {
+            let inserted = set.insert(id)
+            #expect(inserted)
+        }
+        for id in ids {
+            let inserted = set.insert(id)
+            #expect(!inserted)
+        }
+        #expect(set.count == 1000)
+        #expect(!set.contains(EntryID(bytes: [UInt8](repeating: 7, count: 32))!))
+    }
+}
