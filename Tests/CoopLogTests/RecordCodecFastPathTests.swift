@@ -1,3 +1,5 @@
+import CoopLedger
+import CoopTestKit
 import CoopWire
 import Testing
 
@@ -20,28 +22,15 @@ struct RecordCodecFastPathTests {
         return b
     }
 
-    /// SplitMix64, seeded.
-    struct FastRandom {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
-        mutating func bytes(_ max: UInt64) -> [UInt8] {
-            (0..<(next() % (max + 1))).map { _ in UInt8(truncatingIfNeeded: next()) }
-        }
-    }
+    /// The tests' seeded SplitMix64.
+    typealias FastRandom = SeededRandom
 
     @Test("agrees with decoding and re-encoding on random and damaged entries")
     func agrees() {
-        var g = FastRandom(state: 77)
+        var g = FastRandom(seed: 77)
         var canonical = 0
         for round in 0..<6000 {
-            var bytes = SignedEntry(body: g.bytes(300), signature: g.bytes(70)).wireBytes()
+            var bytes = SignedEntry(body: g.bytes(upTo: 300), signature: g.bytes(upTo: 70)).wireBytes()
             if round % 2 == 1 { bytes = Self.mutate(bytes, &g) }
             let reference: [UInt8]? = {
                 guard let signed = try? SignedEntry(wireBytes: bytes), signed.wireBytes() == bytes else { return nil }
@@ -52,5 +41,12 @@ struct RecordCodecFastPathTests {
             if reference != nil { canonical += 1 }
         }
         #expect(canonical > 3000)
+    }
+}
+
+extension SplitMix64 {
+    /// Up to `max` random bytes (a random length).
+    fileprivate mutating func bytes(upTo max: UInt64) -> [UInt8] {
+        (0..<(next() % (max + 1))).map { _ in UInt8(truncatingIfNeeded: next()) }
     }
 }
