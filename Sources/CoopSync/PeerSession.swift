@@ -137,7 +137,10 @@ public struct PeerSession: Sendable {
         if !forks.isEmpty {
             reexamined.formUnion(forks)
             var have = local.sequences
-            for origin in forks { have[origin] = (have[origin] ?? 1) - 1 }
+            for origin in forks {
+                let held = have[origin] ?? 0
+                have[origin] = held > 0 ? held - 1 : 0
+            }
             phase = .pulling
             return ([.pull(have: VersionVector(have))], events)
         }

@@ -128,17 +128,14 @@ final class WebHarness: Sendable {
 
     /// An RPC client of the node authenticated as `member` (its keys from the mesh).
     func rpcClient(as member: String) async throws -> RPCClient {
-        let keys = try NodeKeys.read(name: member, from: "\(mesh.directory)/keys")
-        let client = RPCClient(
-            reactor: reactor,
+        let client = try await MeshWriter.client(
+            on: reactor,
             endpoint: endpoint,
-            curve: RPCClientCurve(
-                serverPublicKey: roster.member(nodeID)!.curvePublicKey,
-                publicKey: keys.curvePublicKey,
-                secretKey: keys.curveSecretKey
-            )
+            roster: roster,
+            node: nodeID,
+            as: member,
+            keys: "\(mesh.directory)/keys"
         )
-        try await client.connect()
         clients.withLock { $0.append(client) }
         return client
     }
