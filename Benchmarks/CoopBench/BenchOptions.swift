@@ -48,11 +48,11 @@ struct BenchOptions {
                           [--scale | --skip-scale] [--scale-nodes N] [--web | --skip-web] [--coop PATH]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
-               coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]
+               coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--direct] [--print-samples]
                                           (CoopRPC's unary round trip alone, or with --raw the raw
                                           DEALER/ROUTER loop, as one key=value line; for
                                           scripts/run-grpc-comparison.sh and profiling)
-               coop-bench rpc-stream [--size N] [--count N] [--credit N] [--raw]
+               coop-bench rpc-stream [--size N] [--count N] [--credit N] [--raw] [--direct]
                                           (one server stream of 7, or with --raw a PUSH/PULL run;
                                           for profiling)
 

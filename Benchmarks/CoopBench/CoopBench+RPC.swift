@@ -87,6 +87,8 @@ extension CoopBench {
         var rpcPlain = Latencies()
         var rpcCurve = Latencies()
         var rpcDeadline = Latencies()
+        var directPlain = Latencies()
+        var directCurve = Latencies()
 
         func raw(
             curve: RawZMQBench.CurveKeys?,
@@ -114,23 +116,39 @@ extension CoopBench {
 
         try await RPCBench.withClient(curve: false) { plain in
             try await RPCBench.withClient(curve: true) { curve in
-                _ = try await RPCBench.unary(plain, calls: warmup)
-                _ = try await RPCBench.unary(curve, calls: warmup)
-                _ = try await RPCBench.unary(plain, calls: warmup, timeout: .seconds(10))
-                for round in 1...rounds {
-                    note("   unary round \(round) of \(rounds)")
-                    var r = try await raw(curve: nil, request: [request], response: [response])
-                    rawPlain.add(r.0, cpu: r.1, wall: r.2)
-                    var m = try await measured { try await RPCBench.unary(plain, calls: perRound) }
-                    rpcPlain.add(m.value, cpu: m.cpu, wall: m.wall)
-                    r = try await raw(curve: rawKeys, request: [request], response: [response])
-                    rawCurve.add(r.0, cpu: r.1, wall: r.2)
-                    m = try await measured { try await RPCBench.unary(curve, calls: perRound) }
-                    rpcCurve.add(m.value, cpu: m.cpu, wall: m.wall)
-                    r = try await raw(curve: nil, request: rpcRequestFrames, response: rpcResponseFrames)
-                    rawFramed.add(r.0, cpu: r.1, wall: r.2)
-                    m = try await measured { try await RPCBench.unary(plain, calls: perRound, timeout: .seconds(10)) }
-                    rpcDeadline.add(m.value, cpu: m.cpu, wall: m.wall)
+                try await RPCBench.withClient(curve: false, direct: true) { directPlainClient in
+                    try await RPCBench.withClient(curve: true, direct: true) { directCurveClient in
+                        _ = try await RPCBench.unary(directPlainClient, calls: warmup, direct: true)
+                        _ = try await RPCBench.unary(directCurveClient, calls: warmup, direct: true)
+                        _ = try await RPCBench.unary(plain, calls: warmup)
+                        _ = try await RPCBench.unary(curve, calls: warmup)
+                        _ = try await RPCBench.unary(plain, calls: warmup, timeout: .seconds(10))
+                        for round in 1...rounds {
+                            note("   unary round \(round) of \(rounds)")
+                            var r = try await raw(curve: nil, request: [request], response: [response])
+                            rawPlain.add(r.0, cpu: r.1, wall: r.2)
+                            var m = try await measured { try await RPCBench.unary(plain, calls: perRound) }
+                            rpcPlain.add(m.value, cpu: m.cpu, wall: m.wall)
+                            r = try await raw(curve: rawKeys, request: [request], response: [response])
+                            rawCurve.add(r.0, cpu: r.1, wall: r.2)
+                            m = try await measured { try await RPCBench.unary(curve, calls: perRound) }
+                            rpcCurve.add(m.value, cpu: m.cpu, wall: m.wall)
+                            r = try await raw(curve: nil, request: rpcRequestFrames, response: rpcResponseFrames)
+                            rawFramed.add(r.0, cpu: r.1, wall: r.2)
+                            m = try await measured {
+                                try await RPCBench.unary(plain, calls: perRound, timeout: .seconds(10))
+                            }
+                            rpcDeadline.add(m.value, cpu: m.cpu, wall: m.wall)
+                            m = try await measured {
+                                try await RPCBench.unary(directPlainClient, calls: perRound, direct: true)
+                            }
+                            directPlain.add(m.value, cpu: m.cpu, wall: m.wall)
+                            m = try await measured {
+                                try await RPCBench.unary(directCurveClient, calls: perRound, direct: true)
+                            }
+                            directCurve.add(m.value, cpu: m.cpu, wall: m.wall)
+                        }
+                    }
                 }
             }
         }
@@ -147,6 +165,8 @@ extension CoopBench {
         line("CoopRPC unary, CurveZMQ             ", rpcCurve)
         line("raw, CoopRPC's 3 frames, plain text ", rawFramed)
         line("CoopRPC unary, 10 s deadline, plain ", rpcDeadline)
+        line("CoopRPC unary, plain, direct        ", directPlain)
+        line("CoopRPC unary, CurveZMQ, direct     ", directCurve)
         curveUnaryP50 = rpcCurve.p50
         let plainRatio = rpcPlain.p50 / rawPlain.p50
         let curveRatio = rpcCurve.p50 / rawCurve.p50
@@ -177,6 +197,17 @@ extension CoopBench {
         )
         summary.add(
             Row(
+                number: "7b′",
+                what: "  the same, .direct: handler and caller on reactors",
+                figure: directPlain.figure,
+                ratio: "p50 \(times(directPlain.p50 / rawPlain.p50)) of (7a)",
+                goal: "p50 ≤ 1.3× of (7a)",
+                met: directPlain.p50 / rawPlain.p50 <= 1.3,
+                cpu: directPlain.busyCores
+            )
+        )
+        summary.add(
+            Row(
                 number: "7c",
                 what: "raw DEALER/ROUTER round trip, CurveZMQ",
                 figure: rawCurve.figure,
@@ -193,6 +224,17 @@ extension CoopBench {
                 goal: "p50 ≤ 1.3× of (7c)",
                 met: curveRatio <= 1.3,
                 cpu: rpcCurve.busyCores
+            )
+        )
+        summary.add(
+            Row(
+                number: "7d′",
+                what: "  the same, .direct: handler and caller on reactors",
+                figure: directCurve.figure,
+                ratio: "p50 \(times(directCurve.p50 / rawCurve.p50)) of (7c)",
+                goal: "p50 ≤ 1.3× of (7c)",
+                met: directCurve.p50 / rawCurve.p50 <= 1.3,
+                cpu: directCurve.busyCores
             )
         )
         summary.add(
@@ -230,76 +272,104 @@ extension CoopBench {
         )
         let numbers = [(256, "7g", "7h"), (4096, "7i", "7j")]
         try await RPCBench.withClient(curve: false) { client in
-            for (size, rawNumber, rpcNumber) in numbers {
-                let label = size >= 1024 ? "\(size / 1024) KiB" : "\(size) B"
-                let warmup = 1000
-                // Calibration: a short run of each, to size the timed runs.
-                let rawProbe = try await onThread("bench-pull") {
-                    try RawZMQBench.pushPull(contexts, size: size, warmup: warmup, count: 20_000)
-                }
-                let rpcProbe = try await RPCBench.stream(
-                    client,
-                    size: size,
-                    warmup: warmup,
-                    count: 5_000,
-                    credit: credit
-                )
-                let rawCount = min(max(Int(rawProbe.rate * seconds), 10_000), 5_000_000)
-                let rpcCount = min(max(Int(rpcProbe.rate * seconds), 5_000), 5_000_000)
-                var raw: StreamRun?
-                var rpc: StreamRun?
-                for round in 1...rounds {
-                    note("   stream \(label) round \(round) of \(rounds)")
-                    let r = try await onThread("bench-pull") {
-                        try RawZMQBench.pushPull(contexts, size: size, warmup: warmup, count: rawCount)
+            try await RPCBench.withClient(curve: false, direct: true) { directClient in
+                for (size, rawNumber, rpcNumber) in numbers {
+                    let label = size >= 1024 ? "\(size / 1024) KiB" : "\(size) B"
+                    let warmup = 1000
+                    // Calibration: a short run of each, to size the timed runs.
+                    let rawProbe = try await onThread("bench-pull") {
+                        try RawZMQBench.pushPull(contexts, size: size, warmup: warmup, count: 20_000)
                     }
-                    if r.rate > raw?.rate ?? 0 { raw = r }
-                    let m = try await RPCBench.stream(
+                    let rpcProbe = try await RPCBench.stream(
                         client,
                         size: size,
                         warmup: warmup,
-                        count: rpcCount,
+                        count: 5_000,
                         credit: credit
                     )
-                    if m.rate > rpc?.rate ?? 0 { rpc = m }
+                    let rawCount = min(max(Int(rawProbe.rate * seconds), 10_000), 5_000_000)
+                    let rpcCount = min(max(Int(rpcProbe.rate * seconds), 5_000), 5_000_000)
+                    var raw: StreamRun?
+                    var rpc: StreamRun?
+                    var direct: StreamRun?
+                    for round in 1...rounds {
+                        note("   stream \(label) round \(round) of \(rounds)")
+                        let r = try await onThread("bench-pull") {
+                            try RawZMQBench.pushPull(contexts, size: size, warmup: warmup, count: rawCount)
+                        }
+                        if r.rate > raw?.rate ?? 0 { raw = r }
+                        let m = try await RPCBench.stream(
+                            client,
+                            size: size,
+                            warmup: warmup,
+                            count: rpcCount,
+                            credit: credit
+                        )
+                        if m.rate > rpc?.rate ?? 0 { rpc = m }
+                        let d = try await RPCBench.stream(
+                            directClient,
+                            size: size,
+                            warmup: warmup,
+                            count: rpcCount,
+                            credit: credit,
+                            direct: true
+                        )
+                        if d.rate > direct?.rate ?? 0 { direct = d }
+                    }
+                    guard let raw, let rpc, let direct else { continue }
+                    let ratio = rpc.rate / raw.rate
+                    detail(
+                        "\(label): raw PUSH/PULL \(rate(raw.rate)) (\(String(format: "%.1f", raw.megabytesPerSecond)) MB/s, "
+                            + "\(grouped(raw.messages)) messages); CoopRPC stream \(rate(rpc.rate)) "
+                            + "(\(String(format: "%.1f", rpc.megabytesPerSecond)) MB/s, \(grouped(rpc.messages)) messages) "
+                            + "= \(times(ratio)); CPU per message: raw \(micros(raw.cpu / Double(raw.messages))), "
+                            + "CoopRPC \(micros(rpc.cpu / Double(rpc.messages)))"
+                    )
+                    detail(
+                        "\(label), .direct (handler and consumer on the reactors): \(rate(direct.rate)) = "
+                            + "\(times(direct.rate / raw.rate)); CPU per message \(micros(direct.cpu / Double(direct.messages)))"
+                    )
+                    summary.add(
+                        Row(
+                            number: rawNumber,
+                            what: "raw PUSH/PULL, \(label) messages",
+                            figure: "\(rate(raw.rate)), \(String(format: "%.1f", raw.megabytesPerSecond)) MB/s",
+                            goal: "reference",
+                            cpu: raw.cpu / raw.elapsed
+                        )
+                    )
+                    summary.add(
+                        Row(
+                            number: rpcNumber,
+                            what: "CoopRPC server stream, \(label) messages",
+                            figure: "\(rate(rpc.rate)), \(String(format: "%.1f", rpc.megabytesPerSecond)) MB/s",
+                            ratio: "\(times(ratio)) of (\(rawNumber))",
+                            goal: "≥ 0.5× of (\(rawNumber))",
+                            met: ratio >= 0.5,
+                            cpu: rpc.cpu / rpc.elapsed
+                        )
+                    )
+                    summary.add(
+                        Row(
+                            number: rpcNumber + "′",
+                            what: "  the same, .direct: handler and consumer on reactors",
+                            figure: "\(rate(direct.rate)), \(String(format: "%.1f", direct.megabytesPerSecond)) MB/s",
+                            ratio: "\(times(direct.rate / raw.rate)) of (\(rawNumber))",
+                            goal: "≥ 0.5× of (\(rawNumber))",
+                            met: direct.rate / raw.rate >= 0.5,
+                            cpu: direct.cpu / direct.elapsed
+                        )
+                    )
                 }
-                guard let raw, let rpc else { continue }
-                let ratio = rpc.rate / raw.rate
-                detail(
-                    "\(label): raw PUSH/PULL \(rate(raw.rate)) (\(String(format: "%.1f", raw.megabytesPerSecond)) MB/s, "
-                        + "\(grouped(raw.messages)) messages); CoopRPC stream \(rate(rpc.rate)) "
-                        + "(\(String(format: "%.1f", rpc.megabytesPerSecond)) MB/s, \(grouped(rpc.messages)) messages) "
-                        + "= \(times(ratio)); CPU per message: raw \(micros(raw.cpu / Double(raw.messages))), "
-                        + "CoopRPC \(micros(rpc.cpu / Double(rpc.messages)))"
-                )
-                summary.add(
-                    Row(
-                        number: rawNumber,
-                        what: "raw PUSH/PULL, \(label) messages",
-                        figure: "\(rate(raw.rate)), \(String(format: "%.1f", raw.megabytesPerSecond)) MB/s",
-                        goal: "reference",
-                        cpu: raw.cpu / raw.elapsed
-                    )
-                )
-                summary.add(
-                    Row(
-                        number: rpcNumber,
-                        what: "CoopRPC server stream, \(label) messages",
-                        figure: "\(rate(rpc.rate)), \(String(format: "%.1f", rpc.megabytesPerSecond)) MB/s",
-                        ratio: "\(times(ratio)) of (\(rawNumber))",
-                        goal: "≥ 0.5× of (\(rawNumber))",
-                        met: ratio >= 0.5,
-                        cpu: rpc.cpu / rpc.elapsed
-                    )
-                )
             }
         }
     }
 
     // MARK: The gRPC comparison's child
 
-    /// `coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--print-samples]`: CoopRPC's unary round
-    /// trip alone (with `--raw`, the raw DEALER/ROUTER loop of 7a/7c instead, for profiling), printed as one
+    /// `coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--direct] [--print-samples]`: CoopRPC's
+    /// unary round trip alone (with `--raw`, the raw DEALER/ROUTER loop of 7a/7c instead, for profiling; with
+    /// `--direct`, handler and caller on the reactors as in 7b′/7d′), printed as one
     /// `key=value` line (and, with `--print-samples`, a `samples_ns` line with every timed call's latency) for
     /// Benchmarks/GRPCComparison, which runs it through scripts/run-grpc-comparison.sh.
     static func rpcUnaryChild(_ arguments: [String]) async throws {
@@ -307,6 +377,7 @@ extension CoopBench {
         var warmup = 2_000
         var curve = false
         var raw = false
+        var direct = false
         var printSamples = false
         var rest = arguments[...]
         func number(_ flag: String) throws -> Int {
@@ -321,6 +392,7 @@ extension CoopBench {
             case "--warmup": warmup = try number(arg)
             case "--curve": curve = true
             case "--raw": raw = true
+            case "--direct": direct = true
             case "--print-samples": printSamples = true
             default: throw BenchError("rpc-unary: unknown argument \(arg)")
             }
@@ -346,15 +418,15 @@ extension CoopBench {
             let timed = run.value.reduce(0, +)
             (samples, cpu, wall) = (run.value, run.cpu * timed / run.wall, timed)
         } else {
-            (samples, cpu, wall) = try await RPCBench.withClient(curve: curve) { client in
-                _ = try await RPCBench.unary(client, calls: warmup)
-                return try await measured { try await RPCBench.unary(client, calls: calls) }
+            (samples, cpu, wall) = try await RPCBench.withClient(curve: curve, direct: direct) { client in
+                _ = try await RPCBench.unary(client, calls: warmup, direct: direct)
+                return try await measured { try await RPCBench.unary(client, calls: calls, direct: direct) }
             }
         }
         var l = Latencies()
         l.add(samples, cpu: cpu, wall: wall)
         say(
-            "rpc-unary transport=\(raw ? "raw-zmq" : "coop-rpc")-\(curve ? "curve" : "plain") calls=\(calls) request_bytes="
+            "rpc-unary transport=\(raw ? "raw-zmq" : direct ? "coop-rpc-direct" : "coop-rpc")-\(curve ? "curve" : "plain") calls=\(calls) request_bytes="
                 + "\(RPCBench.requestBytes) response_bytes=\(RPCBench.responseBytes) "
                 + String(
                     format: "p50_us=%.2f p99_us=%.2f mean_us=%.2f cpu_us_per_call=%.2f busy_cores=%.2f wall_s=%.4f",
@@ -371,13 +443,14 @@ extension CoopBench {
         }
     }
 
-    /// `coop-bench rpc-stream [--size N] [--count N] [--credit N] [--raw]`: one server stream of 7h/7j alone (with
+    /// `coop-bench rpc-stream [--size N] [--count N] [--credit N] [--raw] [--direct]`: one server stream of 7h/7j alone (with
     /// `--raw`, the PUSH/PULL run of 7g/7i instead), as one `key=value` line; for profiling.
     static func rpcStreamChild(_ arguments: [String]) async throws {
         var size = 256
         var count = 100_000
         var credit: UInt32 = 32
         var raw = false
+        var direct = false
         var rest = arguments[...]
         func number(_ flag: String) throws -> Int {
             guard let text = rest.popFirst(), let n = Int(text), n > 0 else {
@@ -391,6 +464,7 @@ extension CoopBench {
             case "--count": count = try number(arg)
             case "--credit": credit = UInt32(clamping: try number(arg))
             case "--raw": raw = true
+            case "--direct": direct = true
             default: throw BenchError("rpc-stream: unknown argument \(arg)")
             }
         }
@@ -402,12 +476,19 @@ extension CoopBench {
                 try RawZMQBench.pushPull(contexts, size: size, warmup: 1000, count: count)
             }
         } else {
-            run = try await RPCBench.withClient(curve: false) { client in
-                try await RPCBench.stream(client, size: size, warmup: 1000, count: count, credit: credit)
+            run = try await RPCBench.withClient(curve: false, direct: direct) { client in
+                try await RPCBench.stream(
+                    client,
+                    size: size,
+                    warmup: 1000,
+                    count: count,
+                    credit: credit,
+                    direct: direct
+                )
             }
         }
         say(
-            "rpc-stream transport=\(raw ? "raw-push-pull" : "coop-rpc-plain") size=\(size) count=\(count) "
+            "rpc-stream transport=\(raw ? "raw-push-pull" : direct ? "coop-rpc-direct-plain" : "coop-rpc-plain") size=\(size) count=\(count) "
                 + (raw ? "" : "credit=\(credit) ")
                 + String(
                     format: "rate=%.0f mb_s=%.2f cpu_us_per_message=%.2f wall_s=%.4f",

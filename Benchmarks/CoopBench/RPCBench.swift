@@ -46,7 +46,13 @@ enum RPCBench {
 
     /// Starts a server (plain text, or CurveZMQ with a ZAP handler admitting one client key, as the daemon runs),
     /// connects a client, runs `body` with it, then closes the client, stops the server and shuts both reactors down.
-    static func withClient<T: Sendable>(curve: Bool, _ body: (RPCClient) async throws -> T) async throws -> T {
+    /// `direct`: the server runs its handlers on its reactor (``RPCServer/HandlerExecution/direct``); see ``unary``'s
+    /// `direct` for the caller's side.
+    static func withClient<T: Sendable>(
+        curve: Bool,
+        direct: Bool = false,
+        _ body: (RPCClient) async throws -> T
+    ) async throws -> T {
         let serverReactor = try ZMQReactor(context: try ZMQContext(), name: "bench-rpc-srv")
         let clientReactor = try ZMQReactor(context: try ZMQContext(), name: "bench-rpc-cli")
         var serverCurve: RPCServerCurve?
@@ -66,7 +72,8 @@ enum RPCBench {
             reactor: serverReactor,
             endpoint: "tcp://127.0.0.1:0",
             methods: methods,
-            curve: serverCurve
+            curve: serverCurve,
+            handlerExecution: direct ? .direct : .pool
         )
         let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -111,8 +118,19 @@ enum RPCBench {
         }
     }
 
-    /// `calls` unary round trips, one at a time; each one's latency in seconds.
-    static func unary(_ client: RPCClient, calls: Int, timeout: Duration? = nil) async throws -> [Double] {
+    /// `calls` unary round trips, one at a time; each one's latency in seconds. `direct`: made in a task on the
+    /// client's reactor (``RPCClient/transportExecutor``), so that sending and being resumed cost no thread hand-off.
+    static func unary(
+        _ client: RPCClient,
+        calls: Int,
+        timeout: Duration? = nil,
+        direct: Bool = false
+    ) async throws -> [Double] {
+        if direct {
+            return try await withTaskExecutorPreference(client.transportExecutor) {
+                try await unary(client, calls: calls, timeout: timeout)
+            }
+        }
         let options = RPCCallOptions(timeout: timeout)
         var latencies: [Double] = []
         latencies.reserveCapacity(calls)
@@ -134,8 +152,14 @@ enum RPCBench {
         size: Int,
         warmup: Int,
         count: Int,
-        credit: UInt32
+        credit: UInt32,
+        direct: Bool = false
     ) async throws -> StreamRun {
+        if direct {
+            return try await withTaskExecutorPreference(client.transportExecutor) {
+                try await Self.stream(client, size: size, warmup: warmup, count: count, credit: credit)
+            }
+        }
         let stream = try client.serverStream(
             streamMethod,
             encodeFlood(count: warmup + count, size: size),

@@ -27,6 +27,16 @@ public final class RPCClient: Sendable {
     public let connectTimeout: Duration
     let state = Mutex(State())
 
+    /// The executor of the transport's own context (for ZeroMQ, the client's reactor), or `nil` when it has none.
+    ///
+    /// A caller that makes call after call and does little between them can run on it
+    /// (`withTaskExecutorPreference(client.transportExecutor) { … }`): its requests are then sent and its answers
+    /// resume it on the thread that owns the socket, without a thread hand-off either way (about half of what a unary
+    /// call costs here, docs/BENCHMARKS.md §7). What such a caller does between calls holds up every socket of that
+    /// reactor; one that blocks the thread (a semaphore, long file I/O or computation) stalls them, and one that
+    /// waits synchronously for the reactor deadlocks it (see ``ZMQReactor``'s `TaskExecutor` conformance).
+    public var transportExecutor: (any TaskExecutor)? { transport.executor }
+
     struct State {
         var nextCallID: UInt64 = 0
         var calls: [UInt64: Call] = [:]

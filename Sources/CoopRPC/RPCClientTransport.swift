@@ -21,6 +21,15 @@ public protocol RPCClientTransport: Sendable {
 
     /// Closes the connection for good. Calling it again does nothing.
     func close() async
+
+    /// The executor that runs on the transport's own context (for ZeroMQ, the reactor: the thread that sends and
+    /// receives), or `nil` when there is none; see ``RPCClient/transportExecutor``.
+    var executor: (any TaskExecutor)? { get }
+}
+
+extension RPCClientTransport {
+    /// No executor of its own (the default).
+    public var executor: (any TaskExecutor)? { nil }
 }
 
 /// One thing a client transport reports. A plain value.

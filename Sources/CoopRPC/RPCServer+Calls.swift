@@ -85,8 +85,8 @@ extension RPCServer {
         }
     }
 
-    /// Runs one admitted call to its end and sends its last message; the call leaves the table as that message is
-    /// handed to the transport.
+    /// Runs one admitted call to its end and sends its last message; the call leaves the table once the transport is
+    /// done with that message, and ``Shared/running`` once it is handed over.
     func serve(_ request: RPCRequest) async {
         let key = RPCCallTable.Key(peer: request.peer, callID: request.head.callID)
         let isStream: Bool
@@ -109,7 +109,6 @@ extension RPCServer {
         } catch {
             end.status = RPCStatus(code: .internal, message: "the handler failed: \(error)")
         }
-        shared.withLock { _ = $0.running.removeValue(forKey: key) }
         if let head {
             transport.send(
                 RPCFrames.encode(RPCServerMessage(callID: key.callID, metadata: head)),
@@ -120,6 +119,8 @@ extension RPCServer {
         transport.send(RPCFrames.encode(end), to: key.peer) { _ in
             self.shared.withLock { $0.machine.ended(key) }
         }
+        // After the last message is handed over: a draining server closes its transport once every call is here.
+        callEnded(key)
     }
 
     /// The status of a call whose handler stopped for cancellation.

@@ -9,8 +9,10 @@ import Synchronization
 /// **Threading.** `Sendable`. The transport delivers client messages one at a time on its own context (for ZeroMQ,
 /// the reactor's thread, where the ROUTER socket lives); the protocol logic (``RPCServerStateMachine``) is a value
 /// behind a `Mutex`; each call's interceptors and handler run in one task of its own (no task group per call: the
-/// client's cancel, the peer going away, the deadline and the drain timeout cancel that task), which ``run()``'s task
-/// group awaits, so none outlives the server; their messages go back through the transport's `send`.
+/// client's cancel, the peer going away, the deadline and the drain timeout cancel that task), started by the transport's
+/// event and registered with it under the lock; ``run()`` returns only once every call has ended, so none outlives the
+/// server; their messages go back through the transport's `send`. Where those tasks run is ``handlerExecution``: Swift's
+/// global executor by default, or, with ``HandlerExecution/direct``, the transport's own thread.
 ///
 /// **Life cycle.** ``run()`` listens, serves until its task is cancelled, then drains: it answers new calls
 /// UNAVAILABLE while the calls in flight run on, not cancelled (credit and cancels for them are still taken), for at
@@ -35,6 +37,8 @@ public final class RPCServer: Sendable {
     public let streamProbeInterval: Duration
     /// How long a stopping server lets its calls in flight run before it cancels them.
     public let drainTimeout: Duration
+    /// Where the calls' interceptors and handlers run.
+    public let handlerExecution: HandlerExecution
     let transport: any RPCServerTransport
     let shared: Mutex<Shared>
 
@@ -42,8 +46,14 @@ public final class RPCServer: Sendable {
         var machine: RPCServerStateMachine
         var bound: Result<String, RPCError>?
         var boundWaiters: [CheckedContinuation<String, any Error>] = []
-        /// Admitted calls go here, to ``run()``'s task group; `nil` before ``run()`` and after it stops.
-        var inbox: AsyncStream<RPCRequest>.Continuation?
+        /// ``run()`` takes calls (from just before it listens until it is cancelled).
+        var accepting = false
+        /// ``run()`` was cancelled: it drains.
+        var stopRequested = false
+        /// ``run()`` waiting to be cancelled.
+        var stopWaiter: CheckedContinuation<Void, Never>?
+        /// ``run()`` waiting, while it drains, for the last call to end.
+        var drainWaiter: CheckedContinuation<Void, Never>?
         /// Per call in flight: its task, and why it must stop (client cancel, peer gone, deadline) once it must.
         var running: [RPCCallTable.Key: Running] = [:]
         /// Server streams waiting for credit.
@@ -58,7 +68,8 @@ public final class RPCServer: Sendable {
         maxMessageBytes: Int = 4 << 20,
         interceptors: [any RPCServerInterceptor] = [],
         streamProbeInterval: Duration = .seconds(1),
-        drainTimeout: Duration = .seconds(10)
+        drainTimeout: Duration = .seconds(10),
+        handlerExecution: HandlerExecution = .pool
     ) {
         self.transport = transport
         self.methods = methods
@@ -68,6 +79,7 @@ public final class RPCServer: Sendable {
         self.interceptors = interceptors
         self.streamProbeInterval = streamProbeInterval
         self.drainTimeout = drainTimeout
+        self.handlerExecution = handlerExecution
         self.shared = Mutex(Shared(machine: RPCServerStateMachine(limits: limits, maxMessageBytes: maxMessageBytes)))
     }
 
@@ -82,7 +94,8 @@ public final class RPCServer: Sendable {
         maxMessageBytes: Int = 4 << 20,
         heartbeat: ZMQHeartbeat = .standard,
         interceptors: [any RPCServerInterceptor] = [],
-        drainTimeout: Duration = .seconds(10)
+        drainTimeout: Duration = .seconds(10),
+        handlerExecution: HandlerExecution = .pool
     ) {
         let transport = RPCZMQServerTransport(
             reactor: reactor,
@@ -97,7 +110,8 @@ public final class RPCServer: Sendable {
             limits: limits,
             maxMessageBytes: maxMessageBytes,
             interceptors: interceptors,
-            drainTimeout: drainTimeout
+            drainTimeout: drainTimeout,
+            handlerExecution: handlerExecution
         )
     }
 
@@ -119,65 +133,71 @@ public final class RPCServer: Sendable {
 
     /// Listens and serves until cancelled; see the type's life cycle. Throws when the transport cannot listen.
     public func run() async throws {
-        let (calls, inbox) = AsyncStream<RPCRequest>.makeStream()
-        shared.withLock { $0.inbox = inbox }
+        shared.withLock { $0.accepting = true }
         do {
             let address = try await transport.listen { event in self.handle(event) }
             announce(.success(address))
         } catch {
-            shared.withLock { $0.inbox = nil }
+            shared.withLock { $0.accepting = false }
             announce(.failure(error))
             throw error
         }
-        // The calls run in a task of their own, so that cancelling run() (graceful shutdown) does not cancel them:
-        // they drain, and only those still running after the drain timeout are cancelled.
-        let serving = Task {
-            await withDiscardingTaskGroup { group in
-                for await request in calls {
-                    let task = start(request)
-                    // Awaits the call's task, off the call's path; cancelling the group (the drain timeout) cancels it.
-                    group.addTask {
-                        await withTaskCancellationHandler {
-                            await task.value
-                        } onCancel: {
-                            task.cancel()
-                        }
-                    }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let stopped = shared.withLock { s in
+                    if s.stopRequested { return true }
+                    s.stopWaiter = continuation
+                    return false
                 }
+                if stopped { continuation.resume() }
             }
+        } onCancel: {
+            // New calls are answered UNAVAILABLE from now on; the calls in flight run on, and their credit and
+            // cancels are still delivered.
+            let waiter = shared.withLock { s in
+                s.machine.stop()
+                s.accepting = false
+                s.stopRequested = true
+                defer { s.stopWaiter = nil }
+                return s.stopWaiter
+            }
+            waiter?.resume()
         }
         let drainTimer = DrainTimer()
-        await withTaskCancellationHandler {
-            await serving.value
-            drainTimer.cancel()
-        } onCancel: {
-            // New calls are answered UNAVAILABLE from now on; the stream ends and the group waits for the calls
-            // in flight, whose credit and cancels are still delivered.
-            shared.withLock { s in
-                s.machine.stop()
-                s.inbox?.finish()
-                s.inbox = nil
-            }
-            drainTimer.start(after: drainTimeout) { serving.cancel() }
+        drainTimer.start(after: drainTimeout) {
+            for task in self.shared.withLock({ s in s.running.values.compactMap(\.task) }) { task.cancel() }
         }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let drained = shared.withLock { s in
+                if s.running.isEmpty { return true }
+                s.drainWaiter = continuation
+                return false
+            }
+            if drained { continuation.resume() }
+        }
+        drainTimer.cancel()
         await transport.close()
     }
 
-    /// Starts the task of an admitted call and registers it, so that a cancel, the peer going away or the deadline
-    /// can stop it; a call stopped before its task was registered is cancelled at once.
-    private func start(_ request: RPCRequest) -> Task<Void, Never> {
-        let key = RPCCallTable.Key(peer: request.peer, callID: request.head.callID)
-        shared.withLock { $0.running[key] = Running() }
-        let task = Task { await self.serve(request) }
-        let stop = shared.withLock { s -> Bool in
-            // Already gone from `running`: the call ended before this line, nothing to register.
-            guard s.running[key] != nil else { return false }
-            s.running[key]!.task = task
-            if s.running[key]!.stop == nil && s.machine.isFinished(key) { s.running[key]!.stop = .cancelled }
-            return s.running[key]!.stop != nil
+    /// Starts the task of a call just admitted (under the lock, so that nothing can stop the call before its task is
+    /// registered).
+    private func startCall(_ request: RPCRequest) -> Task<Void, Never> {
+        if handlerExecution == .direct, let executor = transport.executor {
+            return Task(executorPreference: executor) { await self.serve(request) }
         }
-        if stop { task.cancel() }
-        return task
+        return Task { await self.serve(request) }
+    }
+
+    /// The call `key` has sent its last message: it leaves ``Shared/running``, and a draining ``run()`` learns when
+    /// it was the last.
+    func callEnded(_ key: RPCCallTable.Key) {
+        let drained = shared.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.running.removeValue(forKey: key)
+            guard s.running.isEmpty else { return nil }
+            defer { s.drainWaiter = nil }
+            return s.drainWaiter
+        }
+        drained?.resume()
     }
 
     /// Stops the call `key` (if it still runs and was not stopped already) for `reason`: cancels its task.
@@ -207,9 +227,10 @@ public final class RPCServer: Sendable {
                 let action = s.machine.received(peer: peer, frames: frames, caller: caller)
                 switch action {
                 case .start(let request):
-                    // Under the lock, so that a stop cannot come between admission and the hand-over.
-                    if let inbox = s.inbox {
-                        inbox.yield(request)
+                    // Under the lock, so that a stop cannot come between admission and the task's registration.
+                    if s.accepting {
+                        let key = RPCCallTable.Key(peer: peer, callID: request.head.callID)
+                        s.running[key] = Running(task: startCall(request))
                         return (.none, nil, nil)
                     }
                     s.machine.ended(RPCCallTable.Key(peer: peer, callID: request.head.callID))
@@ -287,6 +308,22 @@ extension RPCServer {
             limits: limits,
             maxMessageBytes: maxMessageBytes
         )
+    }
+}
+
+extension RPCServer {
+    /// Where a server runs each call's interceptors and handler. A plain value.
+    public enum HandlerExecution: Sendable, Hashable {
+        /// In a task on Swift's global executor (the default): handlers may block a little or compute, and calls run
+        /// in parallel on the pool's threads. Each call costs a hand-off from the transport's thread to the pool and
+        /// back.
+        case pool
+        /// In a task that prefers the transport's own executor (for ZeroMQ, the reactor that received the request,
+        /// see ``ZMQReactor``'s `TaskExecutor` conformance): a handler that does not suspend is answered without any
+        /// thread hand-off (grpc-java's "direct executor"), and one that suspends resumes there. Every call and
+        /// every socket of that reactor then share its one thread: only for handlers that never block and compute
+        /// little. A transport without an executor runs the calls as `.pool` does.
+        case direct
     }
 }
 

@@ -25,6 +25,16 @@ public protocol RPCServerTransport: Sendable {
     /// Stops listening and closes every connection at once; messages not yet sent may be lost. Calling it again
     /// does nothing.
     func close() async
+
+    /// The executor that runs on the transport's own context (for ZeroMQ, the reactor: the thread that receives and
+    /// sends), or `nil` when there is none. A server whose ``RPCServer/HandlerExecution`` is `.direct` runs its calls
+    /// there.
+    var executor: (any TaskExecutor)? { get }
+}
+
+extension RPCServerTransport {
+    /// No executor of its own (the default).
+    public var executor: (any TaskExecutor)? { nil }
 }
 
 /// One thing a server transport reports. A plain value.

@@ -18,6 +18,8 @@ import Synchronization
 /// and no monitor events: it counts as connected at once.
 public final class RPCZMQClientTransport: RPCClientTransport {
     public let reactor: ZMQReactor
+    /// The reactor, whose thread sends and receives for this transport.
+    public var executor: (any TaskExecutor)? { reactor }
     public let endpoint: String
     public let curve: RPCClientCurve?
     public let heartbeat: ZMQHeartbeat

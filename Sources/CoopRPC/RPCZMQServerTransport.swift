@@ -20,6 +20,8 @@ import Synchronization
 /// finds a peer that went away meanwhile); its `completion` runs then. ``RPCServer`` bounds the backlog per stream.
 public final class RPCZMQServerTransport: RPCServerTransport {
     public let reactor: ZMQReactor
+    /// The reactor, whose thread sends and receives for this transport.
+    public var executor: (any TaskExecutor)? { reactor }
     public let endpoint: String
     public let curve: RPCServerCurve?
     public let heartbeat: ZMQHeartbeat

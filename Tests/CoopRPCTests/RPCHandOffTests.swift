@@ -1,5 +1,6 @@
 import CoopRPC
 import CoopZMQ
+import Dispatch
 import Synchronization
 import Testing
 
@@ -90,5 +91,78 @@ struct RPCHandOffTests {
         #expect(tally.seen.withLock { $0 } == Array(repeating: each, count: senders))
         #expect(tally.outOfOrder.withLock { $0 } == 0)
         await reactor.shutdown()
+    }
+    @Test("a task that prefers the reactor runs on its thread, and resumes there when another thread resumes it")
+    func taskExecutor() async throws {
+        let reactor = try ZMQReactor(context: try ZMQContext(), name: "ho-exec")
+        let seen = try await Task(executorPreference: reactor) { () async throws -> [Bool] in
+            var seen = [reactor.isCurrent]
+            // Resumed from a Dispatch thread: the task comes back to the reactor's thread.
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async { continuation.resume() }
+            }
+            seen.append(reactor.isCurrent)
+            try await Task.sleep(for: .milliseconds(5))
+            seen.append(reactor.isCurrent)
+            // A child task inherits the preference.
+            async let child = reactor.isCurrent
+            seen.append(await child)
+            return seen
+        }.value
+        #expect(seen == [true, true, true, true])
+        #expect(!reactor.isCurrent)
+        await reactor.shutdown()
+        // After shutdown its jobs run elsewhere: such a task still runs to its end instead of never.
+        let after = await Task(executorPreference: reactor) { () async -> Bool in
+            await Task.yield()
+            return reactor.isCurrent
+        }.value
+        #expect(!after)
+    }
+
+    @Test(
+        "handlers run on the server's reactor with .direct and off it with .pool; both answer callers on either side",
+        arguments: [RPCServer.HandlerExecution.direct, .pool]
+    )
+    func handlerExecution(_ execution: RPCServer.HandlerExecution) async throws {
+        let context = try ZMQContext()
+        let serverReactor = try ZMQReactor(context: context, name: "ho-srv")
+        let clientReactor = try ZMQReactor(context: context, name: "ho-cli")
+        let onReactor = Mutex<[Bool]>([])
+        let server = RPCServer(
+            reactor: serverReactor,
+            endpoint: "tcp://127.0.0.1:0",
+            methods: [
+                "/t.T/Where": .unary { request in
+                    onReactor.withLock { $0.append(serverReactor.isCurrent) }
+                    // A suspension in the middle: the handler resumes where it prefers to run.
+                    try await Task.sleep(for: .milliseconds(1))
+                    onReactor.withLock { $0.append(serverReactor.isCurrent) }
+                    return RPCResponse(body: request.body)
+                }
+            ],
+            handlerExecution: execution
+        )
+        #expect(server.handlerExecution == execution)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let client = RPCClient(
+                transport: RPCZMQClientTransport(reactor: clientReactor, endpoint: try await server.boundEndpoint())
+            )
+            try await client.connect()
+            let timeout = RPCCallOptions(timeout: patient)
+            let fromPool = try await client.unary("/t.T/Where", [1, 2], options: timeout)
+            let fromReactor = try await withTaskExecutorPreference(client.transportExecutor) {
+                let answer = try await client.unary("/t.T/Where", [3], options: timeout)
+                #expect(clientReactor.isCurrent, "the caller resumed on the client's reactor")
+                return answer
+            }
+            #expect(fromPool.body == [1, 2] && fromReactor.body == [3])
+            await client.close()
+            group.cancelAll()
+        }
+        #expect(onReactor.withLock { $0 } == Array(repeating: execution == .direct, count: 4))
+        await clientReactor.shutdown()
+        await serverReactor.shutdown()
     }
 }

@@ -5,16 +5,21 @@ import Synchronization
 import Testing
 
 /// The transports every RPC scenario runs over: in memory (no sockets), and real ZeroMQ over inproc and over tcp on
-/// 127.0.0.1 port 0.
+/// 127.0.0.1 port 0; and tcp once more with the server's handlers and the fixture's client calls on the reactors
+/// (``RPCServer/HandlerExecution/direct``, ``RPCClient/transportExecutor``).
 enum RPCTransportKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case inMemory
     case inproc
     case tcp
+    case tcpDirect
 
     var testDescription: String { rawValue }
 
     /// The ZeroMQ kinds only.
-    static let zmq: [RPCTransportKind] = [.inproc, .tcp]
+    static let zmq: [RPCTransportKind] = [.inproc, .tcp, .tcpDirect]
+
+    /// Over tcp (plain or direct).
+    var isTCP: Bool { self == .tcp || self == .tcpDirect }
 }
 
 /// The deadline and wait limit of calls and events that should come at once: only a hang reaches it, never a slow
@@ -113,7 +118,7 @@ struct RPCFixture: Sendable {
         switch kind {
         case .inMemory:
             RPCInMemoryClientTransport(network: network, address: address, caller: caller)
-        case .inproc, .tcp:
+        case .inproc, .tcp, .tcpDirect:
             RPCZMQClientTransport(reactor: clientReactor, endpoint: address, heartbeat: heartbeat)
         }
     }
@@ -166,7 +171,7 @@ func withRPCServer(
                 endpoint: "inproc://rpc-\(UInt64.random(in: 0...UInt64.max))",
                 sendHighWaterMark: serverSendHighWaterMark
             )
-        case .tcp:
+        case .tcp, .tcpDirect:
             RPCZMQServerTransport(
                 reactor: serverReactor,
                 endpoint: "tcp://127.0.0.1:0",
@@ -179,7 +184,8 @@ func withRPCServer(
         limits: limits,
         maxMessageBytes: maxMessageBytes,
         interceptors: interceptors,
-        streamProbeInterval: streamProbeInterval
+        streamProbeInterval: streamProbeInterval,
+        handlerExecution: kind == .tcpDirect ? .direct : .pool
     )
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
@@ -199,7 +205,12 @@ func withRPCServer(
             client: client
         )
         do {
-            try await body(fixture)
+            if kind == .tcpDirect {
+                // The test's own calls (on the fixture's client) start and resume on the client's reactor.
+                try await withTaskExecutorPreference(client.transportExecutor) { try await body(fixture) }
+            } else {
+                try await body(fixture)
+            }
         } catch {
             await client.close()
             group.cancelAll()

@@ -1,6 +1,7 @@
 import CoopNode
 import CoopWire
 import Foundation
+import Synchronization
 import Testing
 
 /// The wall chart page, the item page, the report and the live updates, served by an in-process node on 127.0.0.1
@@ -77,11 +78,22 @@ struct WallChartPageTests {
         try await WebHarness.run { node in
             let note = "SSE \(UInt32.random(in: 0...UInt32.max))"
             let ledger = try await node.ledger()
-            // The stream first sends every row and the summary; then the update is made and must arrive.
-            async let stream = HTTPProbe.stream(node.web, "/events", timeout: 60) { text in
-                text.contains("event: summary") && text.contains(note)
+            final class Seen: Sendable {
+                let summary = Mutex(false)
             }
-            try await Task.sleep(for: .milliseconds(500))
+            let seen = Seen()
+            // The stream first sends every row and the summary; the update is made only once they arrived (else,
+            // on a loaded machine, the stream may open after the update and show it among its first rows), and
+            // must then arrive as an event of its own.
+            async let stream = HTTPProbe.stream(node.web, "/events", timeout: 60) { text in
+                guard let summary = text.range(of: "event: summary") else { return false }
+                seen.summary.withLock { $0 = true }
+                return text[summary.upperBound...].contains(note)
+            }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !seen.summary.withLock({ $0 }) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             _ = try await ledger.updateStatus(
                 UpdateStatusRequest(itemId: "CY-03", status: .assigned, progress: 10, note: note),
                 options: testCall
