@@ -61,7 +61,7 @@ extension RPCClient {
     ) throws(RPCError) -> RPCStream {
         let credit = max(2, options.credit)
         let deadline = options.timeout.map { ContinuousClock.now + Self.clamped($0) }
-        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let buffer = RPCStreamBuffer()
         let promise = RPCMetadataPromise()
         let callID = state.withLock { s in
             s.nextCallID += 1
@@ -70,14 +70,13 @@ extension RPCClient {
         let head = RPCRequestHead(callID: callID, method: method, metadata: options.metadata, credit: credit)
         if let refused = open(
             callID,
-            Call(sink: .stream(continuation, promise), head: head, body: request, deadline: deadline)
+            Call(sink: .stream(buffer, promise), head: head, body: request, deadline: deadline)
         ) {
             throw refused
         }
-        continuation.onTermination = { [weak self] termination in
-            guard let self, case .cancelled = termination else { return }
+        buffer.onConsumerGone { [weak self] in
             // The consumer stopped early: forget the call and tell the server.
-            self.cancel(callID, RPCError(code: .cancelled, message: "the consumer stopped reading the stream"))
+            self?.cancel(callID, RPCError(code: .cancelled, message: "the consumer stopped reading the stream"))
         }
         flush()
         arm(callID, deadline: deadline)
@@ -87,7 +86,7 @@ extension RPCClient {
             guard live else { return }
             self.transport.send(RPCFrames.encode(.credit(callID: callID, credit: amount)), then: nil)
         }
-        return RPCStream(base: stream, credit: credit, head: promise, grant: grant)
+        return RPCStream(buffer: buffer, credit: credit, head: promise, grant: grant)
     }
 
     /// Adds a call to the table, waiting for a connection; or says why it cannot be made.
@@ -189,14 +188,14 @@ extension RPCClient {
         switch call.sink {
         case .unary(let continuation):
             continuation.resume(returning: result)
-        case .stream(let continuation, let promise):
+        case .stream(let buffer, let promise):
             switch result {
             case .success:
                 promise.resolve(.success(call.initialMetadata))
-                continuation.finish()
+                buffer.finish(nil)
             case .failure(let error):
                 promise.resolve(.failure(error))
-                continuation.finish(throwing: error)
+                buffer.finish(error)
             }
         }
     }

@@ -114,10 +114,10 @@ extension RPCClient {
             return (call, first)
         }
         guard let call else { return }
-        if case .stream(let continuation, let promise) = call.sink {
+        if case .stream(let buffer, let promise) = call.sink {
             // A call refused outright has no response metadata: the promise gets its error from `finish`.
             if first && (message.status?.isOK ?? true) { promise.resolve(.success(call.initialMetadata)) }
-            if let body = message.body { continuation.yield(body) }
+            if let body = message.body { buffer.yield(body) }
         }
         guard let status = message.status else { return }
         if status.isOK {

@@ -54,7 +54,7 @@ public final class RPCClient: Sendable {
     struct Call {
         enum Sink {
             case unary(CheckedContinuation<Result<RPCResponse, RPCError>, Never>)
-            case stream(AsyncThrowingStream<[UInt8], any Error>.Continuation, RPCMetadataPromise)
+            case stream(RPCStreamBuffer, RPCMetadataPromise)
         }
 
         var sink: Sink

@@ -251,36 +251,21 @@ extension RPCServer {
         }
     }
 
-    /// Waits until credit arrives or the call is over (`true`), or one probe interval passes (`false`).
+    /// Waits until credit arrives or the call is over (`true`), or until the server's probe tick finds it waited a
+    /// whole probe interval (`false`).
     private func waitForCredit(_ key: RPCCallTable.Key) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                        let ready = self.shared.withLock { s in
-                            // Cancelled already: the cancellation handler found nothing to resume.
-                            if s.machine.creditAvailable(key) || Task.isCancelled { return true }
-                            s.creditWaiters[key] = continuation
-                            return false
-                        }
-                        if ready { continuation.resume() }
-                    }
-                } onCancel: {
-                    self.shared.withLock { $0.creditWaiters.removeValue(forKey: key) }?.resume()
-                }
-                return true
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: self.streamProbeInterval)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let ready = self.shared.withLock { s in
+                    // Cancelled already: the cancellation handler found nothing to resume.
+                    if s.machine.creditAvailable(key) || Task.isCancelled { return true }
+                    s.creditWaiters[key] = CreditWaiter(continuation: continuation, tick: s.probeTick)
                     return false
-                } catch {
-                    return true
                 }
+                if ready { continuation.resume(returning: true) }
             }
-            let first = await group.next() ?? true
-            group.cancelAll()
-            return first
+        } onCancel: {
+            self.shared.withLock { $0.creditWaiters.removeValue(forKey: key) }?.continuation.resume(returning: true)
         }
     }
 }

@@ -19,9 +19,10 @@ import Synchronization
 /// most ``drainTimeout``; calls still running then are cancelled. Then it closes the transport.
 ///
 /// **Gone clients.** When the transport reports a peer gone (on ZeroMQ: a send failing with `EHOSTUNREACH`), that
-/// peer's calls leave the table and their handlers are cancelled. A stream waiting for credit sends a probe (a
-/// header-only message the client ignores) every ``streamProbeInterval``, so a client that vanished mid-stream is
-/// found even though the stream has nothing to send.
+/// peer's calls leave the table and their handlers are cancelled. A stream that has waited for credit for a whole
+/// ``streamProbeInterval`` sends a probe (a header-only message the client ignores) at the server's next probe tick
+/// (one timer per server, every interval), so a client that vanished mid-stream is found even though the stream has
+/// nothing to send.
 public final class RPCServer: Sendable {
     /// Methods by full name (`/coop.v1.Health/Check`).
     public let methods: [String: RPCMethod]
@@ -33,7 +34,7 @@ public final class RPCServer: Sendable {
     public let curve: RPCServerCurve?
     /// Run around every call, first to last (see ``RPCServerInterceptor``).
     public let interceptors: [any RPCServerInterceptor]
-    /// How often a stream that waits for credit checks that its client is still there.
+    /// How often a stream that waits for credit checks that its client is still there (after one to two of these).
     public let streamProbeInterval: Duration
     /// How long a stopping server lets its calls in flight run before it cancels them.
     public let drainTimeout: Duration
@@ -56,8 +57,11 @@ public final class RPCServer: Sendable {
         var drainWaiter: CheckedContinuation<Void, Never>?
         /// Per call in flight: its task, and why it must stop (client cancel, peer gone, deadline) once it must.
         var running: [RPCCallTable.Key: Running] = [:]
-        /// Server streams waiting for credit.
-        var creditWaiters: [RPCCallTable.Key: CheckedContinuation<Void, Never>] = [:]
+        /// Server streams waiting for credit: resumed `true` when credit came or the call is over, `false` to probe.
+        var creditWaiters: [RPCCallTable.Key: CreditWaiter] = [:]
+        /// Counts the probe ticks; a waiter that has seen a whole interval pass (registered before the last tick) is
+        /// told to probe at the next.
+        var probeTick: UInt64 = 0
     }
 
     /// A server on `transport`.
@@ -142,6 +146,8 @@ public final class RPCServer: Sendable {
             announce(.failure(error))
             throw error
         }
+        let prober = Task { await self.probeWhileServing() }
+        defer { prober.cancel() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let stopped = shared.withLock { s in
@@ -177,6 +183,20 @@ public final class RPCServer: Sendable {
         }
         drainTimer.cancel()
         await transport.close()
+    }
+
+    /// Every ``streamProbeInterval`` until cancelled: tells the streams that have waited for credit since before the
+    /// previous tick to send a probe. One timer per server, instead of one per wait.
+    private func probeWhileServing() async {
+        while (try? await Task.sleep(for: streamProbeInterval)) != nil {
+            let due = shared.withLock { s -> [CheckedContinuation<Bool, Never>] in
+                let tick = s.probeTick
+                s.probeTick += 1
+                let keys = s.creditWaiters.filter { $0.value.tick < tick }.map(\.key)
+                return keys.compactMap { s.creditWaiters.removeValue(forKey: $0)?.continuation }
+            }
+            for waiter in due { waiter.resume(returning: false) }
+        }
     }
 
     /// Starts the task of a call just admitted (under the lock, so that nothing can stop the call before its task is
@@ -220,8 +240,7 @@ public final class RPCServer: Sendable {
         switch event {
         case .received(let peer, let frames, let caller):
             typealias Outcome = (
-                action: RPCServerStateMachine.Action, waiter: CheckedContinuation<Void, Never>?,
-                stop: Task<Void, Never>?
+                action: RPCServerStateMachine.Action, waiter: CreditWaiter?, stop: Task<Void, Never>?
             )
             let outcome: Outcome = shared.withLock { s in
                 let action = s.machine.received(peer: peer, frames: frames, caller: caller)
@@ -248,7 +267,7 @@ public final class RPCServer: Sendable {
                     return (action, nil, nil)
                 }
             }
-            outcome.waiter?.resume()
+            outcome.waiter?.continuation.resume(returning: true)
             outcome.stop?.cancel()
             if case .answer(let message) = outcome.action {
                 // A peer that vanished meanwhile is unroutable: the transport reports it, nothing else to do.
@@ -263,9 +282,15 @@ public final class RPCServer: Sendable {
                 )
             }
             for task in tasks { task.cancel() }
-            for waiter in waiters { waiter.resume() }
+            for waiter in waiters { waiter.continuation.resume(returning: true) }
         }
     }
+}
+
+/// A server stream waiting for credit, and the probe tick it started waiting at.
+struct CreditWaiter: Sendable {
+    var continuation: CheckedContinuation<Bool, Never>
+    var tick: UInt64
 }
 
 /// A call in flight on the server: the task that runs it, and why it must stop, once it must.

@@ -5,18 +5,18 @@
 public struct RPCStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
 
-    let base: AsyncThrowingStream<[UInt8], any Error>
+    let consumer: RPCStreamBuffer.Consumer
     let credit: UInt32
     let grant: @Sendable (UInt32) -> Void
     let head: RPCMetadataPromise
 
     init(
-        base: AsyncThrowingStream<[UInt8], any Error>,
+        buffer: RPCStreamBuffer,
         credit: UInt32,
         head: RPCMetadataPromise,
         grant: @escaping @Sendable (UInt32) -> Void
     ) {
-        self.base = base
+        self.consumer = RPCStreamBuffer.Consumer(buffer)
         self.credit = credit
         self.head = head
         self.grant = grant
@@ -30,14 +30,14 @@ public struct RPCStream: AsyncSequence, Sendable {
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+        let consumer: RPCStreamBuffer.Consumer
         let half: UInt32
         let grant: @Sendable (UInt32) -> Void
         var consumed: UInt32 = 0
 
         /// The next message, `nil` at the end of an OK stream; throws the call's ``RPCError`` otherwise.
         public mutating func next() async throws -> [UInt8]? {
-            guard let message = try await base.next() else { return nil }
+            guard let message = try await consumer.buffer.next() else { return nil }
             consumed += 1
             if consumed == half {
                 consumed = 0
@@ -48,6 +48,6 @@ public struct RPCStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), half: Swift.max(1, credit / 2), grant: grant)
+        AsyncIterator(consumer: consumer, half: Swift.max(1, credit / 2), grant: grant)
     }
 }

@@ -99,6 +99,59 @@ struct RPCStreamTests {
     }
 
     @Test(
+        "a consumer cancelled while it waits: next() gives nil and the call is cancelled on the server",
+        arguments: RPCTransportKind.allCases
+    )
+    func consumerCancelledWhileWaiting(_ kind: RPCTransportKind) async throws {
+        let probe = Probe()
+        let handler: RPCServerStreamHandler = { _, writer in
+            try await writer.send([1])
+            try await writer.send([2])
+            probe.sent.withLock { $0 = 2 }
+            do {
+                try await Task.sleep(for: patient)
+            } catch {
+                probe.cancelled.withLock { $0 = true }
+                throw error
+            }
+            return RPCMetadata()
+        }
+        try await withRPCServer(kind, methods: methods(streams: ["/t.S/Hang": handler])) { fixture in
+            let stream = try fixture.client.serverStream("/t.S/Hang", [], timeout: patient, credit: 8)
+            let consumer = Task {
+                var iterator = stream.makeAsyncIterator()
+                var got: [[UInt8]] = []
+                while let message = try await iterator.next() { got.append(message) }
+                // After the end the iterator stays ended.
+                let again = try await iterator.next()
+                return (got, again)
+            }
+            try await eventually("both messages to be sent") { probe.sent.withLock { $0 } == 2 }
+            try await Task.sleep(for: .milliseconds(50))
+            consumer.cancel()
+            let (got, again) = try await consumer.value
+            #expect(got.count <= 2 && again == nil)
+            try await eventually("the handler to be cancelled") { probe.cancelled.withLock { $0 } }
+            try await eventually("the server's calls to end") { fixture.server.callsInFlight == 0 }
+        }
+    }
+
+    @Test("after a stream's error the iterator ends: the error is thrown once", arguments: RPCTransportKind.allCases)
+    func errorThrownOnce(_ kind: RPCTransportKind) async throws {
+        let probe = Probe()
+        try await withRPCServer(
+            kind,
+            methods: methods(streams: ["/t.S/Count": Self.counting(probe, total: 10, failAfter: 2)])
+        ) { fixture in
+            var iterator = try fixture.client.serverStream("/t.S/Count", [], timeout: patient).makeAsyncIterator()
+            #expect(try await iterator.next() == [0])
+            #expect(try await iterator.next() == [1])
+            await #expect(throws: RPCError.self) { try await iterator.next() }
+            #expect(try await iterator.next() == nil)
+        }
+    }
+
+    @Test(
         "a handler's error ends the stream with its status after the messages sent",
         arguments: RPCTransportKind.allCases
     )
