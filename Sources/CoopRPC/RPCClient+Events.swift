@@ -101,25 +101,25 @@ extension RPCClient {
     private func received(_ frames: [[UInt8]]) {
         guard let message = try? RPCFrames.decodeServer(frames) else { return }
         let headerOnly = message.body == nil && message.status == nil
-        let (call, first): (Call?, Bool) = state.withLock { s in
-            guard var call = s.calls[message.callID] else { return (nil, false) }
-            let first = !call.answered
-            call.answered = true
-            if first && headerOnly { call.initialMetadata = message.metadata }
+        // In place: a stream's every message passes here, and copying the call's record out and back costs.
+        let (sink, initialMetadata, ended, first): (Call.Sink?, RPCMetadata, Call?, Bool) = state.withLock { s in
+            guard let i = s.calls.index(forKey: message.callID) else { return (nil, RPCMetadata(), nil, false) }
+            let first = !s.calls.values[i].answered
+            s.calls.values[i].answered = true
+            if first && headerOnly { s.calls.values[i].initialMetadata = message.metadata }
             if message.status != nil {
-                s.calls[message.callID] = nil
-            } else {
-                s.calls[message.callID] = call
+                let call = s.calls.remove(at: i).value
+                return (call.sink, call.initialMetadata, call, first)
             }
-            return (call, first)
+            return (s.calls.values[i].sink, s.calls.values[i].initialMetadata, nil, first)
         }
-        guard let call else { return }
-        if case .stream(let buffer, let promise) = call.sink {
+        guard let sink else { return }
+        if case .stream(let buffer, let promise) = sink {
             // A call refused outright has no response metadata: the promise gets its error from `finish`.
-            if first && (message.status?.isOK ?? true) { promise.resolve(.success(call.initialMetadata)) }
+            if first && (message.status?.isOK ?? true) { promise.resolve(.success(initialMetadata)) }
             if let body = message.body { buffer.yield(body) }
         }
-        guard let status = message.status else { return }
+        guard let status = message.status, let call = ended else { return }
         if status.isOK {
             Self.finish(
                 call,
