@@ -1,6 +1,7 @@
 public import CoopLedger
 public import CoopSegments
 public import CoopWire
+import Dispatch
 
 /// The ledger as a log says it was: the view at a log position or at a time, and the history of one item.
 ///
@@ -55,6 +56,26 @@ public enum LedgerReplay {
         public var disposition: Disposition
         public var before: ItemState
         public var after: ItemState
+    }
+
+    /// ``history(directory:catalog:roster:itemID:)`` on a Dispatch thread: it reads the whole log (seconds on a log
+    /// of a million entries), which must not hold one of the few threads of Swift's shared pool (a server's other
+    /// calls run there) for so long.
+    public static func historyOffPool(
+        directory: String,
+        catalog: CatalogBook,
+        roster: RosterBook,
+        itemID: String
+    ) async throws -> [Change] {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result {
+                        try history(directory: directory, catalog: catalog, roster: roster, itemID: itemID)
+                    }
+                )
+            }
+        }
     }
 
     /// Every entry about `itemID`, in log order, with the item's state before and after it.

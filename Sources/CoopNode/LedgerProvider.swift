@@ -128,7 +128,7 @@ public struct LedgerProvider: LedgerService.Handler {
         _ = try known(request.itemId)
         let changes: [LedgerReplay.Change]
         do {
-            changes = try LedgerReplay.history(
+            changes = try await LedgerReplay.historyOffPool(
                 directory: store.directory,
                 catalog: catalog,
                 roster: store.roster,

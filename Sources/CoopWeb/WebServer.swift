@@ -152,7 +152,7 @@ public struct WebServer: NodeCompanion {
             }
             let history: [LedgerReplay.Change]
             do {
-                history = try LedgerReplay.history(
+                history = try await LedgerReplay.historyOffPool(
                     directory: parts.store.directory,
                     catalog: parts.store.catalog,
                     roster: roster,
