@@ -1,3 +1,4 @@
+import CoopRPC
 import Foundation
 
 /// The command line of a benchmark run.
@@ -159,8 +160,13 @@ struct BenchOptions {
     var streamSeconds: Double { quick ? 0.4 : 1.0 }
     /// Alternating rounds of raw and CoopRPC streams per message size (best of them counts).
     var streamRounds: Int { quick ? 2 : 3 }
-    /// Credit of the CoopRPC server stream (the client's default, `RPCCallOptions().credit`).
-    var streamCredit: UInt32 { 32 }
+    /// Credit of the CoopRPC server streams of 7h/7j: 1,000 messages, the same allowance in flight as the raw
+    /// PUSH/PULL's default high-water marks (`ZMQ_SNDHWM`/`ZMQ_RCVHWM` = 1,000 messages each), so that both sides may
+    /// run as far ahead of the consumer. The client's default credit (`RPCCallOptions().credit`, 32, sized for the
+    /// node's watch streams) is measured as a diagnostic (``defaultStreamCredit``).
+    var streamCredit: UInt32 { 1_000 }
+    /// The client's default credit, for the diagnostic rows of 7.
+    var defaultStreamCredit: UInt32 { RPCCallOptions().credit }
 }
 
 /// A command-line mistake (or a request for help, with an empty message).

@@ -265,10 +265,12 @@ extension CoopBench {
         let seconds = options.streamSeconds
         let rounds = options.streamRounds
         let credit = options.streamCredit
+        let defaultCredit = options.defaultStreamCredit
         detail(
-            "server stream: one call (credit \(credit), the client grants half of it back as it consumes) against "
-                + "PUSH → PULL on two threads; each sized to about \(String(format: "%.1f", seconds)) s from a short "
-                + "calibration; best of \(rounds) alternating rounds"
+            "server stream: one call (credit \(credit), as raw's high-water marks of 1,000 messages; the client grants "
+                + "half of it back as it consumes) against PUSH → PULL on two threads; each sized to about "
+                + "\(String(format: "%.1f", seconds)) s from a short calibration; best of \(rounds) alternating rounds; "
+                + "diagnostic: the same stream at the client's default credit (\(defaultCredit))"
         )
         let numbers = [(256, "7g", "7h"), (4096, "7i", "7j")]
         try await RPCBench.withClient(curve: false) { client in
@@ -292,6 +294,7 @@ extension CoopBench {
                     var raw: StreamRun?
                     var rpc: StreamRun?
                     var direct: StreamRun?
+                    var small: StreamRun?
                     for round in 1...rounds {
                         note("   stream \(label) round \(round) of \(rounds)")
                         let r = try await onThread("bench-pull") {
@@ -315,8 +318,16 @@ extension CoopBench {
                             direct: true
                         )
                         if d.rate > direct?.rate ?? 0 { direct = d }
+                        let c = try await RPCBench.stream(
+                            client,
+                            size: size,
+                            warmup: warmup,
+                            count: rpcCount,
+                            credit: defaultCredit
+                        )
+                        if c.rate > small?.rate ?? 0 { small = c }
                     }
-                    guard let raw, let rpc, let direct else { continue }
+                    guard let raw, let rpc, let direct, let small else { continue }
                     let ratio = rpc.rate / raw.rate
                     detail(
                         "\(label): raw PUSH/PULL \(rate(raw.rate)) (\(String(format: "%.1f", raw.megabytesPerSecond)) MB/s, "
@@ -328,6 +339,10 @@ extension CoopBench {
                     detail(
                         "\(label), .direct (handler and consumer on the reactors): \(rate(direct.rate)) = "
                             + "\(times(direct.rate / raw.rate)); CPU per message \(micros(direct.cpu / Double(direct.messages)))"
+                    )
+                    detail(
+                        "\(label), credit \(defaultCredit) (the client's default): \(rate(small.rate)) = "
+                            + "\(times(small.rate / raw.rate)); CPU per message \(micros(small.cpu / Double(small.messages)))"
                     )
                     summary.add(
                         Row(
@@ -358,6 +373,16 @@ extension CoopBench {
                             goal: "≥ 0.5× of (\(rawNumber))",
                             met: direct.rate / raw.rate >= 0.5,
                             cpu: direct.cpu / direct.elapsed
+                        )
+                    )
+                    summary.add(
+                        Row(
+                            number: rpcNumber + "″",
+                            what: "  the same at the default credit \(defaultCredit), .pool",
+                            figure: "\(rate(small.rate)), \(String(format: "%.1f", small.megabytesPerSecond)) MB/s",
+                            ratio: "\(times(small.rate / raw.rate)) of (\(rawNumber))",
+                            goal: "(diagnostic)",
+                            cpu: small.cpu / small.elapsed
                         )
                     )
                 }
