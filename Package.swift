@@ -7,6 +7,9 @@
 //   CZeroMQ, CProtobufC,       system libraries (libzmq3-dev, libprotobuf-c-dev, libsodium-dev: Ed25519 verify,
 //   CSodium                    also libzmq's own CurveZMQ library)
 //   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
+//   CCoopProcess               C shim: glibc's posix_spawn extensions, declared only under _GNU_SOURCE
+//   CoopProcess                child processes on posix_spawn (not Foundation's Process, whose Linux run() crashes
+//                              with many descriptors open); for CoopCLI's demo, the benchmarks and CoopTestKit
 //   CoopWire                   Swift messages <-> protobuf-c, JSON mapping; no I/O
 //   CoopZMQ                    safe libzmq wrapper: sockets owned by one thread, the reactor, monitor events
 //   CoopRPC                    gRPC-style calls over ZeroMQ frames: status, metadata, frames, server, client
@@ -78,6 +81,14 @@ let package = Package(
             name: "CCoopProto",
             dependencies: ["CProtobufC"],
             cSettings: [.headerSearchPath("include")]
+        ),
+
+        // Child processes: posix_spawn with every other descriptor closed in the child (see SpawnedProcess).
+        .target(name: "CCoopProcess"),
+        .target(
+            name: "CoopProcess",
+            dependencies: ["CCoopProcess"],
+            swiftSettings: strictSwift
         ),
 
         // Wire plane: messages and codecs, no I/O.
@@ -184,6 +195,7 @@ let package = Package(
                 "CoopDevTools",
                 "CoopNode",
                 "CoopWeb",
+                "CoopProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -202,7 +214,7 @@ let package = Package(
             name: "coop-bench",
             dependencies: [
                 "CoopSegments", "CoopLog", "CoopDevTools", "CoopLedger", "CoopWire", "CoopRPC", "CoopZMQ",
-                "CoopServices", "CoopNode", "CoopWeb",
+                "CoopServices", "CoopNode", "CoopWeb", "CoopProcess",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Benchmarks/CoopBench",
@@ -229,7 +241,7 @@ let package = Package(
         // Tests.
         .target(
             name: "CoopTestKit",
-            dependencies: ["CoopWire", "CoopLedger", "CoopSegments"],
+            dependencies: ["CoopWire", "CoopLedger", "CoopSegments", "CoopProcess"],
             path: "Tests/CoopTestKit",
             swiftSettings: strictSwift
         ),
@@ -248,7 +260,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoopRPCTests",
-            dependencies: ["CoopRPC", "CoopZMQ", "CoopWire", "CoopTestKit", "coop-rpc-child"],
+            dependencies: ["CoopRPC", "CoopZMQ", "CoopWire", "CoopTestKit", "CoopProcess", "coop-rpc-child"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -266,7 +278,7 @@ let package = Package(
             dependencies: [
                 "CoopNode", "CoopSync", "CoopDevTools", "CoopServices", "CoopRPC", "CoopZMQ", "CoopWire", "CoopLedger",
                 "CoopLog",
-                "CoopSegments", "CoopTestKit", "coop",
+                "CoopSegments", "CoopTestKit", "CoopProcess", "coop",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
@@ -287,14 +299,20 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "CoopProcessTests",
+            dependencies: ["CoopProcess"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "CoopSegmentsTests",
-            dependencies: ["CoopSegments", "CoopTestKit", "coop-crash-child"],
+            dependencies: ["CoopSegments", "CoopTestKit", "CoopProcess", "coop-crash-child"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "CoopLogTests",
             dependencies: [
-                "CoopSegments", "CoopLog", "CoopDevTools", "CoopWire", "CoopLedger", "CoopTestKit", "coop-crash-child",
+                "CoopSegments", "CoopLog", "CoopDevTools", "CoopWire", "CoopLedger", "CoopTestKit", "CoopProcess",
+                "coop-crash-child",
             ],
             swiftSettings: strictSwift
         ),
@@ -302,7 +320,7 @@ let package = Package(
             name: "CoopCLITests",
             dependencies: [
                 "CoopCLI", "CoopSegments", "CoopLog", "CoopLedger", "CoopWire", "CoopRPC", "CoopServices", "CoopZMQ",
-                "CoopTestKit", "coop",
+                "CoopTestKit", "CoopProcess", "coop",
             ],
             exclude: ["Golden"],
             swiftSettings: strictSwift

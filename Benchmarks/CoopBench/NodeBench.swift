@@ -1,4 +1,5 @@
 import CoopLedger
+import CoopProcess
 import CoopRPC
 import CoopServices
 import CoopWire
@@ -10,7 +11,7 @@ import Synchronization
 /// A `coop node run --config FILE` child process of the release `coop` binary: its readiness line, resident memory
 /// and CPU time, signals. Standard output and error go to files next to the configuration.
 final class NodeChild {
-    let process = Process()
+    let process: SpawnedProcess
     let stdoutPath: String
     let stderrPath: String
     /// Monotonic time (``now()``) just before the spawn.
@@ -29,17 +30,18 @@ final class NodeChild {
         stderrPath = "\(directory)/\(name).err"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: coop)
-        process.arguments = ["node", "run", "--config", config]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardInput = FileHandle.nullDevice
         spawnedDate = Date()
         spawned = now()
-        try process.run()
+        process = try SpawnedProcess(
+            coop,
+            ["node", "run", "--config", config],
+            standardInput: .nullDevice,
+            standardOutput: .file(stdoutPath),
+            standardError: .file(stderrPath)
+        )
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Waits for the readiness line (`coop node ID ready: serving ENDPOINT …`); returns seconds from spawn to it.
@@ -69,14 +71,14 @@ final class NodeChild {
         return Double(readyLine[range.upperBound...].prefix { $0.isNumber || $0 == "." }) ?? .nan
     }
 
-    func signal(_ signal: Int32) { kill(pid, signal) }
+    func signal(_ signal: Int32) { process.send(signal) }
 
     /// Waits for the process to end; its exit status, or `nil` after `timeout` seconds.
     @discardableResult
     func exit(timeout: Double = 60) async throws -> Int32? {
         let deadline = now() + timeout
         while process.isRunning && now() < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        return process.isRunning ? nil : process.terminationStatus
+        return process.terminationStatus
     }
 
     /// SIGTERM, then SIGKILL if it has not ended within `timeout` seconds.

@@ -1,6 +1,7 @@
 import CoopDevTools
 import CoopLedger
 import CoopLog
+import CoopProcess
 import Foundation
 import Glibc
 
@@ -87,19 +88,13 @@ enum OpenBench {
 
     /// The parent's side: runs `coop-bench MODE DIR` (`open` or `replay`) and parses its figures.
     static func measure(_ mode: String = "open", directory: String) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executablePath())
-        process.arguments = [mode, directory]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard process.terminationStatus == 0,
+        let process = try SpawnedProcess(try executablePath(), [mode, directory], standardOutput: .pipe)
+        let text = process.communicate().stdoutText
+        let ending = process.waitUntilExit()
+        guard ending == .exited(0),
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix(marker + " ") })
         else {
-            throw BenchError("`coop-bench \(mode) \(directory)` failed (status \(process.terminationStatus)): \(text)")
+            throw BenchError("`coop-bench \(mode) \(directory)` failed (\(ending)): \(text)")
         }
         var fields: [String: String] = [:]
         for pair in line.split(separator: " ").dropFirst() {

@@ -1,3 +1,4 @@
+import CoopProcess
 import Dispatch
 import Foundation
 import Synchronization
@@ -11,7 +12,9 @@ import Darwin
 /// The `coop node run` child processes of `coop demo`: each started with its standard output and error appended to
 /// `logs/<node>.log`, ready once that file shows its readiness line, stopped with SIGTERM or killed with SIGKILL.
 ///
-/// **Threading.** Thread-safe: state behind a mutex; exits are recorded by Foundation's termination handlers.
+/// **Threading.** Thread-safe: state behind a mutex; each child's exit is recorded by a thread of its own that waits
+/// for it. The children are ``SpawnedProcess``es in process groups of their own (as Foundation's `Process` made them),
+/// so a terminal's Ctrl-C reaches the demo only, which then stops them in order.
 /// ``killAll(grace:)`` is synchronous so that a signal handler or a failing step can call it last; no child outlives
 /// the demo unless the demo itself is killed with SIGKILL.
 final class NodeProcesses: Sendable {
@@ -28,8 +31,8 @@ final class NodeProcesses: Sendable {
         /// Node id → pid of its latest process.
         var latest: [String: Int32] = [:]
         var exits: [Int32: Exit] = [:]
-        /// Kept alive until the process is gone.
-        var processes: [Int32: Process] = [:]
+        /// Kept until the process is gone; signals go through them (never to a reaped child's id).
+        var processes: [Int32: SpawnedProcess] = [:]
         /// Set by ``killAll(grace:)``: no child starts after it.
         var stopping = false
 
@@ -58,37 +61,45 @@ final class NodeProcesses: Sendable {
     /// of its log) when it exits first or is not ready within `timeout`.
     func start(_ nodeID: String, config: String, timeout: Duration = .seconds(30)) async throws -> String {
         let log = logPath(nodeID)
-        let fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DemoError("\(log): cannot open the log file: \(String(cString: strerror(errno)))") }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let offset = lseek(fd, 0, SEEK_END)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["node", "run", "--config", config]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        process.terminationHandler = { [self] ended in
-            let exit = Exit(status: ended.terminationStatus, signaled: ended.terminationReason == .uncaughtSignal)
-            children.withLock { all in
-                all.exits[ended.processIdentifier] = exit
-                all.processes[ended.processIdentifier] = nil
-            }
-        }
         // Started and filed under one lock, so that killAll (a signal's handler) either sees the child or stops
         // it from starting.
-        try children.withLock { all in
-            guard !all.stopping else { throw DemoError("the demo is stopping") }
-            do {
-                try process.run()
-            } catch {
-                throw DemoError("cannot start \(executable): \(error)")
+        let started = Result {
+            try children.withLock { all in
+                guard !all.stopping else { throw DemoError("the demo is stopping") }
+                let process: SpawnedProcess
+                do {
+                    process = try SpawnedProcess(
+                        executable,
+                        ["node", "run", "--config", config],
+                        standardInput: .nullDevice,
+                        standardOutput: .descriptor(fd),
+                        standardError: .descriptor(fd),
+                        newProcessGroup: true
+                    )
+                } catch {
+                    throw DemoError("\(error)")
+                }
+                all.latest[nodeID] = process.pid
+                all.processes[process.pid] = process
+                return process
             }
-            let pid = process.processIdentifier
-            all.latest[nodeID] = pid
-            if all.exits[pid] == nil { all.processes[pid] = process }
         }
-        try? handle.close()
+        // The child has its copies of the log's descriptor (or never started).
+        close(fd)
+        let process = try started.get()
+        let waiter = Thread { [self] in
+            let ending = process.waitUntilExit()
+            let exit = Exit(status: ending.status, signaled: ending.signal != nil)
+            children.withLock { all in
+                all.exits[process.pid] = exit
+                all.processes[process.pid] = nil
+            }
+        }
+        waiter.stackSize = 1 << 18
+        waiter.start()
         let deadline = ContinuousClock.now + timeout
         while true {
             let text = Self.read(log, from: UInt64(max(0, offset)))
@@ -112,11 +123,10 @@ final class NodeProcesses: Sendable {
 
     /// Sends `signal` to `nodeID` and waits (up to `timeout`) for it to exit; returns how it ended.
     func send(_ signal: Int32, to nodeID: String, timeout: Duration = .seconds(20)) async throws -> Exit {
-        guard let pid = children.withLock({ all in all.latest[nodeID].flatMap { all.exits[$0] == nil ? $0 : nil } })
-        else {
+        guard let process = children.withLock({ all in all.latest[nodeID].flatMap { all.processes[$0] } }) else {
             throw DemoError("\(nodeID) is not running")
         }
-        kill(pid, signal)
+        process.send(signal)
         let deadline = ContinuousClock.now + timeout
         while true {
             if let exit = ended(nodeID) { return exit }
@@ -136,12 +146,12 @@ final class NodeProcesses: Sendable {
     /// Ends every running child: SIGTERM, then SIGKILL for those still running after `grace`. Blocks until they are
     /// gone (at most `grace` plus two seconds).
     func killAll(grace: Duration = .zero) {
-        func running() -> [Int32] { children.withLock { $0.running } }
+        func running() -> [SpawnedProcess] { children.withLock { all in all.running.compactMap { all.processes[$0] } } }
         children.withLock { $0.stopping = true }
-        for pid in running() { kill(pid, grace == .zero ? SIGKILL : SIGTERM) }
+        for process in running() { process.send(grace == .zero ? SIGKILL : SIGTERM) }
         let deadline = ContinuousClock.now + grace
         while !running().isEmpty, ContinuousClock.now < deadline { usleep(20_000) }
-        for pid in running() { kill(pid, SIGKILL) }
+        for process in running() { process.send(SIGKILL) }
         let end = ContinuousClock.now + .seconds(2)
         while !running().isEmpty, ContinuousClock.now < end { usleep(20_000) }
     }

@@ -1,3 +1,4 @@
+import CoopProcess
 import CoopTestKit
 import Foundation
 import Synchronization
@@ -9,8 +10,8 @@ import Darwin
 #endif
 
 /// A `coop` child process for tests that must not block Swift Testing's small thread pool: output is read on
-/// threads of its own, the exit is awaited through the process's termination handler, and waiting for output polls
-/// with `Task.sleep`. A process still running at its deadline is killed (SIGKILL), so no test can hang on one.
+/// threads of its own, the exit is awaited on a thread of its own too, and waiting for output polls with `Task.sleep`.
+/// A process still running at its deadline is killed (SIGKILL), so no test can hang on one.
 ///
 /// Not on Dispatch's global queues: on Linux, Swift concurrency's executor runs on the same thread pool, so reads that
 /// block there for a child's lifetime starve every task of the test process — the nodes' handlers among them, whose
@@ -38,13 +39,11 @@ final class CLIProcess: Sendable {
         var openPipes = 2
         var exited: (status: Int32, signaled: Bool)?
         var waiters: [CheckedContinuation<Void, Never>] = []
-        /// Kept alive until the process is gone.
-        var process: Process?
-        var pid: Int32 = 0
     }
 
     private let state = Mutex(State())
     private let started = Date()
+    private let process: SpawnedProcess
 
     /// Starts `coop` with `arguments`; the environment is this process's without `COOP_CLIENT`, plus `environment`.
     init(
@@ -54,45 +53,40 @@ final class CLIProcess: Sendable {
         currentDirectory: String? = nil,
         deadline: Duration = .seconds(120)
     ) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try ChildProcess.product("coop"))
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "COOP_CLIENT")
         env.merge(environment) { _, new in new }
-        process.environment = env
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let input = Pipe()
-        let output = Pipe()
-        let error = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = error
-        process.terminationHandler = { [self] process in
+        let process = try SpawnedProcess(
+            try ChildProcess.product("coop"),
+            arguments,
+            environment: env,
+            currentDirectory: currentDirectory,
+            standardInput: .pipe,
+            standardOutput: .pipe,
+            standardError: .pipe
+        )
+        self.process = process
+        // All three streams are pipes, so all three handles exist.
+        read(process.standardOutput!, isStandardOutput: true)
+        read(process.standardError!, isStandardOutput: false)
+        let input = process.standardInput!
+        Self.detach {
+            input.write(Data(stdin))
+            try? input.close()
+        }
+        Self.detach { [self] in
+            let ending = process.waitUntilExit()
             let waiters = state.withLock { s in
-                s.exited = (process.terminationStatus, process.terminationReason == .uncaughtSignal)
-                s.process = nil
+                s.exited = (ending.status, ending.signal != nil)
                 return s.openPipes == 0 ? s.waiters : []
             }
             for waiter in waiters { waiter.resume() }
         }
-        try process.run()
-        let pid = process.processIdentifier
-        state.withLock { s in
-            s.pid = pid
-            s.process = process
-        }
-        read(output.fileHandleForReading, isStandardOutput: true)
-        read(error.fileHandleForReading, isStandardOutput: false)
-        Self.detach {
-            input.fileHandleForWriting.write(Data(stdin))
-            try? input.fileHandleForWriting.close()
-        }
         let (seconds, attoseconds) = deadline.components
         DispatchQueue.global().asyncAfter(
             deadline: .now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
-        ) { [self] in
-            if state.withLock({ $0.exited == nil }) { kill(pid, SIGKILL) }
+        ) {
+            process.send(SIGKILL)
         }
     }
 
@@ -155,7 +149,7 @@ final class CLIProcess: Sendable {
 
     /// Sends SIGINT, as Ctrl-C does.
     func interrupt() {
-        kill(state.withLock { $0.pid }, SIGINT)
+        process.send(SIGINT)
     }
 
     /// Waits for the exit and the end of both outputs.

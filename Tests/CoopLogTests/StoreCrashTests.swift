@@ -1,5 +1,6 @@
 import CoopLedger
 import CoopLog
+import CoopProcess
 import CoopTestKit
 import CoopWire
 import Foundation
@@ -19,7 +20,7 @@ struct StoreCrashTests {
         var random = SeededRandom(seed: settings.seed)
         let roster = try Fixtures.roster()
         let catalog = try Fixtures.catalog()
-        let child = URL(fileURLWithPath: try ChildProcess.product("coop-crash-child"))
+        let child = try ChildProcess.product("coop-crash-child")
         let dir = try CoopTestKit.TemporaryDirectory()
         let data = dir.file("node")
         var acknowledged: [UInt64: String] = [:]
@@ -29,19 +30,19 @@ struct StoreCrashTests {
             let errors = dir.file("err-\(round)")
             _ = FileManager.default.createFile(atPath: output, contents: nil)
             _ = FileManager.default.createFile(atPath: errors, contents: nil)
-            let process = Process()
-            process.executableURL = child
-            process.arguments = ["--store", data, Fixtures.rosterPath, Fixtures.catalogPath, Fixtures.keysPath]
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-            try process.run()
+            let process = try SpawnedProcess(
+                child,
+                ["--store", data, Fixtures.rosterPath, Fixtures.catalogPath, Fixtures.keysPath],
+                standardOutput: .file(output),
+                standardError: .file(errors)
+            )
             // Kill after a random number of acknowledgements (an event, not a delay: on a slow or loaded
             // machine the child simply takes longer to reach it).
             let target = Int.random(in: 1...400, using: &random)
             let reached = try await Self.waitForLines(target, in: output, while: process)
             let alive = process.isRunning
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.send(SIGKILL)
+            await process.waitForExit()
             let childErrors = try String(contentsOfFile: errors, encoding: .utf8)
             try #require(alive, "round \(round): the child exited by itself: \(childErrors)")
             try #require(reached, "round \(round): no \(target) acknowledgements within 300 s: \(childErrors)")
@@ -74,7 +75,7 @@ struct StoreCrashTests {
     /// Waits until the file at `path` holds at least `count` complete lines, while `process` runs; false when
     /// 300 s pass first (a generous bound for a loaded machine, only to turn a hang into a failure). The file is
     /// read once more after the wait ends, so a test task that was not scheduled for a while still sees the lines.
-    static func waitForLines(_ count: Int, in path: String, while process: Process) async throws -> Bool {
+    static func waitForLines(_ count: Int, in path: String, while process: SpawnedProcess) async throws -> Bool {
         func reached() -> Bool {
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
             return text.reduce(0, { $0 + ($1 == "\n" ? 1 : 0) }) >= count

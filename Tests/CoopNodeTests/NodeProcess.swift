@@ -1,9 +1,10 @@
+import CoopProcess
 import CoopTestKit
 import Foundation
 
 /// A real `coop node run` child process: its readiness line, its logs, signals, its resident memory.
 final class NodeProcess {
-    let process = Process()
+    let process: SpawnedProcess
     let stdoutPath: String
     let stderrPath: String
     private(set) var endpoint = ""
@@ -16,24 +17,19 @@ final class NodeProcess {
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let coop = try ChildProcess.product("coop")
-        if let namespace {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            process.arguments = ["netns", "exec", namespace, coop, "node", "run", "--config", config] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: coop)
-            process.arguments = ["node", "run", "--config", config] + arguments
-        }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        try process.run()
+        let run = ["node", "run", "--config", config] + arguments
+        process = try SpawnedProcess(
+            namespace == nil ? coop : "/usr/sbin/ip",
+            namespace.map { ["netns", "exec", $0, coop] + run } ?? run,
+            standardOutput: .file(stdoutPath),
+            standardError: .file(stderrPath)
+        )
     }
 
-    /// A test that ends early (a failed `#require`, a thrown error) must not leave its node running.
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    // A test that ends early (a failed `#require`, a thrown error) must not leave its node running: the
+    // `SpawnedProcess` kills (SIGKILL) and reaps it when it goes away with this value.
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
@@ -57,23 +53,23 @@ final class NodeProcess {
         // Once more: a test task starved of the shared pool (other tests' blocking waits on child processes) can
         // wake up past the deadline although the node was ready long before (seen in CI under load).
         if let line = readiness() { return line }
-        let state = process.isRunning ? "still running" : "exited \(process.terminationStatus)"
+        let state = process.termination.map { "ended: \($0)" } ?? "still running"
         throw NodeProcessError(
             message:
                 "the node did not become ready within \(timeout) (\(state)); stdout:\n\(stdout)\nstderr:\n\(stderr)"
         )
     }
 
-    func signal(_ signal: Int32) { kill(pid, signal) }
+    func signal(_ signal: Int32) { process.send(signal) }
 
     /// Waits for the process to end; its exit status, or `nil` after `timeout`.
     func exit(timeout: Duration = .seconds(60)) async throws -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        return process.isRunning ? nil : process.terminationStatus
+        return process.terminationStatus
     }
 
-    var terminatedBySignal: Bool { !process.isRunning && process.terminationReason == .uncaughtSignal }
+    var terminatedBySignal: Bool { process.terminationSignal != nil }
 
     /// Resident memory in KiB (VmRSS), or `nil` once the process is gone.
     func residentKiB() -> Int? {

@@ -1,3 +1,4 @@
+import CoopProcess
 import CoopTestKit
 import Foundation
 import Synchronization
@@ -9,7 +10,7 @@ import Glibc
 /// A running `coop-rpc-child` (Tests/RPCChild): a real process holding an RPC server, to kill with SIGKILL or stop
 /// with SIGSTOP. Its output lines arrive through an ``Inbox``; nothing blocks a Swift concurrency thread.
 final class RPCChildProcess: Sendable {
-    private let process: Process
+    private let process: SpawnedProcess
     /// Standard output, line by line.
     let lines = Inbox<String>()
     private let exited = Inbox<Int32>()
@@ -17,13 +18,18 @@ final class RPCChildProcess: Sendable {
 
     /// Starts `coop-rpc-child` with `arguments`.
     init(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try ChildProcess.product("coop-rpc-child"))
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
+        let process = try SpawnedProcess(
+            try ChildProcess.product("coop-rpc-child"),
+            arguments,
+            standardOutput: .pipe
+        )
         self.process = process
-        output.fileHandleForReading.readabilityHandler = { [self] handle in
+        // The exit is awaited on a thread of its own.
+        let exited = exited
+        Thread {
+            exited.put(process.waitUntilExit().status)
+        }.start()
+        process.standardOutput!.readabilityHandler = { [self] handle in
             let chunk = handle.availableData
             if chunk.isEmpty {
                 handle.readabilityHandler = nil
@@ -40,8 +46,6 @@ final class RPCChildProcess: Sendable {
             }
             for line in complete { self.lines.put(line) }
         }
-        process.terminationHandler = { [exited] process in exited.put(process.terminationStatus) }
-        try process.run()
     }
 
     /// A server child: starts it and waits for the endpoint it bound.
@@ -55,11 +59,11 @@ final class RPCChildProcess: Sendable {
         return (child, String(line.dropFirst("LISTENING ".count)))
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// Sends `signal` (SIGKILL, SIGSTOP, SIGCONT).
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        process.send(signal)
     }
 
     /// Waits for the process to end; returns its status (or signal).

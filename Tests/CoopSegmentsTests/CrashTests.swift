@@ -1,3 +1,4 @@
+import CoopProcess
 import CoopSegments
 import CoopTestKit
 import Foundation
@@ -40,7 +41,7 @@ struct CrashTests {
         let settings = CrashSettings(test: "CrashTests", killsVariable: "COOP_CRASH_KILLS", defaultKills: 5)
         let kills = settings.kills
         var random = SeededGenerator(seed: settings.seed)
-        let child = URL(fileURLWithPath: try ChildProcess.product("coop-crash-child"))
+        let child = try ChildProcess.product("coop-crash-child")
         try await withTemporaryDirectory { directory in
             var dataDirectory = ""
             var acknowledged = Set<UInt64>()
@@ -59,19 +60,17 @@ struct CrashTests {
                 let errors = directory.path + "/stderr-\(round)"
                 let firstID = UInt64(round) * 10_000_000
                 let killAfter = Int.random(in: 1...400, using: &random)
-                let process = Process()
-                process.executableURL = child
-                process.arguments = [dataDirectory, String(firstID)]
-                let output = Pipe()
-                _ = FileManager.default.createFile(atPath: errors, contents: nil)
-                process.standardOutput = output
-                process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-                try process.run()
+                let process = try SpawnedProcess(
+                    child,
+                    [dataDirectory, String(firstID)],
+                    standardOutput: .pipe,
+                    standardError: .file(errors)
+                )
                 // Read acknowledgements until `killAfter` of them, then kill: the child is then in the middle of
                 // appending (it never stops by itself).
                 var printed: [UInt8] = []
                 var lineCount = 0
-                let reading = output.fileHandleForReading
+                let reading = process.standardOutput!
                 while lineCount < killAfter {
                     let chunk = reading.availableData
                     if chunk.isEmpty { break }
@@ -79,13 +78,13 @@ struct CrashTests {
                     printed += chunk
                 }
                 let alive = process.isRunning
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                process.send(SIGKILL)
+                let ending = await process.waitForExit()
                 printed += reading.readDataToEndOfFile()
                 let childErrors = String(decoding: try readFile(errors), as: UTF8.self)
                 try #require(
-                    alive && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL,
-                    "round \(round): the child exited by itself (status \(process.terminationStatus)): \(childErrors)"
+                    alive && ending == .signaled(SIGKILL),
+                    "round \(round): the child exited by itself (\(ending)): \(childErrors)"
                 )
 
                 let lines = String(decoding: printed, as: UTF8.self).split(separator: "\n")

@@ -1,3 +1,4 @@
+import CoopProcess
 import Foundation
 
 /// Runs programs as real child processes and collects their output.
@@ -29,45 +30,27 @@ public enum ChildProcess {
         }
     }
 
-    /// Runs `executable` with `arguments`, feeding `stdin`, and waits for it.
+    /// Runs `executable` with `arguments`, feeding `stdin`, and waits for it. Both outputs are read at once (no
+    /// deadlock on a full pipe). Blocks the calling thread.
     public static func run(
         _ executable: String,
         _ arguments: [String],
         stdin: [UInt8] = [],
         currentDirectory: String? = nil
     ) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let input = Pipe()
-        let output = Pipe()
-        let error = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var out = Data()
-        nonisolated(unsafe) var err = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            out = output.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        group.enter()
-        DispatchQueue.global().async {
-            err = error.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        input.fileHandleForWriting.write(Data(stdin))
-        try input.fileHandleForWriting.close()
-        group.wait()
-        process.waitUntilExit()
+        let process = try SpawnedProcess(
+            executable,
+            arguments,
+            currentDirectory: currentDirectory,
+            standardInput: .pipe,
+            standardOutput: .pipe,
+            standardError: .pipe
+        )
+        let output = process.communicate(input: stdin)
         return Result(
-            status: process.terminationStatus,
-            stdout: [UInt8](out),
-            stderr: String(decoding: err, as: UTF8.self)
+            status: process.waitUntilExit().status,
+            stdout: output.stdout,
+            stderr: output.stderrText
         )
     }
 

@@ -2,6 +2,7 @@
 // read on threads of its own (never the Swift concurrency pool). Shared by Tests/CoopNodeTests/PythonClientTests
 // and Tests/CoopRPCTests/PythonServerTests.
 
+import CoopProcess
 import Foundation
 import Synchronization
 import Testing
@@ -41,9 +42,9 @@ public struct ProgramError: Error, CustomStringConvertible {
 
 /// A child process the test talks to while it runs; its standard output and error are collected as they come.
 ///
-/// Started through Foundation's `Process`, which closes every other descriptor in the child, so that a long-lived
-/// child never holds a pipe of another test running in parallel (whose reader would then wait for its end). The
-/// pipes are close-on-exec in this process, so that children other tests spawn do not hold them either. Two threads
+/// Started as a ``SpawnedProcess``, which closes every other descriptor in the child, so that a long-lived child never
+/// holds a pipe of another test running in parallel (whose reader would then wait for its end). The pipes are
+/// close-on-exec in this process, so that children other tests spawn do not hold them either. Two threads
 /// of its own read the output, not Dispatch's workers: on Linux Swift's tasks run on libdispatch's pool too, and
 /// readers blocked there for as long as a long-lived child runs can hold back other tests' tasks. Waits poll.
 public final class RunningProgram: Sendable {
@@ -54,29 +55,23 @@ public final class RunningProgram: Sendable {
         public var stderr: String
     }
 
-    private let process: Process
+    private let process: SpawnedProcess
     private let input: FileHandle
     private let output = Mutex<(stdout: [UInt8], stderr: [UInt8], open: Int)>(([], [], 2))
 
     public init(_ executable: String, _ arguments: [String], currentDirectory: String? = nil) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let stdin = try Self.makePipe()
-        let stdout = try Self.makePipe()
-        let stderr = try Self.makePipe()
-        process.standardInput = stdin.read
-        process.standardOutput = stdout.write
-        process.standardError = stderr.write
-        defer {
-            // The child has its copies (or never started): only this process's ends stay open here.
-            for end in [stdin.read, stdout.write, stderr.write] { try? end.close() }
-        }
-        try process.run()
+        let process = try SpawnedProcess(
+            executable,
+            arguments,
+            currentDirectory: currentDirectory,
+            standardInput: .pipe,
+            standardOutput: .pipe,
+            standardError: .pipe
+        )
         self.process = process
-        self.input = stdin.write
-        for (handle, isError) in [(stdout.read, false), (stderr.read, true)] {
+        // The three handles exist: all three streams are pipes.
+        self.input = process.standardInput!
+        for (handle, isError) in [(process.standardOutput!, false), (process.standardError!, true)] {
             Thread { self.collect(handle, isError: isError) }.start()
         }
     }
@@ -88,17 +83,6 @@ public final class RunningProgram: Sendable {
         program.closeInput()
         let ending = await program.exit(within: timeout)
         return Result(ending: ending, stdout: program.stdoutText, stderr: program.stderrText)
-    }
-
-    /// A pipe whose two ends are close-on-exec (the child gets its end as 0, 1 or 2 through `dup2`).
-    private static func makePipe() throws -> (read: FileHandle, write: FileHandle) {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        return (
-            FileHandle(fileDescriptor: fds[0], closeOnDealloc: true),
-            FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
-        )
     }
 
     private func collect(_ handle: FileHandle, isError: Bool) {
@@ -142,8 +126,9 @@ public final class RunningProgram: Sendable {
             if let found = lines.first(where: { predicate(String($0)) }) { return String(found) }
             let closed = output.withLock { $0.open == 0 }
             if closed || ContinuousClock.now >= deadline {
+                let program = process.executable.split(separator: "/").last ?? "-"
                 throw ProgramError(
-                    description: "no such line on the \(name) of \(process.executableURL?.lastPathComponent ?? "-") "
+                    description: "no such line on the \(name) of \(program) "
                         + "\(closed ? "before it ended" : "within \(timeout)"):\n\(text(self))"
                 )
             }
@@ -152,7 +137,7 @@ public final class RunningProgram: Sendable {
     }
 
     public func signal(_ signal: Int32) {
-        if process.isRunning { kill(process.processIdentifier, signal) }
+        process.send(signal)
     }
 
     /// Closes the program's standard input (it reads end of file).
@@ -177,7 +162,6 @@ public final class RunningProgram: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         closeInput()
-        return process.terminationReason == .exit
-            ? .exited(process.terminationStatus) : .signaled(process.terminationStatus)
+        return ChildProcess.Ending(await process.waitForExit())
     }
 }
