@@ -8,8 +8,9 @@
 //   CSodium                    also libzmq's own CurveZMQ library)
 //   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
 //   CCoopProcess               C shim: glibc's posix_spawn extensions, declared only under _GNU_SOURCE
-//   CoopProcess                child processes on posix_spawn (not Foundation's Process, whose Linux run() crashes
-//                              with many descriptors open); for CoopCLI's demo, the benchmarks and CoopTestKit
+//   CoopProcess                child processes on posix_spawn (not Foundation's Process, whose Linux run() crashed
+//                              once in a test run with ~1,350 descriptors open); for CoopCLI's demo, the benchmarks
+//                              and CoopTestKit
 //   CoopWire                   Swift messages <-> protobuf-c, JSON mapping; no I/O
 //   CoopZMQ                    safe libzmq wrapper: sockets owned by one thread, the reactor, monitor events
 //   CoopRPC                    gRPC-style calls over ZeroMQ frames: status, metadata, frames, server, client
