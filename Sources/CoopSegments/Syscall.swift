@@ -217,20 +217,38 @@ package enum Syscall {
         }
     }
 
-    /// Opens (creating it if needed) the lock file `path` and takes an exclusive `flock` on it without waiting;
-    /// returns the descriptor that holds the lock (closing it releases the lock). Throws
-    /// ``LogError/Code/locked`` when another descriptor, in this or another process, holds it.
-    package static func lockFile(_ path: String, logDirectory: String) throws(LogError) -> Int32 {
+    /// Opens (creating it if needed) the lock file `path` and takes an exclusive `flock` on it; returns the
+    /// descriptor that holds the lock (closing it releases the lock). Throws ``LogError/Code/locked`` when another
+    /// descriptor, in this or another process, still holds it after ``lockPatience``.
+    ///
+    /// Why a little patience: a `flock` belongs to the open file, which every copy of the descriptor keeps open. A
+    /// child process this process spawns gets a copy of every descriptor, `O_CLOEXEC` ones included, for the moment
+    /// between its creation and its `exec`; a log closed and opened again in that moment (a store reopened while
+    /// another thread starts a child) would be refused for a lock nobody really holds. A log that is really open
+    /// elsewhere is still refused, after this short wait.
+    package static func lockFile(
+        _ path: String,
+        logDirectory: String,
+        patience: Duration = lockPatience
+    ) throws(LogError) -> Int32 {
         let fd = try openFile(path, O_RDWR | O_CREAT)
+        let deadline = ContinuousClock.now + patience
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             if code == EINTR { continue }
+            if code == EWOULDBLOCK && ContinuousClock.now < deadline {
+                usleep(2_000)
+                continue
+            }
             closeFile(fd)
             if code == EWOULDBLOCK { throw .locked(logDirectory: logDirectory, path: path) }
             throw .system("flock", path: path, errno: code)
         }
         return fd
     }
+
+    /// How long ``lockFile(_:logDirectory:patience:)`` waits for a lock held by a transient copy of a descriptor.
+    package static let lockPatience: Duration = .milliseconds(250)
 
     package static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
