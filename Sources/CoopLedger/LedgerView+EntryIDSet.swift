@@ -33,9 +33,10 @@ struct EntryIDSet: Sendable {
         }
     }
 
-    /// Inserts `id`; false when it was there already.
+    /// Inserts `id` unless it is there already; returns whether it was new and its position in ``ids`` (where it was
+    /// added, or where it already was). A position never changes once given.
     @discardableResult
-    mutating func insert(_ id: EntryID) -> Bool {
+    mutating func insert(_ id: EntryID) -> (inserted: Bool, position: Int) {
         precondition(ids.count < Int(UInt32.max - 1), "more entry ids than a view holds")
         if Self.slotCount(for: ids.count + 1) > slots.count { rehash(Self.slotCount(for: max(ids.count + 1, 16) * 2)) }
         let mask = slots.count - 1
@@ -43,12 +44,12 @@ struct EntryIDSet: Sendable {
         while true {
             let slot = slots[i]
             if slot == 0 { break }
-            if ids[Int(slot - 1)] == id { return false }
+            if ids[Int(slot - 1)] == id { return (false, Int(slot - 1)) }
             i = (i + 1) & mask
         }
         ids.append(id)
         slots[i] = UInt32(ids.count)
-        return true
+        return (true, ids.count - 1)
     }
 
     /// The table size that keeps `count` ids at most half full.

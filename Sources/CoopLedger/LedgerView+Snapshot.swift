@@ -1,8 +1,8 @@
 import CoopWire
 
 extension LedgerView {
-    /// The fold state of every item (not the set of entry ids seen, which the log's index already holds), for a
-    /// checkpoint. Restore with ``init(snapshot:catalog:roster:setAside:seen:)``.
+    /// The fold state of every item (not the set of entry ids seen, which the checkpoint lists with the log's
+    /// index), for a checkpoint. Restore with ``init(snapshot:catalog:roster:setAside:seen:)``.
     public func snapshot() -> [UInt8] {
         var w = ByteWriter()
         w.u32(UInt32(items.count))

@@ -155,28 +155,28 @@ extension LogStore {
             throw CheckpointProblem("it is inconsistent")
         }
         var replayer = Replayer(catalog: catalog, roster: roster, evidence: [:])
-        var held = 0
-        for (origin, index) in checkpoint.origins {
-            replayer.state.origins[origin] = index
-            held += index.ids.count
-        }
+        for (origin, index) in checkpoint.origins { replayer.state.origins[origin] = index }
         for e in checkpoint.evidence {
             if let first = e.first, let body = try? EntryBody(wireBytes: first.body) {
                 replayer.state.evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
             }
         }
         do {
+            // The view takes the ids in the checkpoint's order, so that each is at the position the origins'
+            // indexes give it (``Checkpoint/ids``).
             replayer.state.view = try LedgerView(
                 snapshot: checkpoint.view,
                 catalog: catalog,
                 roster: roster,
                 setAside: replayer.state.setAside,
-                seen: EmptyCollection(),
-                seenCount: max(held, Int(log.count))
+                seen: checkpoint.ids,
+                seenCount: max(checkpoint.ids.count, Int(log.count))
             )
-            for (_, index) in checkpoint.origins { replayer.state.view.insertSeen(index.ids) }
         } catch {
             throw CheckpointProblem("its view does not fit: \(error)")
+        }
+        guard replayer.state.view.entryCount == checkpoint.ids.count else {
+            throw CheckpointProblem("it lists an entry more than once")
         }
         replayer.state.chain = checkpoint.chain
         replayer.state.recordCount = checkpoint.recordCount
@@ -216,6 +216,7 @@ extension LogStore {
             rosterHash: roster.hash.bytes,
             clock: s.clock.last,
             origins: s.origins.keys.sorted().map { ($0, s.origins[$0]!) },
+            ids: s.view.seenIDs,
             evidence: s.evidence.keys.sorted { ($0.origin, $0.sequence) < ($1.origin, $1.sequence) }
                 .map { s.evidence[$0]! },
             view: s.view.snapshot()
@@ -314,12 +315,13 @@ struct Replayer {
             guard let body = decodedRecord.body else {
                 throw LogError(code: .corrupt, message: "\(at): the entry was not decoded")
             }
-            try Self.append(id, body, at: position, to: &state.origins[body.origin, default: OriginIndex()]) { at }
-            if let disposition = decodedRecord.disposition {
-                state.view.apply(ViewEntry(id: id, body: body), judged: disposition)
-            } else {
-                state.view.apply(ViewEntry(id: id, body: body))
-            }
+            try Self.append(
+                ViewEntry(id: id, body: body),
+                judged: decodedRecord.disposition,
+                at: position,
+                to: &state.origins[body.origin, default: OriginIndex()],
+                view: &state.view
+            ) { at }
             if let ts = body.timestamp, ts > state.clock.last {
                 state.clock = HybridClock(last: ts, maxSkewMs: state.clock.maxSkewMs)
             }
@@ -336,22 +338,26 @@ struct Replayer {
         state.recordCount = position.index + 1
     }
 
-    /// Appends an entry to its origin's index after checking that it is the next in sequence and chains onto the
-    /// last one held (one dictionary access for both).
+    /// Checks that an entry is the next of its origin in sequence and chains onto the last one held, then applies
+    /// it to the view (as judged, when `disposition` is given) and appends it to its origin's index with its
+    /// position there (one dictionary access for all).
     private static func append(
-        _ id: EntryID,
-        _ body: EntryBody,
+        _ entry: ViewEntry,
+        judged disposition: Disposition?,
         at position: RecordPosition,
         to index: inout OriginIndex,
+        view: inout LedgerView,
         _ at: () -> String
     ) throws {
-        guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last?.bytes else {
+        let body = entry.body
+        guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last(in: view)?.bytes
+        else {
             throw LogError(
                 code: .corrupt,
                 message: "\(at()): \(body.origin)#\(body.sequence) does not follow #\(index.count) held for "
                     + "that origin"
             )
         }
-        index.append(id, record: position.index)
+        index.append(position: view.applyReturningPosition(entry, judged: disposition), record: position.index)
     }
 }

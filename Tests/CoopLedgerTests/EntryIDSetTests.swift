@@ -23,8 +23,9 @@ struct EntryIDSetTests {
         var reference: Set<EntryID> = []
         for _ in 0..<20_000 {
             let id = Self.id(&g, among: 12_000)
-            let inserted = set.insert(id)
+            let (inserted, position) = set.insert(id)
             #expect(inserted == reference.insert(id).inserted)
+            #expect(set.ids[position] == id)
             let probe = Self.id(&g, among: 24_000)
             #expect(set.contains(probe) == reference.contains(probe))
         }
@@ -40,13 +41,13 @@ struct EntryIDSetTests {
                 bytes: [UInt8](repeating: 7, count: 24) + Array(repeating: UInt8(n % 256), count: 7) + [UInt8(n / 256)]
             )!
         }
-        for id in ids {
-            let inserted = set.insert(id)
-            #expect(inserted)
+        for (k, id) in ids.enumerated() {
+            let (inserted, position) = set.insert(id)
+            #expect(inserted && position == k)
         }
-        for id in ids {
-            let inserted = set.insert(id)
-            #expect(!inserted)
+        for (k, id) in ids.enumerated() {
+            let (inserted, position) = set.insert(id)
+            #expect(!inserted && position == k)
         }
         #expect(set.count == 1000)
         #expect(!set.contains(EntryID(bytes: [UInt8](repeating: 7, count: 32))!))
