@@ -160,6 +160,17 @@ public struct LedgerView: Sendable {
     /// has them at other positions.
     package var seenIDs: [EntryID] { seen.ids }
 
+    /// Gives a view restored from a snapshot, and given no entry since, the ids of the entries the snapshot was
+    /// folded from, at positions 0 ..< `ids.count` in ``seenIDs`` in this order (a checkpoint's, which its index
+    /// refers to by position), with room for `capacity` ids. Takes the array as it is: not copied when nothing else
+    /// holds it. Returns false, changing nothing, when an id repeats.
+    package mutating func adoptSeen(_ ids: consuming [EntryID], capacity: Int) -> Bool {
+        precondition(seen.count == 0, "the view was given entries before")
+        guard let adopted = EntryIDSet(adopting: ids, capacity: capacity) else { return false }
+        seen = adopted
+        return true
+    }
+
     /// The id at `position` in ``seenIDs`` (one the view returned from ``applyReturningPosition(_:judged:)``).
     package func seenID(at position: UInt32) -> EntryID { seen.ids[Int(position)] }
 }

@@ -43,10 +43,11 @@ extension LogStore {
         var report = OpenReport(recovery: log.recoveryReport, checkpointUsed: false, replayedRecords: 0)
         do {
             var restored: Replayer?
-            switch Checkpoint.read(from: directory) {
-            case .found(let checkpoint):
+            let found = Checkpoint.read(from: directory)
+            switch consume found {
+            case .found(var checkpoint):
                 do {
-                    restored = try restore(checkpoint, log: log, roster: roster, catalog: catalog)
+                    restored = try restore(&checkpoint, log: log, roster: roster, catalog: catalog)
                 } catch let problem as CheckpointProblem {
                     report.note = "checkpoint not used: \(problem)"
                 }
@@ -120,8 +121,9 @@ extension LogStore {
 
     /// The state a checkpoint describes, checked against the log. Throws ``CheckpointProblem`` when it does
     /// not apply (the caller replays instead), ``LogError`` when it shows the log lost or changed records.
+    /// Takes the checkpoint's ids (``Checkpoint/ids`` is empty afterwards) for the view, without copying them.
     private static func restore(
-        _ checkpoint: Checkpoint,
+        _ checkpoint: inout Checkpoint,
         log: SegmentedLog,
         roster: RosterBook,
         catalog: CatalogBook
@@ -162,20 +164,21 @@ extension LogStore {
             }
         }
         do {
-            // The view takes the ids in the checkpoint's order, so that each is at the position the origins'
-            // indexes give it (``Checkpoint/ids``).
             replayer.state.view = try LedgerView(
                 snapshot: checkpoint.view,
                 catalog: catalog,
                 roster: roster,
                 setAside: replayer.state.setAside,
-                seen: checkpoint.ids,
-                seenCount: max(checkpoint.ids.count, Int(log.count))
+                seen: EmptyCollection()
             )
         } catch {
             throw CheckpointProblem("its view does not fit: \(error)")
         }
-        guard replayer.state.view.entryCount == checkpoint.ids.count else {
+        // The view takes the ids in the checkpoint's order, so that each is at the position the origins' indexes
+        // give it (``Checkpoint/ids``); the array is moved, not copied (a million ids are 32 MB).
+        let ids = checkpoint.ids
+        checkpoint.ids = []
+        guard replayer.state.view.adoptSeen(consume ids, capacity: Int(log.count)) else {
             throw CheckpointProblem("it lists an entry more than once")
         }
         replayer.state.chain = checkpoint.chain
