@@ -15,6 +15,15 @@ struct EntryIDSet: Sendable {
 
     init() {}
 
+    /// A set of `ids` at positions 0 ..< `ids.count`, in that order, with room for `capacity` ids: the array is taken
+    /// as it is (not copied when nothing else holds it). `nil` when an id repeats.
+    init?(adopting ids: consuming [EntryID], capacity: Int) {
+        precondition(ids.count < Int(UInt32.max - 1), "more entry ids than a view holds")
+        self.ids = ids
+        self.ids.reserveCapacity(capacity)
+        guard rehash(Self.slotCount(for: max(capacity, self.ids.count))) else { return nil }
+    }
+
     /// Makes room for `capacity` ids without growing again.
     mutating func reserveCapacity(_ capacity: Int) {
         ids.reserveCapacity(capacity)
@@ -33,9 +42,10 @@ struct EntryIDSet: Sendable {
         }
     }
 
-    /// Inserts `id`; false when it was there already.
+    /// Inserts `id` unless it is there already; returns whether it was new and its position in ``ids`` (where it was
+    /// added, or where it already was). A position never changes once given.
     @discardableResult
-    mutating func insert(_ id: EntryID) -> Bool {
+    mutating func insert(_ id: EntryID) -> (inserted: Bool, position: Int) {
         precondition(ids.count < Int(UInt32.max - 1), "more entry ids than a view holds")
         if Self.slotCount(for: ids.count + 1) > slots.count { rehash(Self.slotCount(for: max(ids.count + 1, 16) * 2)) }
         let mask = slots.count - 1
@@ -43,12 +53,12 @@ struct EntryIDSet: Sendable {
         while true {
             let slot = slots[i]
             if slot == 0 { break }
-            if ids[Int(slot - 1)] == id { return false }
+            if ids[Int(slot - 1)] == id { return (false, Int(slot - 1)) }
             i = (i + 1) & mask
         }
         ids.append(id)
         slots[i] = UInt32(ids.count)
-        return true
+        return (true, ids.count - 1)
     }
 
     /// The table size that keeps `count` ids at most half full.
@@ -58,14 +68,20 @@ struct EntryIDSet: Sendable {
         return n
     }
 
-    private mutating func rehash(_ size: Int) {
+    /// Builds a table of `size` slots for the ids; false (the table left as it was) when an id repeats.
+    @discardableResult
+    private mutating func rehash(_ size: Int) -> Bool {
         var table = [UInt32](repeating: 0, count: size)
         let mask = size - 1
         for (k, id) in ids.enumerated() {
             var i = Int(truncatingIfNeeded: id.hashValue) & mask
-            while table[i] != 0 { i = (i + 1) & mask }
+            while table[i] != 0 {
+                if ids[Int(table[i] - 1)] == id { return false }
+                i = (i + 1) & mask
+            }
             table[i] = UInt32(k + 1)
         }
         slots = table
+        return true
     }
 }

@@ -1,8 +1,8 @@
 import CoopWire
 
 extension LedgerView {
-    /// The fold state of every item (not the set of entry ids seen, which the log's index already holds), for a
-    /// checkpoint. Restore with ``init(snapshot:catalog:roster:setAside:seen:)``.
+    /// The fold state of every item (not the set of entry ids seen, which the checkpoint lists with the log's
+    /// index), for a checkpoint. Restore with ``init(snapshot:catalog:roster:setAside:seen:)``.
     public func snapshot() -> [UInt8] {
         var w = ByteWriter()
         w.u32(UInt32(items.count))
@@ -33,8 +33,9 @@ extension LedgerView {
         return w.bytes
     }
 
-    /// A view restored from ``snapshot()``. `seen` must be the ids of every entry the snapshot's view was given;
-    /// `seenCount`, when given, is how many there are (room for them is made at once).
+    /// A view restored from ``snapshot()``. `seen` must be the ids of every entry the snapshot's view was given (or
+    /// empty, and the ids given right after with ``adoptSeen(_:capacity:)``); `seenCount`, when given, is how many
+    /// there are (room for them is made at once).
     /// Throws ``LedgerError`` with code `.mismatch` when the snapshot does not fit the catalog.
     public init<Seen: Sequence<EntryID>>(
         snapshot: [UInt8],

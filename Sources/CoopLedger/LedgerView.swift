@@ -56,10 +56,26 @@ public struct LedgerView: Sendable {
     /// thread with ``entryJudge``).
     @discardableResult
     package mutating func apply(_ entry: ViewEntry, judged disposition: Disposition) -> Disposition {
+        _ = fold(entry, judged: disposition)
+        return disposition
+    }
+
+    /// Applies `entry` as ``apply(_:)`` does (or as judged, when `disposition` is given, as in
+    /// ``apply(_:judged:)``) and returns the position of its id in ``seenIDs``: where it was added, or where it
+    /// already was. A store's index keeps these positions instead of a second copy of each id.
+    package mutating func applyReturningPosition(_ entry: ViewEntry, judged disposition: Disposition? = nil) -> UInt32 {
+        fold(entry, judged: disposition ?? judge(entry.body))
+    }
+
+    /// The id set's insert and the fold; returns the id's position in ``seenIDs``.
+    private mutating func fold(_ entry: ViewEntry, judged disposition: Disposition) -> UInt32 {
         let body = entry.body
-        guard seen.insert(entry.id) else { return disposition }
+        let (inserted, position) = seen.insert(entry.id)
+        guard inserted else { return UInt32(position) }
         // One lookup of the item; its fold is changed in place through the index.
-        guard let itemID = Self.itemID(of: body), let item = items.index(forKey: itemID) else { return disposition }
+        guard let itemID = Self.itemID(of: body), let item = items.index(forKey: itemID) else {
+            return UInt32(position)
+        }
         switch disposition.kind {
         case .setAside: items.values[item].setAside += 1
         case .rejectedByPolicy: items.values[item].rejected += 1
@@ -82,7 +98,7 @@ public struct LedgerView: Sendable {
                 break
             }
         }
-        return disposition
+        return UInt32(position)
     }
 
     /// How the view treats an entry: a pure function of the entry, the catalog, the roster and `setAside`.
@@ -136,14 +152,27 @@ public struct LedgerView: Sendable {
         seen.reserveCapacity(count)
     }
 
-    /// Adds ids to the set of entries the view has been given, without folding them (the entries a restored
-    /// snapshot already holds; see ``init(snapshot:catalog:roster:setAside:seen:seenCount:)``).
-    package mutating func insertSeen(_ ids: [EntryID]) {
-        for id in ids { seen.insert(id) }
-    }
-
     /// Number of distinct entries the view has been given.
     public var entryCount: Int { seen.count }
+
+    /// The ids of the entries the view has been given, each once, in the order it was first given them. An id's
+    /// position here never changes while the view lives; a view folded again from the same entries in another order
+    /// has them at other positions.
+    package var seenIDs: [EntryID] { seen.ids }
+
+    /// Gives a view restored from a snapshot, and given no entry since, the ids of the entries the snapshot was
+    /// folded from, at positions 0 ..< `ids.count` in ``seenIDs`` in this order (a checkpoint's, which its index
+    /// refers to by position), with room for `capacity` ids. Takes the array as it is: not copied when nothing else
+    /// holds it. Returns false, changing nothing, when an id repeats.
+    package mutating func adoptSeen(_ ids: consuming [EntryID], capacity: Int) -> Bool {
+        precondition(seen.count == 0, "the view was given entries before")
+        guard let adopted = EntryIDSet(adopting: ids, capacity: capacity) else { return false }
+        seen = adopted
+        return true
+    }
+
+    /// The id at `position` in ``seenIDs`` (one the view returned from ``applyReturningPosition(_:judged:)``).
+    package func seenID(at position: UInt32) -> EntryID { seen.ids[Int(position)] }
 }
 
 /// A status update that is (or was) a head of its item.

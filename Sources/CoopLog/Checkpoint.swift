@@ -23,7 +23,12 @@ struct Checkpoint {
     var catalogHash: [UInt8]
     var rosterHash: [UInt8]
     var clock: HybridTimestamp
+    /// Each origin's index; its positions are into ``ids``.
     var origins: [(String, OriginIndex)]
+    /// The entry ids the origins' positions refer to: when written, the store view's ``LedgerView/seenIDs``; when
+    /// read, the ids in the order the file lists them (origin after origin, each in sequence order), so that a view
+    /// given them in this order holds each at the position its origin's index names.
+    var ids: [EntryID]
     var evidence: [Equivocation]
     var view: [UInt8]
 
@@ -43,7 +48,7 @@ struct Checkpoint {
         for (origin, index) in origins {
             w.string(origin)
             w.u64(index.count)
-            for id in index.ids { w.id(id) }
+            for position in index.positions { w.id(ids[Int(position)]) }
             for record in index.records { w.u64(record) }
         }
         w.u32(UInt32(evidence.count))
@@ -72,6 +77,9 @@ struct Checkpoint {
             let rosterHash = Array(try r.raw(32))
             let clock = HybridTimestamp(wallMs: try r.u64(), logical: try r.u32())
             var origins: [(String, OriginIndex)] = []
+            var ids: [EntryID] = []
+            // At most this many entries fit in the rest of the file (40 bytes each): room for all ids at once.
+            ids.reserveCapacity(r.remaining / 40)
             for _ in 0..<(try r.u32()) {
                 let origin = try r.string()
                 // Each id takes 32 bytes and each record number 8: a count the rest cannot hold is damage, and
@@ -81,11 +89,12 @@ struct Checkpoint {
                     throw CheckpointProblem("origin \(origin) claims \(declared) entries, more than the file holds")
                 }
                 let n = Int(declared)
+                // A file of at most `maxSize` bytes holds far fewer ids than positions can count (2³²).
+                let first = UInt32(ids.count)
                 var index = OriginIndex()
-                index.ids.reserveCapacity(n)
-                index.records.reserveCapacity(n)
-                for _ in 0..<n { index.ids.append(try r.id()) }
-                for _ in 0..<n { index.records.append(try r.u64()) }
+                index.reserveCapacity(n)
+                for _ in 0..<n { ids.append(try r.id()) }
+                for k in 0..<n { index.append(position: first + UInt32(k), record: try r.u64()) }
                 origins.append((origin, index))
             }
             var evidence: [Equivocation] = []
@@ -99,6 +108,7 @@ struct Checkpoint {
                 rosterHash: rosterHash,
                 clock: clock,
                 origins: origins,
+                ids: ids,
                 evidence: evidence,
                 view: view
             )

@@ -123,7 +123,7 @@ extension LogStore {
             entries.map { decoded in
                 guard let entry = decoded?.entry, let index = s.origins[entry.origin], entry.sequence <= index.count
                 else { return false }
-                return index.ids[Int(entry.sequence - 1)] == entry.id
+                return index.id(at: entry.sequence, in: s.view) == entry.id
             }
         }
     }

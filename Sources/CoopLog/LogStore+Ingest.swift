@@ -115,7 +115,7 @@ extension LogStore {
         let key = OriginSequenceKey(origin: v.origin, sequence: v.sequence)
         if v.sequence <= index.count {
             let heldRecord = index.records[Int(v.sequence - 1)]
-            if index.ids[Int(v.sequence - 1)] == v.id { return .done(nil, .duplicate) }
+            if index.id(at: v.sequence, in: s.view) == v.id { return .done(nil, .duplicate) }
             if s.evidence[key] != nil { return .done(nil, .equivocation(origin: v.origin, sequence: v.sequence)) }
             guard let flying = s.inFlight.first(where: { $0.record == heldRecord }) else {
                 return .conflictsWithRecord(heldRecord)
@@ -160,21 +160,22 @@ extension LogStore {
             s.pending[v.origin] = waiting
             return .done(nil, .pending(missingFrom: index.count + 1))
         }
-        guard v.sequence == 1 || v.body.previous == index.last?.bytes else {
+        let last = index.last(in: s.view)
+        guard v.sequence == 1 || v.body.previous == last?.bytes else {
             s.reportFork(
                 ForkReport(
                     origin: v.origin,
                     sequence: v.sequence,
                     entry: v.id,
                     claimedPrevious: EntryID(bytes: v.body.previous),
-                    heldPrevious: index.last,
+                    heldPrevious: last,
                     action: .refused
                 )
             )
             throw LogError(
                 code: .refused,
                 message: "\(at): its previous hash is not the id of the \(v.origin)#\(v.sequence - 1) held here "
-                    + "(\(index.last?.short ?? "-")); \(v.origin) may have forked before #\(v.sequence)"
+                    + "(\(last?.short ?? "-")); \(v.origin) may have forked before #\(v.sequence)"
             )
         }
         // Store it and every waiting successor that chains on. A successor that names another predecessor
@@ -262,21 +263,31 @@ extension LogStore {
     /// Refolds the view after new evidence changed which entries are set aside: every durable record, read
     /// without the store's lock, then under it the records that became durable meanwhile are read again (outside)
     /// until none are left, and the entries still in flight are applied. Starts over if more evidence arrived.
+    ///
+    /// The new view holds the entries' ids in log order, which may differ from the old view's (a store opened from a
+    /// checkpoint holds them by origin first): the origin indexes' positions are moved to the new view's in the same
+    /// critical section that installs it, from the position the fold gave each record.
     func rebuildView() throws {
         while true {
             let (generation, setAside, first) = state.withLock { s in (s.evidenceCount, s.setAside, s.durableCount) }
             var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
+            // By record number: the position of its entry in `view` (``OriginIndex/noPosition`` for evidence).
+            var positionOfRecord: [UInt32] = []
+            positionOfRecord.reserveCapacity(Int(first))
             var read: UInt64 = 0
             var target = first
             var done = false
             while !done {
-                try fold(records: read..<target, into: &view)
+                try fold(records: read..<target, into: &view, positionOfRecord: &positionOfRecord)
                 read = target
                 let next: UInt64? = state.withLock { s in
                     guard s.evidenceCount == generation else { return nil }
                     guard s.durableCount == read else { return s.durableCount }
                     // Everything from `read` on is in flight (settle removes only what is durable).
-                    for flying in s.inFlight where flying.record >= read { view.apply(flying.entry) }
+                    for flying in s.inFlight where flying.record >= read {
+                        Self.set(&positionOfRecord, record: flying.record, view.applyReturningPosition(flying.entry))
+                    }
+                    for k in s.origins.values.indices { s.origins.values[k].reposition(byRecord: positionOfRecord) }
                     s.view = view
                     s.viewRebuilds += 1
                     return read
@@ -288,8 +299,12 @@ extension LogStore {
         }
     }
 
-    /// Applies the entries of durable records `range` to `view`.
-    private func fold(records range: Range<UInt64>, into view: inout LedgerView) throws {
+    /// Applies the entries of durable records `range` to `view`, noting in `positionOfRecord` where each went.
+    private func fold(
+        records range: Range<UInt64>,
+        into view: inout LedgerView,
+        positionOfRecord: inout [UInt32]
+    ) throws {
         guard !range.isEmpty else { return }
         struct Done: Error {}
         do {
@@ -299,8 +314,19 @@ extension LogStore {
                     payload,
                     at: "\(log.logDirectory) record \(position)"
                 )
-                if case .entry(_, let id) = record.content, let body { view.apply(ViewEntry(id: id, body: body)) }
+                if case .entry(_, let id) = record.content, let body {
+                    let at = view.applyReturningPosition(ViewEntry(id: id, body: body))
+                    Self.set(&positionOfRecord, record: position.index, at)
+                }
             }
         } catch is Done {}
+    }
+
+    /// Notes `position` for `record` in a table by record number; records skipped (evidence) get
+    /// ``OriginIndex/noPosition``.
+    private static func set(_ positionOfRecord: inout [UInt32], record: UInt64, _ position: UInt32) {
+        precondition(UInt64(positionOfRecord.count) <= record, "records are noted in order")
+        while UInt64(positionOfRecord.count) < record { positionOfRecord.append(OriginIndex.noPosition) }
+        positionOfRecord.append(position)
     }
 }

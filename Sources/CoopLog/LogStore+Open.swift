@@ -43,10 +43,11 @@ extension LogStore {
         var report = OpenReport(recovery: log.recoveryReport, checkpointUsed: false, replayedRecords: 0)
         do {
             var restored: Replayer?
-            switch Checkpoint.read(from: directory) {
-            case .found(let checkpoint):
+            let found = Checkpoint.read(from: directory)
+            switch consume found {
+            case .found(var checkpoint):
                 do {
-                    restored = try restore(checkpoint, log: log, roster: roster, catalog: catalog)
+                    restored = try restore(&checkpoint, log: log, roster: roster, catalog: catalog)
                 } catch let problem as CheckpointProblem {
                     report.note = "checkpoint not used: \(problem)"
                 }
@@ -120,8 +121,9 @@ extension LogStore {
 
     /// The state a checkpoint describes, checked against the log. Throws ``CheckpointProblem`` when it does
     /// not apply (the caller replays instead), ``LogError`` when it shows the log lost or changed records.
+    /// Takes the checkpoint's ids (``Checkpoint/ids`` is empty afterwards) for the view, without copying them.
     private static func restore(
-        _ checkpoint: Checkpoint,
+        _ checkpoint: inout Checkpoint,
         log: SegmentedLog,
         roster: RosterBook,
         catalog: CatalogBook
@@ -155,11 +157,7 @@ extension LogStore {
             throw CheckpointProblem("it is inconsistent")
         }
         var replayer = Replayer(catalog: catalog, roster: roster, evidence: [:])
-        var held = 0
-        for (origin, index) in checkpoint.origins {
-            replayer.state.origins[origin] = index
-            held += index.ids.count
-        }
+        for (origin, index) in checkpoint.origins { replayer.state.origins[origin] = index }
         for e in checkpoint.evidence {
             if let first = e.first, let body = try? EntryBody(wireBytes: first.body) {
                 replayer.state.evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
@@ -171,12 +169,17 @@ extension LogStore {
                 catalog: catalog,
                 roster: roster,
                 setAside: replayer.state.setAside,
-                seen: EmptyCollection(),
-                seenCount: max(held, Int(log.count))
+                seen: EmptyCollection()
             )
-            for (_, index) in checkpoint.origins { replayer.state.view.insertSeen(index.ids) }
         } catch {
             throw CheckpointProblem("its view does not fit: \(error)")
+        }
+        // The view takes the ids in the checkpoint's order, so that each is at the position the origins' indexes
+        // give it (``Checkpoint/ids``); the array is moved, not copied (a million ids are 32 MB).
+        let ids = checkpoint.ids
+        checkpoint.ids = []
+        guard replayer.state.view.adoptSeen(consume ids, capacity: Int(log.count)) else {
+            throw CheckpointProblem("it lists an entry more than once")
         }
         replayer.state.chain = checkpoint.chain
         replayer.state.recordCount = checkpoint.recordCount
@@ -216,6 +219,7 @@ extension LogStore {
             rosterHash: roster.hash.bytes,
             clock: s.clock.last,
             origins: s.origins.keys.sorted().map { ($0, s.origins[$0]!) },
+            ids: s.view.seenIDs,
             evidence: s.evidence.keys.sorted { ($0.origin, $0.sequence) < ($1.origin, $1.sequence) }
                 .map { s.evidence[$0]! },
             view: s.view.snapshot()
@@ -314,12 +318,13 @@ struct Replayer {
             guard let body = decodedRecord.body else {
                 throw LogError(code: .corrupt, message: "\(at): the entry was not decoded")
             }
-            try Self.append(id, body, at: position, to: &state.origins[body.origin, default: OriginIndex()]) { at }
-            if let disposition = decodedRecord.disposition {
-                state.view.apply(ViewEntry(id: id, body: body), judged: disposition)
-            } else {
-                state.view.apply(ViewEntry(id: id, body: body))
-            }
+            try Self.append(
+                ViewEntry(id: id, body: body),
+                judged: decodedRecord.disposition,
+                at: position,
+                to: &state.origins[body.origin, default: OriginIndex()],
+                view: &state.view
+            ) { at }
             if let ts = body.timestamp, ts > state.clock.last {
                 state.clock = HybridClock(last: ts, maxSkewMs: state.clock.maxSkewMs)
             }
@@ -336,22 +341,26 @@ struct Replayer {
         state.recordCount = position.index + 1
     }
 
-    /// Appends an entry to its origin's index after checking that it is the next in sequence and chains onto the
-    /// last one held (one dictionary access for both).
+    /// Checks that an entry is the next of its origin in sequence and chains onto the last one held, then applies
+    /// it to the view (as judged, when `disposition` is given) and appends it to its origin's index with its
+    /// position there (one dictionary access for all).
     private static func append(
-        _ id: EntryID,
-        _ body: EntryBody,
+        _ entry: ViewEntry,
+        judged disposition: Disposition?,
         at position: RecordPosition,
         to index: inout OriginIndex,
+        view: inout LedgerView,
         _ at: () -> String
     ) throws {
-        guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last?.bytes else {
+        let body = entry.body
+        guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last(in: view)?.bytes
+        else {
             throw LogError(
                 code: .corrupt,
                 message: "\(at()): \(body.origin)#\(body.sequence) does not follow #\(index.count) held for "
                     + "that origin"
             )
         }
-        index.append(id, record: position.index)
+        index.append(position: view.applyReturningPosition(entry, judged: disposition), record: position.index)
     }
 }

@@ -24,7 +24,7 @@ extension LogStore {
                 return OriginDigest(
                     origin: origin,
                     sequence: sequence,
-                    head: sequence > 0 ? index.ids[Int(sequence - 1)].bytes : [],
+                    head: sequence > 0 ? index.id(at: sequence, in: s.view).bytes : [],
                     evidence: UInt32(evidence[origin]?.count ?? 0)
                 )
             }

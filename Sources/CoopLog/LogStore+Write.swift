@@ -32,7 +32,7 @@ extension LogStore {
             let body = EntryBody(
                 origin: me,
                 sequence: index.count + 1,
-                previous: index.last?.bytes ?? [],
+                previous: index.last(in: s.view)?.bytes ?? [],
                 timestamp: try Self.tick(&s.clock, now: now),
                 parents: parents.map(\.bytes),
                 payload: payload
@@ -107,8 +107,8 @@ extension LogStore {
         let ticket = try log.enqueue(records)
         s.chain = chain
         for (bytes, entry) in entries {
-            s.origins[entry.body.origin, default: OriginIndex()].append(entry.id, record: s.recordCount)
-            s.view.apply(entry)
+            let position = s.view.applyReturningPosition(entry)
+            s.origins[entry.body.origin, default: OriginIndex()].append(position: position, record: s.recordCount)
             s.inFlight.append((s.recordCount, bytes, entry))
             s.recordCount += 1
         }

@@ -23,8 +23,9 @@ struct EntryIDSetTests {
         var reference: Set<EntryID> = []
         for _ in 0..<20_000 {
             let id = Self.id(&g, among: 12_000)
-            let inserted = set.insert(id)
+            let (inserted, position) = set.insert(id)
             #expect(inserted == reference.insert(id).inserted)
+            #expect(set.ids[position] == id)
             let probe = Self.id(&g, among: 24_000)
             #expect(set.contains(probe) == reference.contains(probe))
         }
@@ -40,15 +41,38 @@ struct EntryIDSetTests {
                 bytes: [UInt8](repeating: 7, count: 24) + Array(repeating: UInt8(n % 256), count: 7) + [UInt8(n / 256)]
             )!
         }
-        for id in ids {
-            let inserted = set.insert(id)
-            #expect(inserted)
+        for (k, id) in ids.enumerated() {
+            let (inserted, position) = set.insert(id)
+            #expect(inserted && position == k)
         }
-        for id in ids {
-            let inserted = set.insert(id)
-            #expect(!inserted)
+        for (k, id) in ids.enumerated() {
+            let (inserted, position) = set.insert(id)
+            #expect(!inserted && position == k)
         }
         #expect(set.count == 1000)
         #expect(!set.contains(EntryID(bytes: [UInt8](repeating: 7, count: 32))!))
+    }
+
+    @Test("a set made from an array keeps its order as the positions and refuses an array with a repeated id")
+    func adopting() throws {
+        var g = SplitMix64(seed: 3)
+        var distinct: [EntryID] = []
+        var reference: Set<EntryID> = []
+        while distinct.count < 3000 {
+            let id = Self.id(&g, among: 1 << 40)
+            if reference.insert(id).inserted { distinct.append(id) }
+        }
+        var set = try #require(EntryIDSet(adopting: distinct, capacity: 5000))
+        #expect(set.ids == distinct && set.count == 3000)
+        for (k, id) in distinct.enumerated() {
+            let (inserted, position) = set.insert(id)
+            #expect(!inserted && position == k)
+        }
+        let probe = Self.id(&g, among: 1 << 40)
+        #expect(set.contains(probe) == reference.contains(probe))
+        let (inserted, position) = set.insert(probe)
+        #expect(inserted != reference.contains(probe) && set.ids[position] == probe)
+        #expect(EntryIDSet(adopting: distinct + [distinct[1234]], capacity: 0) == nil)
+        #expect(EntryIDSet(adopting: [], capacity: 0)?.count == 0)
     }
 }
