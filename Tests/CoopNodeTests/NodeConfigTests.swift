@@ -101,4 +101,17 @@ struct MeshWriterTests {
         #expect(written.configs.count == 3)
         #expect(written.clients.count == 6)
     }
+
+    @Test("the mesh's ports are distinct and below the kernel's ephemeral range, which port 0 binds draw from")
+    func portsBelowTheEphemeralRange() throws {
+        let directory = try TemporaryDirectory("coop-mesh")
+        let written = try MeshWriter(directory: directory.file("mesh"), catalogPath: Fixtures.catalogPath).write()
+        let ports = written.endpoints.values.compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } }
+        #expect(ports.count == 3 && Set(ports).count == 3, "\(written.endpoints)")
+        let range = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        let low = try #require(range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) })
+        if low > 12_000 {
+            #expect(ports.allSatisfy { $0 >= 10_000 && Int($0) < low }, "\(ports) against \(range)")
+        }
+    }
 }
