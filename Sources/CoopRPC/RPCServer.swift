@@ -296,12 +296,13 @@ struct CreditWaiter: Sendable {
 /// A call in flight on the server: the task that runs it, and why it must stop, once it must.
 struct Running: Sendable {
     enum Stop: Sendable {
-        /// The client cancelled the call or went away (or it had before the call's task started).
+        /// The client cancelled the call or went away.
         case cancelled
         /// The deadline the request carried passed.
         case deadline
     }
 
+    /// Set when the call is admitted (its task is started and registered under the server's lock).
     var task: Task<Void, Never>?
     var stop: Stop?
 }
