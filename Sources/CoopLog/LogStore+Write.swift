@@ -13,8 +13,48 @@ extension LogStore {
         guard let me = identity else {
             throw LogError(code: .refused, message: "this store was opened without a signing key; it cannot write")
         }
+        let (ticket, result) = try await withCheckedThrowingContinuation { continuation in
+            let request = AppendQueue.Request(
+                payload: payload,
+                expectedHeads: expectedHeads,
+                continuation: continuation
+            )
+            if appends.withLock({ $0.queue(request) }) { signWaitingAppends(origin: me) }
+        }
+        try await settle(ticket)
+        return result
+    }
+
+    /// The signer's loop (``AppendQueue``): signs and queues every waiting append in turn and resumes its caller with
+    /// the ticket of its record, until none waits or ``AppendQueue/maxPerSigner`` were taken, when a new task goes on.
+    private func signWaitingAppends(origin me: String) {
+        var taken = 0
+        while true {
+            let requests = appends.withLock { $0.take() }
+            if requests.isEmpty { return }
+            for request in requests {
+                request.continuation.resume(
+                    with: Result {
+                        try queueLocalEntry(request.payload, expectedHeads: request.expectedHeads, origin: me)
+                    }
+                )
+            }
+            taken += requests.count
+            if taken >= AppendQueue.maxPerSigner {
+                Task { self.signWaitingAppends(origin: me) }
+                return
+            }
+        }
+    }
+
+    /// Checks, signs and queues one local entry under the store's lock; its ticket and what it will return.
+    private func queueLocalEntry(
+        _ payload: EntryBody.Payload,
+        expectedHeads: [EntryID]?,
+        origin me: String
+    ) throws -> (AppendTicket, AppendResult) {
         let now = options.physicalClock()
-        let (ticket, result): (AppendTicket, AppendResult) = try state.withLock { s in
+        return try state.withLock { s in
             try Self.checkUsable(s)
             try Self.checkLocalWrite(payload, origin: me, view: s.view)
             let itemID = LedgerView.itemID(of: EntryBody(payload: payload)) ?? ""
@@ -44,8 +84,6 @@ extension LogStore {
             let ticket = try self.enqueue(&s, entries: [(bytes, ViewEntry(id: id, body: body))], evidence: [])
             return (ticket, AppendResult(id: id, signed: signed, body: body, state: s.view.state(of: itemID)))
         }
-        try await settle(ticket)
-        return result
     }
 
     /// Appends a status update (see ``append(_:expectedHeads:)``).
@@ -137,9 +175,12 @@ extension LogStore {
             throw error
         }
         guard let last = positions.last else { return }
+        // Another caller answered by the same group commit (or a later one) already noted it and trimmed `inFlight`.
+        if durableRecords.load(ordering: .acquiring) > last.index { return }
         state.withLock { s in
             s.durableCount = max(s.durableCount, last.index + 1)
             let durable = s.durableCount
+            durableRecords.store(durable, ordering: .releasing)
             // In record order: drop the durable prefix (moves the rest; no per-element copies).
             s.inFlight.removeFirst(s.inFlight.firstIndex { $0.record >= durable } ?? s.inFlight.count)
         }

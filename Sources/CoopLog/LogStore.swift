@@ -57,6 +57,11 @@ public final class LogStore: Sendable {
     let log: SegmentedLog
     let verifier: EntryVerifier
     let state: Mutex<StoreState>
+    /// Local appends waiting for the one that signs them (``AppendQueue``); never held with ``state``'s lock.
+    let appends = Mutex(AppendQueue())
+    /// ``StoreState/durableCount`` as last set under the lock, so that the many callers one group commit answers
+    /// need not all take the lock to learn that their records are durable (``settle(_:)``).
+    let durableRecords: Atomic<UInt64>
 
     /// What opening the segment files found and repaired (a torn last record cut off).
     public var recoveryReport: RecoveryReport { log.recoveryReport }
@@ -81,6 +86,7 @@ public final class LogStore: Sendable {
         self.options = options
         self.log = log
         self.verifier = EntryVerifier(roster: roster)
+        self.durableRecords = Atomic(state.durableCount)
         self.state = Mutex(state)
     }
 

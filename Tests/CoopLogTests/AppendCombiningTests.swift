@@ -1,0 +1,108 @@
+import CoopLedger
+import CoopLog
+import CoopSegments
+import CoopTestKit
+import CoopWire
+import Testing
+
+/// Local appends are signed by whichever caller finds nobody signing (flat combining, `AppendQueue`): these tests
+/// run many at once, refused ones among them, and check that every acknowledged entry is in the log at the sequence
+/// number it was given, chained onto the one before it, and that refused ones took no number.
+@Suite("Log store: concurrent appends signed by one caller at a time")
+struct AppendCombiningTests {
+    let roster: RosterBook
+    let catalog: CatalogBook
+
+    init() throws {
+        roster = try Fixtures.roster()
+        catalog = try Fixtures.catalog()
+    }
+
+    /// What one concurrent append was asked to do.
+    enum Kind: CaseIterable {
+        case comment, textWithNUL, staleHeads
+    }
+
+    @Test(
+        "random mixes of good and refused appends: dense numbers, one chain, the results match the log",
+        arguments: 0..<4
+    )
+    func randomMix(seed: UInt64) async throws {
+        var random = SeededRandom(seed: 0xA99E_0000 + seed)
+        let kinds = (0..<96).map { _ in Kind.allCases[Int(random.next() % 3)] }
+        let dir = try CoopTestKit.TemporaryDirectory()
+        let store = try LogStore.open(
+            directory: dir.path,
+            roster: roster,
+            catalog: catalog,
+            identity: try NodeKeys.read(name: "cq-shapingba", from: Fixtures.keysPath)
+        )
+        let stale = EntryID(digestOf: [1, 2, 3])
+        let outcomes = try await withThrowingTaskGroup(of: (Kind, Result<AppendResult, LogError>).self) { group in
+            for (n, kind) in kinds.enumerated() {
+                group.addTask {
+                    let text = kind == .textWithNUL ? "note \(n)\u{0}" : "note \(n)"
+                    let comment = EntryBody.Payload.comment(Comment(itemId: "CY-03", text: text))
+                    do {
+                        let result = try await store.append(comment, expectedHeads: kind == .staleHeads ? [stale] : nil)
+                        return (kind, .success(result))
+                    } catch let error as LogError {
+                        return (kind, .failure(error))
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        var acknowledged: [AppendResult] = []
+        for (kind, outcome) in outcomes {
+            switch (kind, outcome) {
+            case (.comment, .success(let result)):
+                acknowledged.append(result)
+            case (.textWithNUL, .failure(let error)):
+                #expect(error.code == .refused && error.message.contains("NUL"), "\(error)")
+            case (.staleHeads, .failure(let error)):
+                #expect(error.code == .refused && error.message.contains("heads changed"), "\(error)")
+            default:
+                Issue.record("\(kind) gave \(outcome)")
+            }
+        }
+        let good = kinds.filter { $0 == .comment }.count
+        #expect(acknowledged.count == good)
+        acknowledged.sort { $0.body.sequence < $1.body.sequence }
+        #expect(acknowledged.map(\.body.sequence) == Array(1...UInt64(good)))
+        for (before, after) in zip(acknowledged, acknowledged.dropFirst()) {
+            #expect(after.body.previous == before.id.bytes)
+        }
+        let stored = try store.entries(of: "cq-shapingba", after: 0)
+        #expect(stored.map { EntryID(of: $0) } == acknowledged.map(\.id))
+        #expect(store.state(of: "CY-03")?.comments == UInt32(good))
+        try await store.close()
+        let reopened = try LogStore.open(directory: dir.path, roster: roster, catalog: catalog)  // replay checks the chains
+        #expect(reopened.recordCount == UInt64(good))
+        try await reopened.close()
+    }
+
+    @Test("more appends at once than one caller signs before handing over: all acknowledged and stored")
+    func handOver() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory()
+        var options = LogStore.Options()
+        options.durability = .unsafeNoSync
+        let store = try LogStore.open(
+            directory: dir.path,
+            roster: roster,
+            catalog: catalog,
+            identity: try NodeKeys.read(name: "cq-shapingba", from: Fixtures.keysPath),
+            options: options
+        )
+        let count = 1_000
+        let ids = try await withThrowingTaskGroup(of: EntryID.self) { group in
+            for n in 0..<count {
+                group.addTask { try await store.append(.comment(Comment(itemId: "CY-03", text: "n\(n)"))).id }
+            }
+            return try await group.reduce(into: Set<EntryID>()) { $0.insert($1) }
+        }
+        #expect(ids.count == count)
+        #expect(Set(try store.entries(of: "cq-shapingba", after: 0).map { EntryID(of: $0) }) == ids)
+        try await store.close()
+    }
+}
