@@ -77,7 +77,8 @@ struct AppendCombiningTests {
         #expect(stored.map { EntryID(of: $0) } == acknowledged.map(\.id))
         #expect(store.state(of: "CY-03")?.comments == UInt32(good))
         try await store.close()
-        let reopened = try LogStore.open(directory: dir.path, roster: roster, catalog: catalog)  // replay checks the chains
+        // The replay on open checks every sequence number and both chains.
+        let reopened = try LogStore.open(directory: dir.path, roster: roster, catalog: catalog)
         #expect(reopened.recordCount == UInt64(good))
         try await reopened.close()
     }
