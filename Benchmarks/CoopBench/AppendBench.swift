@@ -55,10 +55,15 @@ enum AppendBench {
     }
 
     /// One writer, each append awaited before the next: one fsync per append.
-    static func single(_ data: ReferenceData, directory: String, count: Int) async throws -> AppendRun {
+    static func single(
+        _ data: ReferenceData,
+        directory: String,
+        count: Int,
+        durability: SegmentedLog.Durability = .durable
+    ) async throws -> AppendRun {
         let node = data.keys[0].name
         let items = data.items(of: node)
-        let store = try openStore(data, directory: directory, durability: .durable)
+        let store = try openStore(data, directory: directory, durability: durability)
         // Warm-up (creates the first segment file; not timed).
         for k in 0..<8 {
             _ = try await store.append(payload(writer: 0, k: k, node: node, items: items))
@@ -167,6 +172,24 @@ enum GroupCommitBench {
         var statistics: SegmentedLog.Statistics
         var rate: Double { Double(appends) / elapsed }
         var recordsPerSync: Double { Double(statistics.recordsWritten) / Double(max(1, statistics.syncs)) }
+    }
+
+    /// One writer, each append awaited: the log's own latency (write, sync and the two thread hand-offs: to its
+    /// writer queue and back to the awaiting task), without the store's work. Quantiles in seconds.
+    static func single(directory: String, count: Int, recordSize: Int) async throws -> (p50: Double, p99: Double) {
+        let log = try SegmentedLog.open(directory: directory)
+        let record = [UInt8](repeating: 0x42, count: recordSize)
+        for _ in 0..<8 { _ = try await log.append(record) }
+        var latencies: [Double] = []
+        latencies.reserveCapacity(count)
+        for _ in 0..<count {
+            let start = now()
+            _ = try await log.append(record)
+            latencies.append(now() - start)
+        }
+        try await log.close()
+        latencies.sort()
+        return (quantile(latencies, 0.5), quantile(latencies, 0.99))
     }
 
     static func run(directory: String, writers: Int, perWriter: Int, recordSize: Int) async throws -> Run {

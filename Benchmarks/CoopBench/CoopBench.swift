@@ -262,7 +262,48 @@ struct CoopBench {
             )
         )
         lastRecordBytes = Int(recordBytes.rounded())
+        try await decomposeSingle(r, fsync: fsync, count: count)
         return r
+    }
+
+    /// Where (2)'s time over the raw sync goes: the log alone (its sync and two thread hand-offs) and the store
+    /// without syncs (signing, checks and the same hand-offs).
+    mutating func decomposeSingle(_ r: AppendRun, fsync: FsyncResult, count: Int) async throws {
+        let log = try await GroupCommitBench.single(
+            directory: scratch + "/single-log",
+            count: count,
+            recordSize: lastRecordBytes
+        )
+        let noSync = try await AppendBench.single(
+            data,
+            directory: scratch + "/single-nosync",
+            count: count,
+            durability: .unsafeNoSync
+        )
+        detail(
+            "SegmentedLog alone, one writer, \(lastRecordBytes)-byte records: p50 \(millis(log.p50)) = raw sync "
+                + "+\(millis(log.p50 - fsync.p50)) (the hand-off to the writer queue and back); the store without "
+                + "syncs: p50 \(millis(noSync.p50)) (signing, checks, encoding and the same hand-offs)"
+        )
+        summary.add(
+            Row(
+                number: "2a",
+                what: "  SegmentedLog alone, 1 writer, durable",
+                figure: "p50 \(millis(log.p50)), p99 \(millis(log.p99))",
+                ratio: "(1) + \(millis(log.p50 - fsync.p50))",
+                goal: "(diagnostic)"
+            )
+        )
+        summary.add(
+            Row(
+                number: "2b",
+                what: "  append, 1 writer, .unsafeNoSync",
+                figure: "p50 \(millis(noSync.p50)), p99 \(millis(noSync.p99))",
+                ratio: "(2) − (2a): \(millis(r.p50 - log.p50))",
+                goal: "(diagnostic)",
+                cpu: noSync.busyCores
+            )
+        )
     }
 
     /// Bytes per record the store wrote in (2), for the log-only group-commit run.
