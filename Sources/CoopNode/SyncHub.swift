@@ -40,8 +40,15 @@ public final class SyncHub: Sendable {
     }
 
     let state: Mutex<State>
-    /// Publishes head notices (set once the PUB socket is bound).
-    private let publisher = Mutex<(@Sendable ([HeadNotice]) -> Void)?>(nil)
+    /// Publishes head notices (set once the PUB socket is bound). In a struct: a `Mutex` whose value is itself a
+    /// function type reabstracts it on every `withLock` (out of its generic storage and back in through the `inout`),
+    /// adding two thunks each time, so every announce walked a chain that grew by two calls per write (10% of a busy
+    /// node's CPU, and a stack deeper with every write) — as the RPC transports' handlers once did.
+    private let publisher = Mutex<Publisher?>(nil)
+
+    private struct Publisher {
+        let publish: @Sendable ([HeadNotice]) -> Void
+    }
     /// Wakes a peer's link (set by the link).
     let wakers = Mutex<[String: @Sendable () -> Void]>([:])
 
@@ -201,13 +208,15 @@ public final class SyncHub: Sendable {
 
     /// Sets how notices are published (the node's PUB socket).
     func setPublisher(_ publish: @escaping @Sendable ([HeadNotice]) -> Void) {
-        publisher.withLock { $0 = publish }
+        publisher.withLock { $0 = Publisher(publish: publish) }
     }
 
     /// Announces new entries: one notice per origin that advanced (its new head), and tells watchers.
     func announce(_ heads: [(origin: String, sequence: UInt64, id: [UInt8])]) {
-        guard !heads.isEmpty, let publish = publisher.withLock({ $0 }) else { return }
-        publish(heads.map { HeadNotice(fromNode: nodeID, origin: $0.origin, sequence: $0.sequence, entryId: $0.id) })
+        guard !heads.isEmpty, let publisher = publisher.withLock({ $0 }) else { return }
+        publisher.publish(
+            heads.map { HeadNotice(fromNode: nodeID, origin: $0.origin, sequence: $0.sequence, entryId: $0.id) }
+        )
     }
 
     /// After a batch from a peer was stored: announce the heads that moved, tell watchers about the items touched.

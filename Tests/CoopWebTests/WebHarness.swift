@@ -159,9 +159,11 @@ final class WebHarness: Sendable {
 
 /// The listener's clock, pointed at the harness once it exists.
 final class ClockBox: Sendable {
-    private let source = Mutex<(@Sendable () -> UInt64)?>(nil)
-    func set(_ read: @escaping @Sendable () -> UInt64) { source.withLock { $0 = read } }
-    func read() -> UInt64 { source.withLock { $0 }?() ?? WebHarness.june2026 }
+    /// In a struct: a `Mutex` whose value is a function type would wrap it in two more thunks on every access.
+    private struct Source { let read: @Sendable () -> UInt64 }
+    private let source = Mutex<Source?>(nil)
+    func set(_ read: @escaping @Sendable () -> UInt64) { source.withLock { $0 = Source(read: read) } }
+    func read() -> UInt64 { source.withLock { $0 }?.read() ?? WebHarness.june2026 }
 }
 
 /// Call options for tests: a generous deadline (the machine is shared).
