@@ -70,7 +70,13 @@ extension RPCClient {
         let head = RPCRequestHead(callID: callID, method: method, metadata: options.metadata, credit: credit)
         if let refused = open(
             callID,
-            Call(sink: .stream(buffer, promise), head: head, body: request, deadline: deadline)
+            Call(
+                sink: .stream(buffer, promise),
+                head: head,
+                body: request,
+                deadline: deadline,
+                granted: UInt64(credit)
+            )
         ) {
             throw refused
         }
@@ -82,7 +88,12 @@ extension RPCClient {
         arm(callID, deadline: deadline)
         let grant: @Sendable (UInt32) -> Void = { [weak self] amount in
             guard let self else { return }
-            let live = self.state.withLock { s in s.calls[callID].map { $0.sentOn == s.epoch } ?? false }
+            // Counted before it is sent: the messages it allows may arrive as soon as it leaves.
+            let live = self.state.withLock { s in
+                guard let i = s.calls.index(forKey: callID), s.calls.values[i].sentOn == s.epoch else { return false }
+                s.calls.values[i].granted += UInt64(amount)
+                return true
+            }
             guard live else { return }
             self.transport.send(RPCFrames.encode(.credit(callID: callID, credit: amount)), then: nil)
         }
@@ -179,7 +190,8 @@ extension RPCClient {
         }
     }
 
-    private func sendCancel(_ callID: UInt64) {
+    /// Tells the server to cancel call `callID`.
+    func sendCancel(_ callID: UInt64) {
         transport.send(RPCFrames.encode(.cancel(callID: callID)), then: nil)
     }
 

@@ -96,24 +96,64 @@ extension RPCClient {
         }
     }
 
+    /// What a message from the server means for its call.
+    private enum Arrival {
+        /// The call is not in flight (it ended, timed out or was cancelled): the message is dropped.
+        case unknown
+        /// A message of the call; `ended` holds the call when this message ended it (it carries the status).
+        case message(Call.Sink, initialMetadata: RPCMetadata, ended: Call?, first: Bool)
+        /// A stream message past the credit granted: the call, taken out of the table; the message is dropped.
+        case pastCredit(Call)
+    }
+
     /// A message from the server: an answer, a stream message, response metadata, or a probe (ignored). A message
-    /// that does not decode, or is for a call no longer in flight (it timed out or was cancelled), is dropped.
+    /// that does not decode, or is for a call no longer in flight (it timed out or was cancelled), is dropped. A
+    /// stream message past the credit granted ends its call with INTERNAL (`CREDIT_EXCEEDED`) and cancels it on the
+    /// server: the stream's buffer never holds more than the credit granted, whatever the server sends.
     private func received(_ frames: [[UInt8]]) {
         guard let message = try? RPCFrames.decodeServer(frames) else { return }
         let headerOnly = message.body == nil && message.status == nil
         // In place: a stream's every message passes here, and copying the call's record out and back costs.
-        let (sink, initialMetadata, ended, first): (Call.Sink?, RPCMetadata, Call?, Bool) = state.withLock { s in
-            guard let i = s.calls.index(forKey: message.callID) else { return (nil, RPCMetadata(), nil, false) }
+        let arrival: Arrival = state.withLock { s in
+            guard let i = s.calls.index(forKey: message.callID) else { return .unknown }
+            if message.body != nil, case .stream = s.calls.values[i].sink {
+                if s.calls.values[i].received >= s.calls.values[i].granted {
+                    return .pastCredit(s.calls.remove(at: i).value)
+                }
+                s.calls.values[i].received += 1
+            }
             let first = !s.calls.values[i].answered
             s.calls.values[i].answered = true
             if first && headerOnly { s.calls.values[i].initialMetadata = message.metadata }
             if message.status != nil {
                 let call = s.calls.remove(at: i).value
-                return (call.sink, call.initialMetadata, call, first)
+                return .message(call.sink, initialMetadata: call.initialMetadata, ended: call, first: first)
             }
-            return (s.calls.values[i].sink, s.calls.values[i].initialMetadata, nil, first)
+            return .message(
+                s.calls.values[i].sink,
+                initialMetadata: s.calls.values[i].initialMetadata,
+                ended: nil,
+                first: first
+            )
         }
-        guard let sink else { return }
+        switch arrival {
+        case .unknown:
+            return
+        case .pastCredit(let call):
+            creditExceeded(call, by: message)
+        case .message(let sink, let initialMetadata, let ended, let first):
+            deliver(message, to: sink, initialMetadata: initialMetadata, ended: ended, first: first)
+        }
+    }
+
+    /// Hands a message of a call in flight to whoever waits for it; `ended` is the call when the message ended it.
+    private func deliver(
+        _ message: RPCServerMessage,
+        to sink: Call.Sink,
+        initialMetadata: RPCMetadata,
+        ended: Call?,
+        first: Bool
+    ) {
         if case .stream(let buffer, let promise) = sink {
             // A call refused outright has no response metadata: the promise gets its error from `finish`.
             if first && (message.status?.isOK ?? true) { promise.resolve(.success(initialMetadata)) }
@@ -134,5 +174,20 @@ extension RPCClient {
         } else {
             Self.finish(call, with: .failure(RPCError(status: status, metadata: message.metadata)))
         }
+    }
+
+    /// The server sent a stream message past the credit granted, breaking the protocol: `call` (already out of the
+    /// table) ends with INTERNAL (`CREDIT_EXCEEDED`) once its consumer has read the messages within the credit; the
+    /// excess message is dropped. The server is told to cancel first (unless the message ended the call), so that
+    /// the cancel leaves before anything the caller does on learning of the failure.
+    private func creditExceeded(_ call: Call, by message: RPCServerMessage) {
+        if message.status == nil { sendCancel(message.callID) }
+        let error = RPCError(
+            code: .internal,
+            message: "the server sent message \(call.received + 1) of stream \(call.head.method) (call "
+                + "\(message.callID)) past the credit of \(call.granted) messages granted; the call was cancelled",
+            reason: RPCReason.creditExceeded
+        )
+        Self.finish(call, with: .failure(error))
     }
 }

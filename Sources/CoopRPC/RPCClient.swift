@@ -68,6 +68,11 @@ public final class RPCClient: Sendable {
         /// A message of the call arrived (the first one may carry response metadata).
         var answered = false
         var initialMetadata = RPCMetadata()
+        /// Server streams: messages the server may send, the request's credit plus every `StreamCredit` the client
+        /// sent (counted before it is sent, so that a message it allows is never taken for a violation).
+        var granted: UInt64 = 0
+        /// Server streams: messages received. One past ``granted`` ends the call (`CREDIT_EXCEEDED`).
+        var received: UInt64 = 0
     }
 
     /// A client on `transport`; ``connect()`` before calling.
@@ -170,8 +175,10 @@ public final class RPCClient: Sendable {
     /// Calls a server-streaming `method`: the returned sequence yields each encoded response message and ends with
     /// the call (throwing an ``RPCError`` for a status other than OK); ``RPCStream/initialMetadata`` has the response
     /// metadata. Flow control: the server may send `credit` messages ahead; each half of that consumed grants as
-    /// much again, so at most `credit` messages wait here. Ending the iteration early, or the deadline passing,
-    /// cancels the call on the server. Not retried, not intercepted.
+    /// much again, so at most `credit` messages wait here. A server that sends past the credit granted breaks the
+    /// protocol: the call fails with INTERNAL (`CREDIT_EXCEEDED`) after the messages within it, and is cancelled on
+    /// the server. Ending the iteration early, or the deadline passing, cancels the call on the server. Not retried,
+    /// not intercepted.
     public func serverStream(
         _ method: String,
         _ request: [UInt8],

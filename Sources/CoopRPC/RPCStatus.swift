@@ -94,4 +94,7 @@ public enum RPCReason {
     public static let permissionDenied = "PERMISSION_DENIED"
     /// The server went away or cannot be reached (UNAVAILABLE).
     public static let unavailable = "UNAVAILABLE"
+    /// (Client side) the server sent a stream message past the credit the client granted, a flow-control violation
+    /// (INTERNAL): the client ends the call and cancels it on the server.
+    public static let creditExceeded = "CREDIT_EXCEEDED"
 }

@@ -29,6 +29,9 @@ public struct RPCStream: AsyncSequence, Sendable {
         get async throws(RPCError) { try await head.value() }
     }
 
+    /// Messages received and not consumed yet (for tests: never more than the credit granted).
+    package var buffered: Int { consumer.buffer.count }
+
     public struct AsyncIterator: AsyncIteratorProtocol {
         let consumer: RPCStreamBuffer.Consumer
         let half: UInt32

@@ -3,7 +3,8 @@ import Synchronization
 /// The messages of one server stream on their way from the client's transport to the stream's consumer: what
 /// `AsyncThrowingStream` did here, without its generic code (which looked up type metadata for every message, ~8% of
 /// a 4 KiB stream's CPU time, docs/BENCHMARKS.md §7) and without a buffering policy: the buffer never holds more
-/// than the credit the consumer granted, since the server sends no further.
+/// than the credit the consumer granted, since the client takes no message past it (a server that sends one ends
+/// the call, ``RPCClient``'s `received(_:)`).
 ///
 /// **Threading.** `Sendable`. The transport's context produces (``yield(_:)``, ``finish(_:)``); one consumer takes
 /// (``next()``). A consumer that stops early — its task is cancelled while it waits, or it drops the stream before
@@ -29,6 +30,9 @@ final class RPCStreamBuffer: Sendable {
         init(_ buffer: RPCStreamBuffer) { self.buffer = buffer }
         deinit { buffer.consumerGone() }
     }
+
+    /// Messages waiting for the consumer.
+    var count: Int { state.withLock { $0.queue.count - $0.head } }
 
     /// Called once when the consumer stops before the stream ended.
     func onConsumerGone(_ action: @escaping @Sendable () -> Void) {
