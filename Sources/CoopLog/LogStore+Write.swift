@@ -47,43 +47,106 @@ extension LogStore {
         }
     }
 
-    /// Checks, signs and queues one local entry under the store's lock; its ticket and what it will return.
+    /// Checks, signs and queues one local entry; its ticket and what it will return.
+    ///
+    /// Only the signer (``AppendQueue``) calls this, so no other local write runs meanwhile, and the entry is signed
+    /// outside the store's lock: the lock is taken to check the write and fix its body (sequence number, previous
+    /// entry, parents, time), released while it is signed, encoded and hashed (most of an append's CPU), and taken
+    /// again to queue it, if nothing it was built on changed in between (an ingest can move the item's heads, or
+    /// store an entry of this node's own origin pulled back from a peer). If something did, the body is built again;
+    /// after ``maxUnlockedAttempts`` such races the entry is signed under the lock, as a write that cannot lose.
     private func queueLocalEntry(
         _ payload: EntryBody.Payload,
         expectedHeads: [EntryID]?,
         origin me: String
     ) throws -> (AppendTicket, AppendResult) {
-        let now = options.physicalClock()
-        return try state.withLock { s in
-            try Self.checkUsable(s)
-            try Self.checkLocalWrite(payload, origin: me, view: s.view)
-            let itemID = LedgerView.itemID(of: EntryBody(payload: payload)) ?? ""
-            var parents: [EntryID] = []
-            if case .statusUpdate = payload { parents = s.view.heads(of: itemID) }
-            if let expectedHeads, Set(expectedHeads) != Set(s.view.heads(of: itemID)) {
-                throw LogError(
-                    code: .refused,
-                    message: "\(itemID): the item's heads changed (expected "
-                        + expectedHeads.map(\.short).sorted().joined(separator: ", ") + "; now "
-                        + s.view.heads(of: itemID).map(\.short).joined(separator: ", ") + ")"
+        let itemID = LedgerView.itemID(of: EntryBody(payload: payload)) ?? ""
+        for _ in 0..<Self.maxUnlockedAttempts {
+            let now = options.physicalClock()
+            let (draft, signer) = try state.withLock { s in
+                (
+                    try draftLocalEntry(
+                        &s,
+                        payload,
+                        itemID: itemID,
+                        expectedHeads: expectedHeads,
+                        origin: me,
+                        now: now
+                    ), s.signer!
                 )
             }
-            let index = s.origins[me] ?? OriginIndex()
-            let body = EntryBody(
-                origin: me,
-                sequence: index.count + 1,
-                previous: index.last(in: s.view)?.bytes ?? [],
-                timestamp: try Self.tick(&s.clock, now: now),
-                parents: parents.map(\.bytes),
-                payload: payload
-            )
-            let bodyBytes = body.wireBytes()
-            let signed = SignedEntry(body: bodyBytes, signature: s.signer!.sign(bodyBytes))
+            let signed = SignedEntry(body: draft.bodyBytes, signature: signer.sign(draft.bodyBytes))
             let bytes = signed.wireBytes()
             let id = EntryID(digestOf: bytes)
-            let ticket = try self.enqueue(&s, entries: [(bytes, ViewEntry(id: id, body: body))], evidence: [])
-            return (ticket, AppendResult(id: id, signed: signed, body: body, state: s.view.state(of: itemID)))
+            let queued: (AppendTicket, AppendResult)? = try state.withLock { s in
+                try Self.checkUsable(s)
+                guard (s.origins[me]?.count ?? 0) == draft.body.sequence - 1, s.view.heads(of: itemID) == draft.heads
+                else { return nil }
+                let ticket = try self.enqueue(&s, entries: [(bytes, ViewEntry(id: id, body: draft.body))], evidence: [])
+                return (ticket, AppendResult(id: id, signed: signed, body: draft.body, state: s.view.state(of: itemID)))
+            }
+            if let queued { return queued }
         }
+        let now = options.physicalClock()
+        return try state.withLock { s in
+            let draft = try draftLocalEntry(
+                &s,
+                payload,
+                itemID: itemID,
+                expectedHeads: expectedHeads,
+                origin: me,
+                now: now
+            )
+            let signed = SignedEntry(body: draft.bodyBytes, signature: s.signer!.sign(draft.bodyBytes))
+            let bytes = signed.wireBytes()
+            let id = EntryID(digestOf: bytes)
+            let ticket = try self.enqueue(&s, entries: [(bytes, ViewEntry(id: id, body: draft.body))], evidence: [])
+            return (ticket, AppendResult(id: id, signed: signed, body: draft.body, state: s.view.state(of: itemID)))
+        }
+    }
+
+    /// Times a local entry is built and signed outside the store's lock before it is signed under it.
+    static let maxUnlockedAttempts = 4
+
+    /// A local entry's body before it is signed, and the item's heads it was built on.
+    private struct Draft {
+        var body: EntryBody
+        var bodyBytes: [UInt8]
+        var heads: [EntryID]
+    }
+
+    /// Checks a local write against the rules and the view and builds its body (under the store's lock).
+    private func draftLocalEntry(
+        _ s: inout StoreState,
+        _ payload: EntryBody.Payload,
+        itemID: String,
+        expectedHeads: [EntryID]?,
+        origin me: String,
+        now: UInt64
+    ) throws -> Draft {
+        try Self.checkUsable(s)
+        try Self.checkLocalWrite(payload, origin: me, view: s.view)
+        let heads = s.view.heads(of: itemID)
+        if let expectedHeads, Set(expectedHeads) != Set(heads) {
+            throw LogError(
+                code: .refused,
+                message: "\(itemID): the item's heads changed (expected "
+                    + expectedHeads.map(\.short).sorted().joined(separator: ", ") + "; now "
+                    + heads.map(\.short).joined(separator: ", ") + ")"
+            )
+        }
+        let index = s.origins[me] ?? OriginIndex()
+        var parents: [EntryID] = []
+        if case .statusUpdate = payload { parents = heads }
+        let body = EntryBody(
+            origin: me,
+            sequence: index.count + 1,
+            previous: index.last(in: s.view)?.bytes ?? [],
+            timestamp: try Self.tick(&s.clock, now: now),
+            parents: parents.map(\.bytes),
+            payload: payload
+        )
+        return Draft(body: body, bodyBytes: body.wireBytes(), heads: heads)
     }
 
     /// Appends a status update (see ``append(_:expectedHeads:)``).

@@ -1,9 +1,11 @@
 import CoopLedger
-import CoopLog
 import CoopSegments
 import CoopTestKit
 import CoopWire
+import Foundation
 import Testing
+
+@testable import CoopLog
 
 /// Local appends are signed by whichever caller finds nobody signing (flat combining, `AppendQueue`): these tests
 /// run many at once, refused ones among them, and check that every acknowledged entry is in the log at the sequence
@@ -105,5 +107,67 @@ struct AppendCombiningTests {
         #expect(ids.count == count)
         #expect(Set(try store.entries(of: "cq-shapingba", after: 0).map { EntryID(of: $0) }) == ids)
         try await store.close()
+    }
+
+    @Test("local updates racing ingested ones on the same item: each cites exactly the heads before it in the log")
+    func racingIngest() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory()
+        let store = try LogStore.open(
+            directory: dir.path,
+            roster: roster,
+            catalog: catalog,
+            identity: try NodeKeys.read(name: "cq-shapingba", from: Fixtures.keysPath)
+        )
+        _ = try await store.updateStatus(StatusUpdate(itemId: "CY-01", status: .assigned, assignee: "区发展改革委"))
+        _ = try await store.updateStatus(StatusUpdate(itemId: "CY-01", status: .inProgress, progress: 10))
+        let wuhou = try EntryFactory(origin: "cd-wuhou")
+        let rounds = 150
+        // Concurrent with everything (no parents): each one adds a head the next local update must cite.
+        var remote: [SignedEntry] = []
+        for n in 1...rounds {
+            remote.append(
+                wuhou.entry(
+                    sequence: UInt64(n),
+                    previous: remote.last.map { EntryID(of: $0) },
+                    payload: .statusUpdate(StatusUpdate(itemId: "CY-01", status: .inProgress, progress: 20))
+                )
+            )
+        }
+        let ingested = remote
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<rounds {
+                group.addTask {
+                    _ = try await store.updateStatus(
+                        StatusUpdate(itemId: "CY-01", status: .inProgress, progress: UInt32(11 + n % 80))
+                    )
+                }
+            }
+            group.addTask {
+                for entry in ingested {
+                    let outcome = try await store.ingest(entry)
+                    #expect(outcome == .stored(EntryID(of: entry), released: 0))
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await store.close()
+        // Fold the log in record order: every local status update names as parents exactly the item's heads just
+        // before its record (what the store saw when it queued it), and its predecessor is the previous local entry.
+        var view = LedgerView(catalog: catalog, roster: roster)
+        var local: [EntryID] = []
+        try LogReader.open(directory: dir.path).forEachRecord { position, payload in
+            let (record, body) = try RecordCodec.decodeWithBody(payload, at: "\(position)")
+            guard case .entry(_, let id) = record.content, let body else { return }
+            if body.origin == "cq-shapingba" {
+                #expect(body.sequence == UInt64(local.count) + 1)
+                #expect(body.previous == (local.last?.bytes ?? []))
+                if case .statusUpdate = body.payload {
+                    #expect(body.parents == view.heads(of: "CY-01").map(\.bytes), "record \(position)")
+                }
+                local.append(id)
+            }
+            _ = view.apply(ViewEntry(id: id, body: body))
+        }
+        #expect(local.count == rounds + 2)
     }
 }
