@@ -70,7 +70,7 @@ struct CallLog {
             "call": .stringConvertible(request.head.callID),
             "caller": .string(request.caller ?? "-"),
             "code": .string("\(code)"),
-            "ms": .string(String(format: "%.2f", LedgerNode.seconds(elapsed) * 1000)),
+            "ms": .string(NodeLogHandler.twoDecimals(LedgerNode.seconds(elapsed) * 1000)),
         ]
         if !reason.isEmpty { metadata["reason"] = .string(reason) }
         if !message.isEmpty { metadata["message"] = .string(message) }
