@@ -53,7 +53,8 @@ extension LogStore {
     /// outside the store's lock: the lock is taken to check the write and fix its body (sequence number, previous
     /// entry, parents, time), released while it is signed, encoded and hashed (most of an append's CPU), and taken
     /// again to queue it, if nothing it was built on changed in between (an ingest can move the item's heads, or
-    /// store an entry of this node's own origin pulled back from a peer). If something did, the body is built again;
+    /// store an entry of this node's own origin pulled back from a peer) and the rules still allow it on the view as
+    /// it is then. If something it was built on changed, the body is built again;
     /// after ``maxUnlockedAttempts`` such races the entry is signed under the lock, as a write that cannot lose.
     private func queueLocalEntry(
         _ payload: EntryBody.Payload,
@@ -82,6 +83,9 @@ extension LogStore {
                 try Self.checkUsable(s)
                 guard (s.origins[me]?.count ?? 0) == draft.body.sequence - 1, s.view.heads(of: itemID) == draft.heads
                 else { return nil }
+                // Entries ingested meanwhile without moving the heads (a sign-off, a comment) can still change what
+                // the rules allow: the write is judged again against the view it is queued onto.
+                try Self.checkLocalWrite(payload, origin: me, view: s.view)
                 let ticket = try self.enqueue(&s, entries: [(bytes, ViewEntry(id: id, body: draft.body))], evidence: [])
                 return (ticket, AppendResult(id: id, signed: signed, body: draft.body, state: s.view.state(of: itemID)))
             }
