@@ -247,8 +247,8 @@ struct CoopBench {
         let ratio = r.rate / fsync.rate
         detail("ratio to the raw fsync rate (1): \(times(ratio)) (expected ≈ 1×: one sync per append)")
         detail(
-            "p50 latency over the raw sync's p50: +\(millis(r.p50 - fsync.p50)) (signing and checks under the store's "
-                + "lock, the hop to the log's writer queue and back to the awaiting task)"
+            "p50 latency over the raw sync's p50: +\(millis(r.p50 - fsync.p50)) (signing and the store's checks, the "
+                + "hop to the log's writer queue and back to the awaiting task)"
         )
         summary.add(
             Row(
@@ -380,7 +380,7 @@ struct CoopBench {
                 + String(format: "%.2f cores", sign.cpu)
         )
         detail(
-            "ceiling: one node's entries are signed one after the other (under the store's lock, and necessarily: "
+            "ceiling: one node's entries are signed one after the other (by one signer at a time, and necessarily: "
                 + "each body names the previous entry's id, a hash over its signature), so appends cannot pass (3c) = "
                 + "\(rate(sign.rate)) = \(times(sign.rate / single.rate)) of (2); CPU per append in (3): "
                 + String(format: "%.1f µs", durable.cpu / Double(total) * 1e6)
@@ -389,7 +389,8 @@ struct CoopBench {
         detail(
             "per append without syncs: " + String(format: "%.1f µs", 1e6 / noSync.rate) + " of wall time, of which "
                 + String(format: "%.0f%%", signShare * 100)
-                + " is signing (signing, encoding, hashing and the view update run under the store's one lock)"
+                + " is signing (the rest: checks, encoding, two hashes, the view update, and handing each append between "
+                + "threads)"
         )
         let log = try await GroupCommitBench.run(
             directory: scratch + "/segmented",
@@ -405,7 +406,7 @@ struct CoopBench {
         )
         let limit: String
         if durable.rate >= 0.8 * noSync.rate {
-            limit = "CPU work per append (the store's critical section), not fsync: durable ≈ no-sync"
+            limit = "CPU work per append (signing and the work around it), not fsync: durable ≈ no-sync"
         } else if log.rate >= 1.5 * durable.rate {
             limit = "fsync latency × batch size: the log alone commits faster than the store feeds it"
         } else {

@@ -62,50 +62,59 @@ extension LogStore {
         origin me: String
     ) throws -> (AppendTicket, AppendResult) {
         let itemID = LedgerView.itemID(of: EntryBody(payload: payload)) ?? ""
-        for _ in 0..<Self.maxUnlockedAttempts {
-            let now = options.physicalClock()
-            let (draft, signer) = try state.withLock { s in
-                (
-                    try draftLocalEntry(
-                        &s,
-                        payload,
-                        itemID: itemID,
-                        expectedHeads: expectedHeads,
-                        origin: me,
-                        now: now
-                    ), s.signer!
-                )
-            }
-            let signed = SignedEntry(body: draft.bodyBytes, signature: signer.sign(draft.bodyBytes))
-            let bytes = signed.wireBytes()
-            let id = EntryID(digestOf: bytes)
-            let queued: (AppendTicket, AppendResult)? = try state.withLock { s in
-                try Self.checkUsable(s)
-                guard (s.origins[me]?.count ?? 0) == draft.body.sequence - 1, s.view.heads(of: itemID) == draft.heads
-                else { return nil }
-                // Entries ingested meanwhile without moving the heads (a sign-off, a comment) can still change what
-                // the rules allow: the write is judged again against the view it is queued onto.
-                try Self.checkLocalWrite(payload, origin: me, view: s.view)
-                let ticket = try self.enqueue(&s, entries: [(bytes, ViewEntry(id: id, body: draft.body))], evidence: [])
-                return (ticket, AppendResult(id: id, signed: signed, body: draft.body, state: s.view.state(of: itemID)))
-            }
-            if let queued { return queued }
-        }
-        let now = options.physicalClock()
-        return try state.withLock { s in
-            let draft = try draftLocalEntry(
+        func draft(_ s: inout StoreState) throws -> Draft {
+            try draftLocalEntry(
                 &s,
                 payload,
                 itemID: itemID,
                 expectedHeads: expectedHeads,
                 origin: me,
-                now: now
+                now: options.physicalClock()
             )
-            let signed = SignedEntry(body: draft.bodyBytes, signature: s.signer!.sign(draft.bodyBytes))
-            let bytes = signed.wireBytes()
-            let id = EntryID(digestOf: bytes)
-            let ticket = try self.enqueue(&s, entries: [(bytes, ViewEntry(id: id, body: draft.body))], evidence: [])
-            return (ticket, AppendResult(id: id, signed: signed, body: draft.body, state: s.view.state(of: itemID)))
+        }
+        for _ in 0..<Self.maxUnlockedAttempts {
+            let (unsigned, signer) = try state.withLock { s in (try draft(&s), s.signer!) }
+            let sealed = Sealed(unsigned, signer: signer)
+            let queued: (AppendTicket, AppendResult)? = try state.withLock { s in
+                try Self.checkUsable(s)
+                guard (s.origins[me]?.count ?? 0) == unsigned.body.sequence - 1,
+                    s.view.heads(of: itemID) == unsigned.heads
+                else { return nil }
+                // Entries ingested meanwhile without moving the heads (a sign-off, a comment) can still change what
+                // the rules allow: the write is judged again against the view it is queued onto.
+                try Self.checkLocalWrite(payload, origin: me, view: s.view)
+                return try queue(&s, sealed, itemID: itemID)
+            }
+            if let queued { return queued }
+        }
+        return try state.withLock { s in try queue(&s, Sealed(try draft(&s), signer: s.signer!), itemID: itemID) }
+    }
+
+    /// Queues a signed local entry (under the store's lock); its ticket and what the append returns.
+    private func queue(_ s: inout StoreState, _ sealed: Sealed, itemID: String) throws -> (AppendTicket, AppendResult) {
+        let ticket = try enqueue(
+            &s,
+            entries: [(sealed.bytes, ViewEntry(id: sealed.id, body: sealed.body))],
+            evidence: []
+        )
+        return (
+            ticket,
+            AppendResult(id: sealed.id, signed: sealed.signed, body: sealed.body, state: s.view.state(of: itemID))
+        )
+    }
+
+    /// A local entry signed: the signed entry, its wire bytes and its id.
+    private struct Sealed {
+        var body: EntryBody
+        var signed: SignedEntry
+        var bytes: [UInt8]
+        var id: EntryID
+
+        init(_ draft: Draft, signer: EntrySigner) {
+            body = draft.body
+            signed = SignedEntry(body: draft.bodyBytes, signature: signer.sign(draft.bodyBytes))
+            bytes = signed.wireBytes()
+            id = EntryID(digestOf: bytes)
         }
     }
 

@@ -8,7 +8,9 @@ import Synchronization
 ///
 /// **Threading.** `Sendable`: call it from any task. Decisions (sequence numbers, chains, what is a duplicate or
 /// an equivocation) are taken under one short lock, in the order records go to disk; signature checks run on the
-/// caller's task outside it. Appends and ingests return only after the fsync that covers them (group commit:
+/// caller's task outside it. Local writes are signed one after another (each names the previous entry's id) by one
+/// caller at a time, the one that found nobody signing, for every write waiting (``AppendQueue``); the others await
+/// a continuation rather than block a thread, and the signature itself is made outside the lock. Appends and ingests return only after the fsync that covers them (group commit:
 /// concurrent callers share one). Reads see durable entries only, except the view, which also includes entries
 /// queued for the disk (a failed fsync stops the store, see ``SegmentedLog``).
 ///

@@ -20,6 +20,20 @@ struct AppendCombiningTests {
         catalog = try Fixtures.catalog()
     }
 
+    /// A store that writes as `cq-shapingba`.
+    func openWriter(
+        _ dir: CoopTestKit.TemporaryDirectory,
+        options: LogStore.Options = LogStore.Options()
+    ) throws -> LogStore {
+        try LogStore.open(
+            directory: dir.path,
+            roster: roster,
+            catalog: catalog,
+            identity: try NodeKeys.read(name: "cq-shapingba", from: Fixtures.keysPath),
+            options: options
+        )
+    }
+
     /// What one concurrent append was asked to do.
     enum Kind: CaseIterable {
         case comment, textWithNUL, staleHeads
@@ -33,12 +47,7 @@ struct AppendCombiningTests {
         var random = SeededRandom(seed: 0xA99E_0000 + seed)
         let kinds = (0..<96).map { _ in Kind.allCases[Int(random.next() % 3)] }
         let dir = try CoopTestKit.TemporaryDirectory()
-        let store = try LogStore.open(
-            directory: dir.path,
-            roster: roster,
-            catalog: catalog,
-            identity: try NodeKeys.read(name: "cq-shapingba", from: Fixtures.keysPath)
-        )
+        let store = try openWriter(dir)
         let stale = EntryID(digestOf: [1, 2, 3])
         let outcomes = try await withThrowingTaskGroup(of: (Kind, Result<AppendResult, LogError>).self) { group in
             for (n, kind) in kinds.enumerated() {
@@ -90,13 +99,7 @@ struct AppendCombiningTests {
         let dir = try CoopTestKit.TemporaryDirectory()
         var options = LogStore.Options()
         options.durability = .unsafeNoSync
-        let store = try LogStore.open(
-            directory: dir.path,
-            roster: roster,
-            catalog: catalog,
-            identity: try NodeKeys.read(name: "cq-shapingba", from: Fixtures.keysPath),
-            options: options
-        )
+        let store = try openWriter(dir, options: options)
         let count = 1_000
         let ids = try await withThrowingTaskGroup(of: EntryID.self) { group in
             for n in 0..<count {
@@ -112,12 +115,7 @@ struct AppendCombiningTests {
     @Test("local updates racing ingested ones on the same item: each cites exactly the heads before it in the log")
     func racingIngest() async throws {
         let dir = try CoopTestKit.TemporaryDirectory()
-        let store = try LogStore.open(
-            directory: dir.path,
-            roster: roster,
-            catalog: catalog,
-            identity: try NodeKeys.read(name: "cq-shapingba", from: Fixtures.keysPath)
-        )
+        let store = try openWriter(dir)
         _ = try await store.updateStatus(StatusUpdate(itemId: "CY-01", status: .assigned, assignee: "区发展改革委"))
         _ = try await store.updateStatus(StatusUpdate(itemId: "CY-01", status: .inProgress, progress: 10))
         let wuhou = try EntryFactory(origin: "cd-wuhou")

@@ -65,18 +65,7 @@ final class RPCRawServer: Sendable {
         let serverReactor = try ZMQReactor(context: context, name: "raw-srv")
         let clientReactor = try ZMQReactor(context: context, name: "raw-cli")
         let network = RPCInMemoryNetwork()
-        let transport: any RPCServerTransport =
-            switch kind {
-            case .inMemory:
-                RPCInMemoryServerTransport(network: network)
-            case .inproc:
-                RPCZMQServerTransport(
-                    reactor: serverReactor,
-                    endpoint: "inproc://raw-\(UInt64.random(in: 0...UInt64.max))"
-                )
-            case .tcp, .tcpDirect:
-                RPCZMQServerTransport(reactor: serverReactor, endpoint: "tcp://127.0.0.1:0")
-            }
+        let transport = kind.serverTransport(reactor: serverReactor, network: network, name: "raw")
         let raw = try await listen(transport)
         let client = RPCClient(
             transport: kind == .inMemory

@@ -20,6 +20,28 @@ enum RPCTransportKind: String, CaseIterable, Sendable, CustomTestStringConvertib
 
     /// Over tcp (plain or direct).
     var isTCP: Bool { self == .tcp || self == .tcpDirect }
+
+    /// A server transport of this kind: in memory on `network`, ZeroMQ inproc at a fresh `inproc://NAME-…` endpoint,
+    /// or tcp on 127.0.0.1 port 0, its socket on `reactor`.
+    func serverTransport(
+        reactor: ZMQReactor,
+        network: RPCInMemoryNetwork,
+        name: String,
+        sendHighWaterMark: Int32? = nil
+    ) -> any RPCServerTransport {
+        switch self {
+        case .inMemory:
+            RPCInMemoryServerTransport(network: network)
+        case .inproc:
+            RPCZMQServerTransport(
+                reactor: reactor,
+                endpoint: "inproc://\(name)-\(UInt64.random(in: 0...UInt64.max))",
+                sendHighWaterMark: sendHighWaterMark
+            )
+        case .tcp, .tcpDirect:
+            RPCZMQServerTransport(reactor: reactor, endpoint: "tcp://127.0.0.1:0", sendHighWaterMark: sendHighWaterMark)
+        }
+    }
 }
 
 /// The deadline and wait limit of calls and events that should come at once: only a hang reaches it, never a slow
@@ -161,23 +183,12 @@ func withRPCServer(
     let serverReactor = try ZMQReactor(context: context, name: "rpc-srv")
     let clientReactor = try ZMQReactor(context: context, name: "rpc-cli")
     let network = RPCInMemoryNetwork()
-    let transport: any RPCServerTransport =
-        switch kind {
-        case .inMemory:
-            RPCInMemoryServerTransport(network: network)
-        case .inproc:
-            RPCZMQServerTransport(
-                reactor: serverReactor,
-                endpoint: "inproc://rpc-\(UInt64.random(in: 0...UInt64.max))",
-                sendHighWaterMark: serverSendHighWaterMark
-            )
-        case .tcp, .tcpDirect:
-            RPCZMQServerTransport(
-                reactor: serverReactor,
-                endpoint: "tcp://127.0.0.1:0",
-                sendHighWaterMark: serverSendHighWaterMark
-            )
-        }
+    let transport = kind.serverTransport(
+        reactor: serverReactor,
+        network: network,
+        name: "rpc",
+        sendHighWaterMark: serverSendHighWaterMark
+    )
     let server = RPCServer(
         transport: transport,
         methods: methods,
