@@ -62,8 +62,10 @@ struct DemoTests {
         let dir = temp.file("mesh")
         let demo = try CLIProcess(["demo", "--dir", dir, "--catalog", Fixtures.catalogPath], deadline: .seconds(90))
         #expect(try await demo.waitForOutput(containing: "1. three nodes up"), "\(demo.stdoutSoFar)")
-        // The scenario goes on at once (step 3 kills a node), so two or three are running by now.
-        #expect((2...3).contains(Self.nodeProcesses(of: dir).count))
+        // The scenario goes on at once: step 3 kills a node and step 4 stops another before starting it again alone,
+        // so one to three are running by now (which, depends on how fast the machine got through steps 2–4).
+        let running = Self.nodeProcesses(of: dir)
+        #expect((1...3).contains(running.count), "node processes running when interrupted: \(running)")
         demo.interrupt()
         let result = await demo.wait()
         #expect(result.status == 128 + SIGINT && !result.signaled, "\(result)")
