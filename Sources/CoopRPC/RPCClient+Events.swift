@@ -107,11 +107,18 @@ extension RPCClient {
     }
 
     /// A message from the server: an answer, a stream message, response metadata, or a probe (ignored). A message
-    /// that does not decode, or is for a call no longer in flight (it timed out or was cancelled), is dropped. A
+    /// that does not decode ends its call when it names one in flight (``malformed(_:)``) and is dropped otherwise; one
+    /// for a call no longer in flight (it timed out or was cancelled) is dropped. A
     /// stream message past the credit granted ends its call with INTERNAL (`CREDIT_EXCEEDED`) and cancels it on the
     /// server: the stream's buffer never holds more than the credit granted, whatever the server sends.
     private func received(_ frames: [[UInt8]]) {
-        guard let message = try? RPCFrames.decodeServer(frames) else { return }
+        let message: RPCServerMessage
+        do {
+            message = try RPCFrames.decodeServer(frames)
+        } catch {
+            malformed(error)
+            return
+        }
         let headerOnly = message.body == nil && message.status == nil
         // In place: a stream's every message passes here, and copying the call's record out and back costs.
         let arrival: Arrival = state.withLock { s in
@@ -174,6 +181,22 @@ extension RPCClient {
         } else {
             Self.finish(call, with: .failure(RPCError(status: status, metadata: message.metadata)))
         }
+    }
+
+    /// A server message that does not decode. When it names a call in flight (its header decoded but disagrees with
+    /// itself, or its metadata is invalid), that call ends with the decoding error (INTERNAL, `MALFORMED_FRAME`, or
+    /// the metadata's own code) and the server is told to cancel it: waiting for an answer that already came broken
+    /// would hang a call without a deadline. A message whose call cannot be told is dropped.
+    private func malformed(_ error: RPCFrameError) {
+        guard error.callID != 0, let call = state.withLock({ $0.calls.removeValue(forKey: error.callID) }) else {
+            return
+        }
+        sendCancel(error.callID)
+        var failure = error.error
+        failure.message =
+            "the server's message for call \(error.callID) (\(call.head.method)) is malformed: "
+            + failure.message
+        Self.finish(call, with: .failure(failure))
     }
 
     /// The server sent a stream message past the credit granted, breaking the protocol: `call` (already out of the

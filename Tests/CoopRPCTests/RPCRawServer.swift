@@ -41,8 +41,13 @@ final class RPCRawServer: Sendable {
 
     /// Sends `message` to `peer`; expects the transport to take it.
     func send(_ message: RPCServerMessage, to peer: [UInt8]) async throws {
+        try await send(frames: RPCFrames.encode(message), to: peer)
+    }
+
+    /// Sends `frames` as they are (a server that breaks the protocol); expects the transport to take them.
+    func send(frames: [[UInt8]], to peer: [UInt8]) async throws {
         let result = Inbox<RPCSendResult>()
-        transport.send(RPCFrames.encode(message), to: peer) { result.put($0) }
+        transport.send(frames, to: peer) { result.put($0) }
         let outcome = try await result.next(limit: patient, "the send's outcome")
         #expect(outcome == .sent)
     }
