@@ -7,7 +7,14 @@ public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
     private var a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
     /// The id from its 32 bytes, or `nil` when `bytes` is not 32 long.
+    ///
+    /// Contiguous collections (arrays, slices, buffers) are read as four big-endian words; others byte by byte.
     public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
+        if let id = bytes.withContiguousStorageIfAvailable({ EntryID(raw: UnsafeRawBufferPointer($0)) }) {
+            guard let id else { return nil }
+            self = id
+            return
+        }
         guard bytes.count == 32 else { return nil }
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var i = 0
@@ -23,6 +30,22 @@ public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
         (a, b, c, d) = words
     }
 
+    /// The id from its 32 bytes, or `nil` when `bytes` is not 32 long. (Not generic: the decoders call it for
+    /// every entry, from other modules, where the generic initializer would run unspecialized.)
+    public init?(bytes: [UInt8]) {
+        guard let id = bytes.withUnsafeBytes({ EntryID(raw: $0) }) else { return nil }
+        self = id
+    }
+
+    /// The id from its 32 bytes in `raw`, or `nil` when `raw` is not 32 long.
+    public init?(raw: UnsafeRawBufferPointer) {
+        guard raw.count == 32 else { return nil }
+        a = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        b = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        c = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        d = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+    }
+
     /// The id of a signed entry: SHA-256 of its canonical encoding.
     public init(of entry: SignedEntry) {
         self.init(digestOf: entry.wireBytes())
@@ -30,19 +53,18 @@ public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// SHA-256 of `bytes` as an id.
     public init(digestOf bytes: [UInt8]) {
-        self.init(bytes: Array(SHA256.hash(data: bytes)))!
+        self = SHA256.hash(data: bytes).withUnsafeBytes { EntryID(raw: $0)! }
     }
 
     /// The 32 bytes.
     public var bytes: [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
-            for (n, w) in [a, b, c, d].enumerated() {
-                for k in 0..<8 {
-                    buffer[n * 8 + k] = UInt8(truncatingIfNeeded: w >> UInt64(56 - 8 * k))
-                }
-            }
-            count = 32
-        }
+        withUnsafeBytes { [UInt8]($0) }
+    }
+
+    /// Calls `body` with the 32 bytes, without allocating.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let words = (a.bigEndian, b.bigEndian, c.bigEndian, d.bigEndian)
+        return try Swift.withUnsafeBytes(of: words, body)
     }
 
     /// Byte-wise order (as sorted byte strings).

@@ -198,16 +198,32 @@ public enum LedgerReplay {
                     try deliver(position, payload)
                 }
             },
-            decode: { position, payload, _ -> (EntryID, EntryBody, [UInt8], Disposition?)? in
+            decode: { position, payload, _ -> Decoded? in
                 let (record, body) = try RecordCodec.decodeWithBody(payload, at: "\(directory) record \(position)")
                 guard case .entry(let signed, let id) = record.content, let body else { return nil }
-                return (id, body, signed, judge?.judge(body))
+                return Decoded(id: id, body: body, signed: signed, disposition: judge?.judge(body))
             },
             apply: { position, entry in
-                if let (id, entryBody, signed, disposition) = entry {
-                    try body(position, id, entryBody, signed, disposition)
+                if let entry {
+                    try body(position, entry.id, entry.body, entry.signed, entry.disposition)
                 }
             }
         )
+    }
+
+    /// An entry decoded off the folding thread. A class, so that handing it over moves one reference (a tuple
+    /// was copied field by field through generic value witnesses, retaining each of the body's strings).
+    private final class Decoded: Sendable {
+        let id: EntryID
+        let body: EntryBody
+        let signed: [UInt8]
+        let disposition: Disposition?
+
+        init(id: EntryID, body: EntryBody, signed: [UInt8], disposition: Disposition?) {
+            self.id = id
+            self.body = body
+            self.signed = signed
+            self.disposition = disposition
+        }
     }
 }

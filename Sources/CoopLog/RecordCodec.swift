@@ -46,13 +46,13 @@ public enum RecordCodec {
             case .evidence(let evidence): (0x02, evidenceID(evidence))
             }
         withUnsafeBytes(of: tag) { hasher.update(bufferPointer: $0) }
-        hasher.update(data: id.bytes)
+        id.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         return hasher.finalize().withUnsafeBytes { [UInt8]($0) }
     }
 
-    /// SHA-256 of `bytes` as an entry id (``EntryID/init(digestOf:)``, with the digest copied in one step).
+    /// SHA-256 of `bytes` as an entry id (``EntryID/init(digestOf:)``).
     static func entryID(of bytes: [UInt8]) -> EntryID {
-        EntryID(bytes: SHA256.hash(data: bytes).withUnsafeBytes { [UInt8]($0) })!
+        EntryID(digestOf: bytes)
     }
 
     /// SHA-256 of an equivocation's encoding.

@@ -1,7 +1,10 @@
+import CCoopCRC32C
+
 /// CRC-32C (Castagnoli): reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF.
 ///
 /// A value type with no shared state; safe to use from any thread. The lookup tables are built once, on first use,
-/// and are immutable afterwards. The loop is table-driven "slicing-by-8" (eight bytes per step).
+/// and are immutable afterwards. Where the processor has a CRC-32C instruction it is used (a C function in
+/// `CCoopCRC32C`); otherwise the loop is table-driven "slicing-by-8" (eight bytes per step).
 ///
 /// ```swift
 /// CRC32C.checksum(Array("123456789".utf8))  // 0xE3069283
@@ -41,7 +44,20 @@ public struct CRC32C: Hashable, Sendable {
     }
 
     /// Continues the checksum `crc` (a finished CRC-32C value, 0 for no bytes) over `bytes`.
+    ///
+    /// With the processor's CRC-32C instruction where it has one (``usesInstruction``), else with the tables.
     public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let pointer = bytes.baseAddress, !bytes.isEmpty else { return crc }
+        if usesInstruction { return ~coop_crc32c_hw_update(~crc, pointer, bytes.count) }
+        return tableUpdate(crc, bytes)
+    }
+
+    /// Whether ``update(_:_:)-(UInt32,_)`` uses the processor's CRC-32C instruction (SSE 4.2 on x86-64, the CRC
+    /// extension on AArch64).
+    public static let usesInstruction = coop_crc32c_hw_available() != 0
+
+    /// ``update(_:_:)-(UInt32,_)`` with the lookup tables alone (the portable path; tests compare the two).
+    public static func tableUpdate(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard var pointer = bytes.baseAddress, !bytes.isEmpty else { return crc }
         var remaining = bytes.count
         var c = ~crc

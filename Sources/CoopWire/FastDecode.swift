@@ -76,10 +76,33 @@ enum FastDecode {
             if buffer.contains(0) { return nil }
             // Decoding repairs invalid UTF-8 (each bad sequence becomes U+FFFD), so the bytes are valid UTF-8 exactly
             // when decoding gives them back. (`String(validating:as:)` is the same check, but unspecialized: a
-            // metadata lookup per call.)
+            // metadata lookup per call.) Compared over the string's contiguous UTF-8; comparing
+            // through `String.UTF8View`'s iterator took a twentieth of replay's time, byte by byte a twentieth still.
             let text = String(decoding: buffer, as: UTF8.self)
-            guard text.utf8.count == buffer.count, text.utf8.elementsEqual(buffer) else { return nil }
-            return text
+            guard text.utf8.count == buffer.count else { return nil }
+            let same =
+                text.utf8.withContiguousStorageIfAvailable { Self.equal(UnsafeRawBufferPointer($0), .init(buffer)) }
+                ?? text.utf8.elementsEqual(buffer)
+            return same ? text : nil
+        }
+
+        /// Whether two buffers of the same length hold the same bytes, compared eight at a time.
+        static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+            guard a.count == b.count else { return false }
+            var i = 0
+            while i + 8 <= a.count {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    != b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                {
+                    return false
+                }
+                i += 8
+            }
+            while i < a.count {
+                if a[i] != b[i] { return false }
+                i += 1
+            }
+            return true
         }
 
         mutating func bytes() -> [UInt8]? {

@@ -45,6 +45,38 @@ struct CRC32CTests {
         }
     }
 
+    @Test("the table path and the instruction path agree with the reference at every length and alignment")
+    func bothPaths() {
+        var random = SeededGenerator(seed: 0xC0FF_EE02)
+        let data = random.bytes(300)
+        data.withUnsafeBytes { all in
+            for start in 0..<9 {
+                for end in start...data.count {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[start..<end])
+                    let expected = reference(Array(slice))
+                    #expect(CRC32C.tableUpdate(0, slice) == expected, "tables, bytes \(start)..<\(end)")
+                    #expect(CRC32C.update(0, slice) == expected, "bytes \(start)..<\(end)")
+                    // Continuing a finished value: the inversions at both ends must match the tables'.
+                    let head = UnsafeRawBufferPointer(rebasing: all[0..<start])
+                    #expect(
+                        CRC32C.update(CRC32C.tableUpdate(0, head), slice)
+                            == CRC32C.tableUpdate(0, UnsafeRawBufferPointer(rebasing: all[0..<end]))
+                    )
+                }
+            }
+        }
+        for (bytes, crc) in Self.vectors {
+            #expect(bytes.withUnsafeBytes { CRC32C.tableUpdate(0, $0) } == crc)
+        }
+    }
+
+    #if arch(x86_64)
+    @Test("x86-64 processors since 2008 have SSE 4.2: the instruction is used")
+    func instructionUsed() {
+        #expect(CRC32C.usesInstruction)
+    }
+    #endif
+
     @Test("updating in pieces gives the one-shot checksum")
     func streaming() {
         var random = SeededGenerator(seed: 7)

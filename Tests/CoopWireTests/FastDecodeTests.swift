@@ -176,4 +176,43 @@ struct FastDecodeTests {
         _ = Self.check(SignOff.self, bytes)
         _ = Self.check(HybridTimestamp.self, bytes)
     }
+
+    /// Bytes near valid UTF-8: pieces of the texts above, lone continuation bytes, truncated and overlong
+    /// sequences, surrogates, NUL, and a truncated 4-byte sequence before ASCII (repaired into U+FFFD of the same
+    /// length, so only a byte comparison tells it from valid text).
+    static func nearUTF8(_ g: inout Random) -> [UInt8] {
+        let pieces: [[UInt8]] =
+            texts.map { Array($0.utf8) } + [
+                [0x80], [0xBF], [0xC3], [0xC0, 0x80], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF1, 0x80, 0x80],
+                [0xF4, 0x90, 0x80, 0x80], [0xFF], [0x00], [0x41], Array("12345678".utf8),
+            ]
+        var out: [UInt8] = []
+        for _ in 0..<Int.random(in: 0...4, using: &g) { out += pieces.randomElement(using: &g)! }
+        return out
+    }
+
+    @Test("string fields: taken exactly when they are valid UTF-8 without NUL, at every length")
+    func strings() {
+        var g = Random(seed: 0x5717)
+        var taken = 0
+        var refused = 0
+        let fixed: [[UInt8]] =
+            (0..<64).map { [UInt8](repeating: 0x61, count: $0) } + [
+                [0xF1, 0x80, 0x80, 0x41], Array("任务已完成".utf8) + [0xF1, 0x80, 0x80, 0x41], [0xE4, 0xBB, 0x41],
+            ]
+        for round in 0..<20_000 {
+            let text = round < fixed.count ? fixed[round] : Self.nearUTF8(&g)
+            let field = [UInt8(text.count)] + text
+            precondition(text.count < 128)
+            let read = field.withUnsafeBytes { raw -> String? in
+                var reader = FastDecode.Reader(raw)!
+                return reader.string()
+            }
+            let expected = text.contains(0) ? nil : String(validating: text, as: UTF8.self)
+            #expect(read == expected, "bytes \(text)")
+            if read == nil { refused += 1 } else { taken += 1 }
+        }
+        #expect(taken > 1_000)
+        #expect(refused > 1_000)
+    }
 }
