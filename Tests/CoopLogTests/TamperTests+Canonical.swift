@@ -84,4 +84,32 @@ extension TamperTests {
         }
         #expect(replayed?.message.contains("not a canonical log record") == true, "\(String(describing: replayed))")
     }
+
+    @Test("a body in a longer encoding, signed by its origin: the auditor says it is not in canonical encoding")
+    func nonCanonicalSignedBody() async throws {
+        let dir = try CoopTestKit.TemporaryDirectory("coop-canonical-body")
+        let original = try await makeLog(in: dir, seed: 67, entries: 120)
+        var tamper = try LogTamper(directory: original)
+        let victim = tamper.records[70]
+        let body = try #require(victim.body)
+        // The body's sequence (field 2, key 0x10) as a longer varint: the same value, another encoding.
+        let canonical = body.wireBytes()
+        let key = try #require(canonical.firstIndex(of: 0x10))
+        var end = key + 1
+        while canonical[end] & 0x80 != 0 { end += 1 }
+        var recoded = canonical
+        recoded[end] |= 0x80
+        recoded.insert(0x00, at: end + 1)
+        #expect(try EntryBody(wireBytes: recoded) == body)
+        let keys = try NodeKeys.read(name: body.origin, from: Fixtures.keysPath)
+        let signed = SignedEntry(body: recoded, signature: keys.makeSigner().sign(recoded))
+        try tamper.replaceEntry(ofRecord: victim.index, with: signed.wireBytes(), repair: .chain)
+        let target = dir.file("recoded-body")
+        try tamper.write(to: target)
+
+        let report = try Auditor.verify(directory: target, roster: roster)
+        let first = try #require(report.problems.first, "the auditor found nothing")
+        #expect(first.position?.index == UInt64(victim.index), "\(first)")
+        #expect(first.reason.contains("not in canonical encoding"), "\(first)")
+    }
 }
