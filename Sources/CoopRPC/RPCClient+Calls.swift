@@ -95,7 +95,7 @@ extension RPCClient {
                 return true
             }
             guard live else { return }
-            self.transport.send(RPCFrames.encode(.credit(callID: callID, credit: amount)), then: nil)
+            self.sendControl(callID, .credit(UInt64(amount)))
         }
         return RPCStream(buffer: buffer, credit: credit, head: promise, grant: grant)
     }
@@ -190,9 +190,9 @@ extension RPCClient {
         }
     }
 
-    /// Tells the server to cancel call `callID`.
+    /// Tells the server to cancel call `callID` (``sendControl(_:_:)``: it waits while the connection is full).
     func sendCancel(_ callID: UInt64) {
-        transport.send(RPCFrames.encode(.cancel(callID: callID)), then: nil)
+        sendControl(callID, .cancel)
     }
 
     /// Resumes whoever waits for `call` with its outcome.

@@ -9,16 +9,19 @@ extension RPCClient {
                 s.epoch += 1
                 s.connected = true
                 s.refused = nil
+                _ = s.owed.takeAll()
                 return takeSent(&s)
             }
             fail(stale, "the connection to \(serverName) was replaced before the answer")
             flush()
         case .writable:
+            flushControl()
             flush()
         case .disconnected(let reason):
             let lost = state.withLock { s in
                 s.epoch += 1
                 s.connected = false
+                _ = s.owed.takeAll()
                 return takeSent(&s)
             }
             fail(lost, "\(reason) before the answer")

@@ -49,6 +49,8 @@ public final class RPCClient: Sendable {
         var closed = false
         /// Set when the server refused this client's key: calls fail at once with it.
         var refused: RPCError?
+        /// Credit and cancel messages the connection refused, waiting for it to be writable (``sendControl(_:_:)``).
+        var owed = OwedControl()
     }
 
     struct Call {
@@ -125,6 +127,7 @@ public final class RPCClient: Sendable {
         let calls = state.withLock { s in
             s.closed = true
             s.unsent.removeAll()
+            _ = s.owed.takeAll()
             defer { s.calls.removeAll() }
             return s.calls
         }
