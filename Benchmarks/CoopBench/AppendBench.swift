@@ -219,3 +219,35 @@ enum GroupCommitBench {
         return Run(appends: writers * perWriter, elapsed: elapsed, cpu: cpu, statistics: statistics)
     }
 }
+
+extension CoopBench {
+    /// `coop-bench append-one DIR [--count N] [--no-sync]`: row 2 (or 2b) alone, for profiling: one writer's awaited
+    /// appends to a new store in DIR, then one key=value line.
+    static func appendOneChild(_ arguments: [String]) async throws {
+        var rest = arguments[...]
+        guard let directory = rest.popFirst() else { throw BenchError("append-one: the directory is missing") }
+        var count = 20_000
+        var durability = SegmentedLog.Durability.durable
+        while let arg = rest.popFirst() {
+            switch arg {
+            case "--count":
+                guard let text = rest.popFirst(), let n = Int(text), n > 0 else {
+                    throw BenchError("append-one: --count needs a positive whole number")
+                }
+                count = n
+            case "--no-sync": durability = .unsafeNoSync
+            default: throw BenchError("append-one: unknown argument \(arg)")
+            }
+        }
+        let run = try await AppendBench.single(
+            try ReferenceData.load(),
+            directory: directory,
+            count: count,
+            durability: durability
+        )
+        print(
+            "coop-bench-append-one appends=\(run.appends) p50_ms=\(run.p50 * 1e3) p99_ms=\(run.p99 * 1e3) "
+                + "cpu_us_per_append=\(run.cpu / Double(run.appends) * 1e6) cores=\(run.busyCores)"
+        )
+    }
+}

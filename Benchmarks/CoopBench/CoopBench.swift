@@ -30,6 +30,15 @@ struct CoopBench {
                 return 1
             }
         }
+        if let mode = args.first, mode == "append-one" {
+            do {
+                try await appendOneChild(Array(args.dropFirst()))
+                return 0
+            } catch {
+                note("coop-bench \(mode): \(error)")
+                return 1
+            }
+        }
         if let mode = args.first, mode == "open" || mode == "replay" {
             guard args.count == 2 else {
                 note(BenchOptions.usage)
