@@ -8,7 +8,7 @@
 //   CSodium                    also libzmq's own CurveZMQ library)
 //   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
 //   CCoopProcess               C shim: glibc's posix_spawn extensions, declared only under _GNU_SOURCE
-//   CCoopCRC32C                C: CRC-32C with the processor's instruction (SSE 4.2, AArch64 CRC), for CoopSegments
+//   CCoopCRC32C                C: CRC-32C with the processor's instruction (SSE 4.2; AArch64's CRC when targeted)
 //   CoopProcess                child processes on posix_spawn (not Foundation's Process, whose Linux run() crashed
 //                              once in a test run with ~1,350 descriptors open); for CoopCLI's demo, the benchmarks
 //                              and CoopTestKit

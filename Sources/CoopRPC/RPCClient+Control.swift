@@ -57,8 +57,8 @@ extension RPCClient {
         send(callID, control, on: epoch)
     }
 
-    /// Sends what waits, oldest first (on ``RPCClientTransportEvent/writable``). Credit for a call no longer in
-    /// flight is dropped.
+    /// Sends what waits, oldest first (from ``flush()``: on ``RPCClientTransportEvent/writable`` and before new
+    /// requests). Credit for a call no longer in flight is dropped.
     func flushControl() {
         let (owed, epoch): ([(UInt64, Control)], UInt64) = state.withLock { s in
             guard s.connected, !s.closed, !s.owed.isEmpty else { return ([], s.epoch) }
@@ -71,8 +71,8 @@ extension RPCClient {
     /// Control messages that wait for the connection to take them (for tests).
     package var controlWaiting: Int { state.withLock { $0.owed.count } }
 
-    /// Requests that wait for the connection to take them (for tests).
-    package var requestsWaiting: Int { state.withLock { $0.unsent.count } }
+    /// Requests the connection refused so far, as full or absent (for tests: a refusal shows the queue was full).
+    package var requestsRefused: Int { state.withLock { $0.requestsRefused } }
 
     private func send(_ callID: UInt64, _ control: Control, on epoch: UInt64) {
         switch control {

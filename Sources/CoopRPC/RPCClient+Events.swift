@@ -15,7 +15,6 @@ extension RPCClient {
             fail(stale, "the connection to \(serverName) was replaced before the answer")
             flush()
         case .writable:
-            flushControl()
             flush()
         case .disconnected(let reason):
             let lost = state.withLock { s in
@@ -53,6 +52,8 @@ extension RPCClient {
 
     /// Sends the requests that wait for a connection, oldest first, each with the budget left to its deadline.
     func flush() {
+        // Credit and cancel messages a full connection refused go first (``flushControl()``).
+        flushControl()
         let batch: [(UInt64, [[UInt8]], UInt64)] = state.withLock { s in
             guard s.connected, s.started, !s.closed, !s.unsent.isEmpty else { return [] }
             let ids = s.unsent
@@ -83,6 +84,7 @@ extension RPCClient {
                 return (nil, false)
             case .wouldBlock where epoch == s.epoch:
                 // No connection can take it now: it waits for `.writable` or `.connected`.
+                s.requestsRefused += 1
                 s.calls[callID] = call
                 s.unsent.append(callID)
                 return (nil, call.deadline == nil)

@@ -51,6 +51,8 @@ public final class RPCClient: Sendable {
         var refused: RPCError?
         /// Credit and cancel messages the connection refused, waiting for it to be writable (``sendControl(_:_:)``).
         var owed = OwedControl()
+        /// Requests a connection refused as full or absent (``RPCSendResult/wouldBlock``), ever (for tests).
+        var requestsRefused = 0
     }
 
     struct Call {

@@ -52,8 +52,8 @@ public struct CRC32C: Hashable, Sendable {
         return tableUpdate(crc, bytes)
     }
 
-    /// Whether ``update(_:_:)-(UInt32,_)`` uses the processor's CRC-32C instruction (SSE 4.2 on x86-64, the CRC
-    /// extension on AArch64).
+    /// Whether ``update(_:_:)-(UInt32,_)`` uses the processor's CRC-32C instruction: SSE 4.2 on x86-64 (checked at
+    /// run time); on AArch64 only when the compiler targets the CRC extension (`__ARM_FEATURE_CRC32`).
     public static let usesInstruction = coop_crc32c_hw_available() != 0
 
     /// ``update(_:_:)-(UInt32,_)`` with the lookup tables alone (the portable path; tests compare the two).

@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// CRC-32C with the processor's own instruction (SSE 4.2 `crc32` on x86-64, the CRC extension on AArch64), for
-/// CoopSegments' `CRC32C`. Thread-safe: no state.
+/// CRC-32C with the processor's own instruction (SSE 4.2 `crc32` on x86-64; on AArch64 when compiled for its CRC
+/// extension), for CoopSegments' `CRC32C`. Thread-safe: no state.
 
 /// 1 when `coop_crc32c_hw_update` may be called on this processor, 0 otherwise (then it must not be).
 int coop_crc32c_hw_available(void);
