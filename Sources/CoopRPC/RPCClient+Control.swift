@@ -16,6 +16,9 @@ extension RPCClient {
     struct OwedControl {
         private(set) var byCall: [UInt64: Control] = [:]
         private(set) var order: [UInt64] = []
+        /// A send was refused since the last ``RPCClientTransportEvent/writable``: trying again before it would only
+        /// be refused again (and would cost a send per waiting message for every new call).
+        var blocked = false
 
         var isEmpty: Bool { order.isEmpty }
         var count: Int { order.count }
@@ -57,11 +60,12 @@ extension RPCClient {
         send(callID, control, on: epoch)
     }
 
-    /// Sends what waits, oldest first (from ``flush()``: on ``RPCClientTransportEvent/writable`` and before new
-    /// requests). Credit for a call no longer in flight is dropped.
-    func flushControl() {
+    /// Sends what waits, oldest first (from ``flush()``: on ``RPCClientTransportEvent/writable``, `writable` true,
+    /// and before new requests while no send was refused since). Credit for a call no longer in flight is dropped.
+    func flushControl(writable: Bool = false) {
         let (owed, epoch): ([(UInt64, Control)], UInt64) = state.withLock { s in
-            guard s.connected, !s.closed, !s.owed.isEmpty else { return ([], s.epoch) }
+            if writable { s.owed.blocked = false }
+            guard s.connected, !s.closed, !s.owed.isEmpty, !s.owed.blocked else { return ([], s.epoch) }
             let owed = s.owed.takeAll().filter { id, control in control == .cancel || s.calls[id] != nil }
             return (owed, s.epoch)
         }
@@ -99,6 +103,7 @@ extension RPCClient {
             self.state.withLock { s in
                 guard s.epoch == epoch, !s.closed else { return }
                 s.owed.owe(owing.0, owing.1)
+                s.owed.blocked = true
             }
         }
     }

@@ -15,7 +15,7 @@ extension RPCClient {
             fail(stale, "the connection to \(serverName) was replaced before the answer")
             flush()
         case .writable:
-            flush()
+            flush(writable: true)
         case .disconnected(let reason):
             let lost = state.withLock { s in
                 s.epoch += 1
@@ -51,9 +51,9 @@ extension RPCClient {
     }
 
     /// Sends the requests that wait for a connection, oldest first, each with the budget left to its deadline.
-    func flush() {
-        // Credit and cancel messages a full connection refused go first (``flushControl()``).
-        flushControl()
+    func flush(writable: Bool = false) {
+        // Credit and cancel messages a full connection refused go first (``flushControl(writable:)``).
+        flushControl(writable: writable)
         let batch: [(UInt64, [[UInt8]], UInt64)] = state.withLock { s in
             guard s.connected, s.started, !s.closed, !s.unsent.isEmpty else { return [] }
             let ids = s.unsent

@@ -129,7 +129,7 @@ struct RPCControlBackpressureTests {
         throw CancellationError()
     }
 
-    @Test("what waits: one message per call, credit added up, a cancel replacing credit, oldest first")
+    @Test("what waits: one message per call, credit added up, a cancel replacing credit, oldest first, then nothing")
     func owedControl() {
         var owed = RPCClient.OwedControl()
         owed.owe(7, .credit(3))
@@ -138,11 +138,13 @@ struct RPCControlBackpressureTests {
         owed.owe(11, .credit(1))
         owed.owe(11, .cancel)
         owed.owe(9, .credit(5))
+        owed.blocked = true
         #expect(owed.count == 3)
         let all = owed.takeAll()
         #expect(all.map(\.0) == [7, 9, 11])
         #expect(all.map(\.1) == [.credit(7), .cancel, .cancel])
         #expect(owed.isEmpty)
+        #expect(!owed.blocked, "what is taken was sent: the next refusal blocks again")
         #expect(owed.takeAll().isEmpty)
     }
 }
