@@ -225,18 +225,18 @@ extension CoopBench {
     /// appends to a new store in DIR, then one key=value line.
     static func appendOneChild(_ arguments: [String]) async throws {
         var rest = arguments[...]
-        guard let directory = rest.popFirst() else { throw BenchError("append-one: the directory is missing") }
+        guard let directory = rest.popFirst() else { throw BenchError("the directory is missing") }
         var count = 20_000
         var durability = SegmentedLog.Durability.durable
         while let arg = rest.popFirst() {
             switch arg {
             case "--count":
                 guard let text = rest.popFirst(), let n = Int(text), n > 0 else {
-                    throw BenchError("append-one: --count needs a positive whole number")
+                    throw BenchError("--count needs a positive whole number")
                 }
                 count = n
             case "--no-sync": durability = .unsafeNoSync
-            default: throw BenchError("append-one: unknown argument \(arg)")
+            default: throw BenchError("unknown argument \(arg)")
             }
         }
         let run = try await AppendBench.single(

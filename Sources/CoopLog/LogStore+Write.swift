@@ -77,6 +77,10 @@ extension LogStore {
             let sealed = Sealed(unsigned, signer: signer)
             let queued: (AppendTicket, AppendResult)? = try state.withLock { s in
                 try Self.checkUsable(s)
+                // Nothing queued and no refold since the draft: the view is the one the draft was checked on.
+                if s.recordCount == unsigned.recordCount && s.viewRebuilds == unsigned.viewRebuilds {
+                    return try queue(&s, sealed, itemID: itemID)
+                }
                 guard (s.origins[me]?.count ?? 0) == unsigned.body.sequence - 1,
                     s.view.heads(of: itemID) == unsigned.heads
                 else { return nil }
@@ -126,6 +130,10 @@ extension LogStore {
         var body: EntryBody
         var bodyBytes: [UInt8]
         var heads: [EntryID]
+        /// The store's records and view refolds when the body was built (``StoreState/recordCount``,
+        /// ``StoreState/viewRebuilds``): while both stay the same, so does the view.
+        var recordCount: UInt64
+        var viewRebuilds: Int
     }
 
     /// Checks a local write against the rules and the view and builds its body (under the store's lock).
@@ -159,7 +167,13 @@ extension LogStore {
             parents: parents.map(\.bytes),
             payload: payload
         )
-        return Draft(body: body, bodyBytes: body.wireBytes(), heads: heads)
+        return Draft(
+            body: body,
+            bodyBytes: body.wireBytes(),
+            heads: heads,
+            recordCount: s.recordCount,
+            viewRebuilds: s.viewRebuilds
+        )
     }
 
     /// Appends a status update (see ``append(_:expectedHeads:)``).

@@ -10,9 +10,10 @@ import Synchronization
 /// an equivocation) are taken under one short lock, in the order records go to disk; signature checks run on the
 /// caller's task outside it. Local writes are signed one after another (each names the previous entry's id) by one
 /// caller at a time, the one that found nobody signing, for every write waiting (``AppendQueue``); the others await
-/// a continuation rather than block a thread, and the signature itself is made outside the lock. Appends and ingests return only after the fsync that covers them (group commit:
-/// concurrent callers share one). Reads see durable entries only, except the view, which also includes entries
-/// queued for the disk (a failed fsync stops the store, see ``SegmentedLog``).
+/// a continuation rather than block a thread, and the signature itself is made outside the lock. Appends and ingests
+/// return only after the fsync that covers them (group commit: concurrent callers share one). Reads see durable
+/// entries only, except the view, which also includes entries queued for the disk (a failed fsync stops the store,
+/// see ``SegmentedLog``).
 ///
 /// **Rules.** Local writes are signed with the node's key and checked against the ledger's rules and the
 /// node's view. Remote entries must be authentic (``EntryVerifier``); per origin they are stored in sequence

@@ -68,10 +68,7 @@ extension TamperTests {
         let target = dir.file("recoded")
         try tamper.write(to: target)
 
-        let report = try Auditor.verify(directory: target, roster: roster)
-        let first = try #require(report.problems.first, "\(recoding.rawValue): the auditor found nothing")
-        #expect(first.position?.index == UInt64(victim.index), "\(first)")
-        #expect(first.reason.contains("not a canonical log record"), "\(first)")
+        try expectAuditorNames(victim.index, in: target, saying: "not a canonical log record", recoding.rawValue)
 
         let opened = #expect(throws: LogError.self) {
             try LogStore.open(directory: target, roster: roster, catalog: catalog)
@@ -107,9 +104,14 @@ extension TamperTests {
         let target = dir.file("recoded-body")
         try tamper.write(to: target)
 
+        try expectAuditorNames(victim.index, in: target, saying: "not in canonical encoding", "a longer body")
+    }
+
+    /// The auditor's first problem in `target` is at record `index` and its reason contains `reason`.
+    func expectAuditorNames(_ index: Int, in target: String, saying reason: String, _ what: String) throws {
         let report = try Auditor.verify(directory: target, roster: roster)
-        let first = try #require(report.problems.first, "the auditor found nothing")
-        #expect(first.position?.index == UInt64(victim.index), "\(first)")
-        #expect(first.reason.contains("not in canonical encoding"), "\(first)")
+        let first = try #require(report.problems.first, "\(what): the auditor found nothing")
+        #expect(first.position?.index == UInt64(index), "\(what): \(first)")
+        #expect(first.reason.contains(reason), "\(what): \(first)")
     }
 }
