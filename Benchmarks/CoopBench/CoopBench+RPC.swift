@@ -270,7 +270,8 @@ extension CoopBench {
             "server stream: one call (credit \(credit), as raw's high-water marks of 1,000 messages; the client grants "
                 + "half of it back as it consumes) against PUSH → PULL on two threads; each sized to about "
                 + "\(String(format: "%.1f", seconds)) s from a short calibration; best of \(rounds) alternating rounds; "
-                + "diagnostic: the same stream at the client's default credit (\(defaultCredit))"
+                + "diagnostics: the same stream at the client's default credit (\(defaultCredit)), and without batches "
+                + "(the request's batch 1: one message per ZeroMQ message)"
         )
         let numbers = [(256, "7g", "7h"), (4096, "7i", "7j")]
         try await RPCBench.withClient(curve: false) { client in
@@ -295,6 +296,7 @@ extension CoopBench {
                     var rpc: StreamRun?
                     var direct: StreamRun?
                     var small: StreamRun?
+                    var single: StreamRun?
                     for round in 1...rounds {
                         note("   stream \(label) round \(round) of \(rounds)")
                         let r = try await onThread("bench-pull") {
@@ -326,8 +328,17 @@ extension CoopBench {
                             credit: defaultCredit
                         )
                         if c.rate > small?.rate ?? 0 { small = c }
+                        let u = try await RPCBench.stream(
+                            client,
+                            size: size,
+                            warmup: warmup,
+                            count: rpcCount,
+                            credit: credit,
+                            batch: 1
+                        )
+                        if u.rate > single?.rate ?? 0 { single = u }
                     }
-                    guard let raw, let rpc, let direct, let small else { continue }
+                    guard let raw, let rpc, let direct, let small, let single else { continue }
                     let ratio = rpc.rate / raw.rate
                     detail(
                         "\(label): raw PUSH/PULL \(rate(raw.rate)) (\(String(format: "%.1f", raw.megabytesPerSecond)) MB/s, "
@@ -375,6 +386,11 @@ extension CoopBench {
                             cpu: direct.cpu / direct.elapsed
                         )
                     )
+                    detail(
+                        "\(label), without batches (batch 1), .pool: \(rate(single.rate)) = "
+                            + "\(times(single.rate / raw.rate)); CPU per message "
+                            + "\(micros(single.cpu / Double(single.messages)))"
+                    )
                     summary.add(
                         Row(
                             number: rpcNumber + "″",
@@ -383,6 +399,16 @@ extension CoopBench {
                             ratio: "\(times(small.rate / raw.rate)) of (\(rawNumber))",
                             goal: "(diagnostic)",
                             cpu: small.cpu / small.elapsed
+                        )
+                    )
+                    summary.add(
+                        Row(
+                            number: rpcNumber + "‴",
+                            what: "  the same without batches (batch 1), .pool",
+                            figure: "\(rate(single.rate)), \(String(format: "%.1f", single.megabytesPerSecond)) MB/s",
+                            ratio: "\(times(single.rate / raw.rate)) of (\(rawNumber))",
+                            goal: "(diagnostic)",
+                            cpu: single.cpu / single.elapsed
                         )
                     )
                 }
@@ -468,12 +494,14 @@ extension CoopBench {
         }
     }
 
-    /// `coop-bench rpc-stream [--size N] [--count N] [--credit N] [--raw] [--direct]`: one server stream of 7h/7j alone (with
-    /// `--raw`, the PUSH/PULL run of 7g/7i instead), as one `key=value` line; for profiling.
+    /// `coop-bench rpc-stream [--size N] [--count N] [--credit N] [--batch N] [--raw] [--direct]`: one server stream of
+    /// 7h/7j alone (with `--raw`, the PUSH/PULL run of 7g/7i instead; `--batch 1` asks for no batches), as one
+    /// `key=value` line; for profiling.
     static func rpcStreamChild(_ arguments: [String]) async throws {
         var size = 256
         var count = 100_000
         var credit: UInt32 = 32
+        var batch = RPCClient.streamBatch
         var raw = false
         var direct = false
         var rest = arguments[...]
@@ -488,6 +516,7 @@ extension CoopBench {
             case "--size": size = try number(arg)
             case "--count": count = try number(arg)
             case "--credit": credit = UInt32(clamping: try number(arg))
+            case "--batch": batch = UInt32(clamping: try number(arg))
             case "--raw": raw = true
             case "--direct": direct = true
             default: throw BenchError("rpc-stream: unknown argument \(arg)")
@@ -508,13 +537,14 @@ extension CoopBench {
                     warmup: 1000,
                     count: count,
                     credit: credit,
+                    batch: batch,
                     direct: direct
                 )
             }
         }
         say(
             "rpc-stream transport=\(raw ? "raw-push-pull" : direct ? "coop-rpc-direct-plain" : "coop-rpc-plain") size=\(size) count=\(count) "
-                + (raw ? "" : "credit=\(credit) ")
+                + (raw ? "" : "credit=\(credit) batch=\(batch) ")
                 + String(
                     format: "rate=%.0f mb_s=%.2f cpu_us_per_message=%.2f wall_s=%.4f",
                     run.rate,

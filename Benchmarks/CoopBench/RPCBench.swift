@@ -153,17 +153,18 @@ enum RPCBench {
         warmup: Int,
         count: Int,
         credit: UInt32,
+        batch: UInt32 = RPCClient.streamBatch,
         direct: Bool = false
     ) async throws -> StreamRun {
         if direct {
             return try await withTaskExecutorPreference(client.transportExecutor) {
-                try await Self.stream(client, size: size, warmup: warmup, count: count, credit: credit)
+                try await Self.stream(client, size: size, warmup: warmup, count: count, credit: credit, batch: batch)
             }
         }
         let stream = try client.serverStream(
             streamMethod,
             encodeFlood(count: warmup + count, size: size),
-            options: RPCCallOptions(credit: credit)
+            options: RPCCallOptions(credit: credit, batch: batch)
         )
         var received = 0
         var bytes = 0

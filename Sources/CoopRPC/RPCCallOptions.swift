@@ -1,4 +1,4 @@
-/// How one call is made: its deadline, request metadata, stream credit and whether it may be retried. A plain value;
+/// How one call is made: its deadline, request metadata, stream credit and batches, and whether it may be retried. A plain value;
 /// thread-safe.
 ///
 /// Generated clients (`CoopServices`) pass one per call; ``isIdempotent`` defaults from the method's
@@ -10,6 +10,9 @@ public struct RPCCallOptions: Sendable {
     public var metadata: RPCMetadata
     /// Server streams: messages the server may send ahead of the consumer.
     public var credit: UInt32
+    /// Server streams: the most messages the client takes in one server message (docs/PROTOCOL.md, "Batches"); 1:
+    /// one per message.
+    public var batch: UInt32
     /// Whether the call has no side effect that a second attempt could repeat, so that the client may retry it
     /// after an UNAVAILABLE answer (the server could not be reached or went away), as its ``RPCRetryPolicy`` allows.
     /// Unary calls only; a call that is not idempotent is never retried.
@@ -19,11 +22,13 @@ public struct RPCCallOptions: Sendable {
         timeout: Duration? = nil,
         metadata: RPCMetadata = RPCMetadata(),
         credit: UInt32 = 32,
+        batch: UInt32 = RPCClient.streamBatch,
         isIdempotent: Bool = false
     ) {
         self.timeout = timeout
         self.metadata = metadata
         self.credit = credit
+        self.batch = batch
         self.isIdempotent = isIdempotent
     }
 }

@@ -53,6 +53,11 @@ extension RPCClient {
         }
     }
 
+    /// The most stream messages a stream call takes in one server message unless its ``RPCCallOptions/batch`` says
+    /// otherwise (docs/PROTOCOL.md, "Batches"). A server sends batches only when its handler runs ahead of the
+    /// connection, so they cost a stream that sends now and then nothing.
+    public static let streamBatch: UInt32 = 64
+
     /// Calls a server-streaming `method` with the given options; see ``serverStream(_:_:timeout:credit:metadata:)``.
     public func serverStream(
         _ method: String,
@@ -67,7 +72,13 @@ extension RPCClient {
             s.nextCallID += 1
             return s.nextCallID
         }
-        let head = RPCRequestHead(callID: callID, method: method, metadata: options.metadata, credit: credit)
+        let head = RPCRequestHead(
+            callID: callID,
+            method: method,
+            metadata: options.metadata,
+            credit: credit,
+            batch: options.batch > 1 ? options.batch : nil
+        )
         if let refused = open(
             callID,
             Call(

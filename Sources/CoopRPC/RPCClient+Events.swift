@@ -107,8 +107,12 @@ extension RPCClient {
         case unknown
         /// A message of the call; `ended` holds the call when this message ended it (it carries the status).
         case message(Call.Sink, initialMetadata: RPCMetadata, ended: Call?, first: Bool)
-        /// A stream message past the credit granted: the call, taken out of the table; the message is dropped.
-        case pastCredit(Call)
+        /// Stream messages past the credit granted: the call, taken out of the table, and how many of the message's
+        /// stream messages were still within the credit (delivered before the call ends); the rest are dropped.
+        case pastCredit(Call, within: Int)
+        /// More stream messages in one server message than the call takes (its request's `batch`): the call, taken
+        /// out of the table; the message is dropped.
+        case oversizedBatch(Call)
     }
 
     /// A message from the server: an answer, a stream message, response metadata, or a probe (ignored). A message
@@ -125,37 +129,68 @@ extension RPCClient {
             return
         }
         let headerOnly = message.body == nil && message.status == nil
-        // In place: a stream's every message passes here, and copying the call's record out and back costs.
         let arrival: Arrival = state.withLock { s in
             guard let i = s.calls.index(forKey: message.callID) else { return .unknown }
-            if message.body != nil, case .stream = s.calls.values[i].sink {
-                if s.calls.values[i].received >= s.calls.values[i].granted {
-                    return .pastCredit(s.calls.remove(at: i).value)
-                }
-                s.calls.values[i].received += 1
-            }
-            let first = !s.calls.values[i].answered
-            s.calls.values[i].answered = true
-            if first && headerOnly { s.calls.values[i].initialMetadata = message.metadata }
-            if message.status != nil {
+            // One in-place access: each `values[i].field` read copies the whole record (every reference in it
+            // retained and released), and a stream's every message passes here.
+            let step = Self.note(message, headerOnly: headerOnly, in: &s.calls.values[i])
+            switch step {
+            case .pastCredit(let within): return .pastCredit(s.calls.remove(at: i).value, within: within)
+            case .oversizedBatch: return .oversizedBatch(s.calls.remove(at: i).value)
+            case .ended(let first):
                 let call = s.calls.remove(at: i).value
                 return .message(call.sink, initialMetadata: call.initialMetadata, ended: call, first: first)
+            case .goesOn(let sink, let initialMetadata, let first):
+                return .message(sink, initialMetadata: initialMetadata, ended: nil, first: first)
             }
-            return .message(
-                s.calls.values[i].sink,
-                initialMetadata: s.calls.values[i].initialMetadata,
-                ended: nil,
-                first: first
-            )
         }
         switch arrival {
         case .unknown:
             return
-        case .pastCredit(let call):
+        case .pastCredit(let call, let within):
+            if case .stream(let buffer, _) = call.sink, within > 0, let body = message.body {
+                buffer.yield(contentsOf: CollectionOfOne(body) + message.batched.prefix(within - 1))
+            }
             creditExceeded(call, by: message)
+        case .oversizedBatch(let call):
+            oversizedBatch(call, by: message)
         case .message(let sink, let initialMetadata, let ended, let first):
             deliver(message, to: sink, initialMetadata: initialMetadata, ended: ended, first: first)
         }
+    }
+
+    /// What a message does to its call, worked out on the call's record in place.
+    private enum Step {
+        /// Stream messages past the credit granted; `within` of them were still within it.
+        case pastCredit(within: Int)
+        /// More stream messages in one server message than the call takes.
+        case oversizedBatch
+        /// The message carries the status: the call ends.
+        case ended(first: Bool)
+        /// The call goes on; what the message is handed to.
+        case goesOn(Call.Sink, initialMetadata: RPCMetadata, first: Bool)
+    }
+
+    /// Counts a message's stream messages (one, or a batch) against the credit and notes the call answered (and its
+    /// response metadata, from a first message that carries only a header).
+    private static func note(_ message: RPCServerMessage, headerOnly: Bool, in call: inout Call) -> Step {
+        if case .stream = call.sink, message.body != nil {
+            let count = UInt64(message.messageCount)
+            if count > UInt64(max(1, call.head.batch ?? 1)) { return .oversizedBatch }
+            if call.received + count > call.granted {
+                let within = Int(call.granted - call.received)
+                call.received = call.granted
+                return .pastCredit(within: within)
+            }
+            call.received += count
+        } else if !message.batched.isEmpty {
+            return .oversizedBatch  // a unary call has one response message
+        }
+        let first = !call.answered
+        call.answered = true
+        if first && headerOnly { call.initialMetadata = message.metadata }
+        if message.status != nil { return .ended(first: first) }
+        return .goesOn(call.sink, initialMetadata: call.initialMetadata, first: first)
     }
 
     /// Hands a message of a call in flight to whoever waits for it; `ended` is the call when the message ended it.
@@ -169,7 +204,13 @@ extension RPCClient {
         if case .stream(let buffer, let promise) = sink {
             // A call refused outright has no response metadata: the promise gets its error from `finish`.
             if first && (message.status?.isOK ?? true) { promise.resolve(.success(initialMetadata)) }
-            if let body = message.body { buffer.yield(body) }
+            if let body = message.body {
+                if message.batched.isEmpty {
+                    buffer.yield(body)
+                } else {
+                    buffer.yield(contentsOf: CollectionOfOne(body) + message.batched)
+                }
+            }
         }
         guard let status = message.status, let call = ended else { return }
         if status.isOK {
@@ -208,6 +249,20 @@ extension RPCClient {
     /// table) ends with INTERNAL (`CREDIT_EXCEEDED`) once its consumer has read the messages within the credit; the
     /// excess message is dropped. The server is told to cancel first (unless the message ended the call), so that
     /// the cancel leaves before anything the caller does on learning of the failure.
+    /// A server message with more stream messages than the call takes: the call ends INTERNAL (`MALFORMED_FRAME`)
+    /// and the server is told to cancel it.
+    private func oversizedBatch(_ call: Call, by message: RPCServerMessage) {
+        if message.status == nil { sendCancel(message.callID) }
+        let takes = call.head.batch.map { "at most \($0)" } ?? "one"
+        let error = RPCError(
+            code: .internal,
+            message: "the server sent \(message.messageCount) messages of \(call.head.method) (call \(message.callID)) "
+                + "in one server message; this call takes \(takes) at a time; the call was cancelled",
+            reason: RPCReason.malformedFrame
+        )
+        Self.finish(call, with: .failure(error))
+    }
+
     private func creditExceeded(_ call: Call, by message: RPCServerMessage) {
         if message.status == nil { sendCancel(message.callID) }
         let error = RPCError(

@@ -11,19 +11,24 @@ public struct RPCRequestHead: Sendable, Hashable {
     public var metadata: RPCMetadata
     /// Server streams: messages the server may send before it needs more credit (`nil`: the server's default).
     public var credit: UInt32?
+    /// Server streams: the most stream messages the client takes in one server message (`nil`: one per message;
+    /// docs/PROTOCOL.md, "Batches").
+    public var batch: UInt32?
 
     public init(
         callID: UInt64,
         method: String,
         timeoutMicroseconds: UInt64? = nil,
         metadata: RPCMetadata = RPCMetadata(),
-        credit: UInt32? = nil
+        credit: UInt32? = nil,
+        batch: UInt32? = nil
     ) {
         self.callID = callID
         self.method = method
         self.timeoutMicroseconds = timeoutMicroseconds
         self.metadata = metadata
         self.credit = credit
+        self.batch = batch
     }
 }
 
@@ -44,15 +49,28 @@ public struct RPCServerMessage: Sendable, Hashable {
     public var metadata: RPCMetadata
     /// An encoded response message, if this carries one.
     public var body: [UInt8]?
+    /// Server streams: the stream messages that follow ``body`` in the same server message (a batch, one frame
+    /// each; only with a `body`, no metadata and no status, and only to a client that asked for batches).
+    public var batched: [[UInt8]]
     /// Set on the last message of a call.
     public var status: RPCStatus?
 
-    public init(callID: UInt64, metadata: RPCMetadata = RPCMetadata(), body: [UInt8]? = nil, status: RPCStatus? = nil) {
+    public init(
+        callID: UInt64,
+        metadata: RPCMetadata = RPCMetadata(),
+        body: [UInt8]? = nil,
+        batched: [[UInt8]] = [],
+        status: RPCStatus? = nil
+    ) {
         self.callID = callID
         self.metadata = metadata
         self.body = body
+        self.batched = batched
         self.status = status
     }
+
+    /// How many stream messages this carries: ``body`` and ``batched``.
+    public var messageCount: Int { body == nil ? 0 : 1 + batched.count }
 }
 
 /// A frame sequence that is not a valid message, with the call it belongs to when that could be read (0 otherwise).
@@ -83,7 +101,8 @@ public enum RPCFrames {
                 method: head.method,
                 timeoutUs: head.timeoutMicroseconds ?? 0,
                 metadata: head.metadata.wire,
-                credit: head.credit ?? 0
+                credit: head.credit ?? 0,
+                batch: head.batch ?? 0
             )
             return [tag, ClientFrame(kind: .request(header)).wireBytes(), body]
         case .credit(let callID, let credit):
@@ -142,7 +161,8 @@ public enum RPCFrames {
                 method: header.method,
                 timeoutMicroseconds: header.timeoutUs == 0 ? nil : header.timeoutUs,
                 metadata: metadata,
-                credit: header.credit == 0 ? nil : header.credit
+                credit: header.credit == 0 ? nil : header.credit,
+                batch: header.batch <= 1 ? nil : header.batch
             )
             return .request(head, body: frames[2])
         case .credit(let credit):
@@ -186,18 +206,37 @@ public enum RPCFrames {
             status: message.status?.wire
         )
         var frames = [tag, header.wireBytes()]
-        if let body = message.body { frames.append(body) }
+        if let body = message.body {
+            frames.append(body)
+            frames.append(contentsOf: message.batched)
+        }
+        return frames
+    }
+
+    /// The frames of a batch of stream messages of one call (`bodies` not empty): `[tag][header][body]…`, with the
+    /// header frame `dataHeader` (a `ResponseHeader` holding only the call id, encoded once per stream).
+    static func encodeBatch(dataHeader: [UInt8], _ bodies: some Collection<[UInt8]>) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(2 + bodies.count)
+        frames.append(tag)
+        frames.append(dataHeader)
+        frames.append(contentsOf: bodies)
         return frames
     }
 
     /// Decodes a server message (a client reads these).
     public static func decodeServer(_ frames: [[UInt8]]) throws(RPCFrameError) -> RPCServerMessage {
-        // Most messages of a stream carry a header with the call id alone: read it without protobuf-c.
-        if frames.count == 3 || frames.count == 2, frames[0] == tag, let callID = bareCallID(frames[1]) {
-            return RPCServerMessage(callID: callID, body: frames.count == 3 ? frames[2] : nil)
+        // Most messages of a stream carry a header with the call id alone: read it without protobuf-c. Only these
+        // may carry a batch (more than one message frame).
+        if frames.count >= 2, frames[0] == tag, let callID = bareCallID(frames[1]) {
+            return RPCServerMessage(
+                callID: callID,
+                body: frames.count >= 3 ? frames[2] : nil,
+                batched: frames.count > 3 ? Array(frames[3...]) : []
+            )
         }
         try checkTag(frames)
-        guard frames.count == 2 || frames.count == 3 else {
+        guard frames.count >= 2 else {
             throw fail(
                 0,
                 .internal,
@@ -218,6 +257,15 @@ public enum RPCFrames {
             header = try ResponseHeader(wireBytes: frames[1])
         } catch {
             throw fail(0, .internal, RPCReason.malformedFrame, "the header frame is not a ResponseHeader: \(error)")
+        }
+        guard frames.count <= 3 else {
+            throw fail(
+                header.callId,
+                .internal,
+                RPCReason.malformedFrame,
+                "a server message of \(frames.count) frames (a batch) must have a header holding only the call id; "
+                    + "this one holds more"
+            )
         }
         guard header.endOfStream == (header.status != nil) else {
             throw fail(header.callId, .internal, RPCReason.malformedFrame, "end_of_stream and status disagree")

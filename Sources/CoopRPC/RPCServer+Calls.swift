@@ -3,98 +3,26 @@ import Synchronization
 /// One call on the server: interceptors, the handler (stopped by the deadline and the client's cancel), stream
 /// messages against credit, and the call's last message.
 extension RPCServer {
-    /// Per server stream: what it has sent so far (for the order of initial metadata and messages), and how many of
-    /// its messages the transport holds but has not yet sent (its peer's queue is full).
-    final class StreamProgress: Sendable {
-        /// Messages a stream may have handed to the transport and not yet seen sent before its next `send` waits: the
-        /// server's memory per stream stays bounded even for a client that grants much credit and stops reading.
-        static let unsentLimit = 64
-
-        private struct State {
-            var headSent = false
-            var messagesSent = false
-            var unsent = 0
-            var waiter: CheckedContinuation<Void, any Error>?
-        }
-
-        private let state = Mutex(State())
-        /// The tag and header of the stream's messages (the same for every one), encoded once.
-        private let header = Mutex<[[UInt8]]?>(nil)
-
-        /// The frames of one message of the stream: the header is encoded for the first only.
-        func dataFrames(_ callID: UInt64, _ body: [UInt8]) -> [[UInt8]] {
-            var frames = header.withLock { h in
-                if let h { return h }
-                let encoded = RPCFrames.encode(RPCServerMessage(callID: callID))
-                h = encoded
-                return encoded
-            }
-            frames.append(body)
-            return frames
-        }
-
-        /// Marks the head sent; `false` when it may not be sent any more.
-        func takeHead() -> Bool {
-            state.withLock { s in
-                guard !s.headSent && !s.messagesSent else { return false }
-                s.headSent = true
-                return true
-            }
-        }
-
-        /// A message is handed to the transport.
-        func messageHandedOver() {
-            state.withLock { s in
-                s.messagesSent = true
-                s.unsent += 1
-            }
-        }
-
-        /// The transport is done with a message (sent, or its peer is gone).
-        func messageLeft() {
-            let waiter: CheckedContinuation<Void, any Error>? = state.withLock { s in
-                s.unsent -= 1
-                guard s.unsent <= Self.unsentLimit else { return nil }
-                defer { s.waiter = nil }
-                return s.waiter
-            }
-            waiter?.resume()
-        }
-
-        /// Returns once at most ``unsentLimit`` messages are unsent; throws when the task is cancelled.
-        func waitForRoom() async throws {
-            // The common case, without a continuation: there is room.
-            if state.withLock({ $0.unsent <= Self.unsentLimit }) { return }
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    let ready: Result<Void, any Error>? = state.withLock { s in
-                        if s.unsent <= Self.unsentLimit { return .success(()) }
-                        if Task.isCancelled { return .failure(CancellationError()) }
-                        s.waiter = continuation
-                        return nil
-                    }
-                    if let ready { continuation.resume(with: ready) }
-                }
-            } onCancel: {
-                let waiter = state.withLock { s in
-                    defer { s.waiter = nil }
-                    return s.waiter
-                }
-                waiter?.resume(throwing: CancellationError())
-            }
-        }
-    }
-
     /// Runs one admitted call to its end and sends its last message; the call leaves the table once the transport is
     /// done with that message, and ``Shared/running`` once it is handed over.
     func serve(_ request: RPCRequest) async {
         let key = RPCCallTable.Key(peer: request.peer, callID: request.head.callID)
-        let isStream: Bool
-        if case .serverStream = methods[request.head.method] { isStream = true } else { isStream = false }
+        let progress: StreamProgress?
+        if case .serverStream = methods[request.head.method] {
+            progress = StreamProgress(
+                transport: transport,
+                peer: key.peer,
+                callID: key.callID,
+                batch: request.head.batch
+            )
+        } else {
+            progress = nil
+        }
+        let isStream = progress != nil
         var end = RPCServerMessage(callID: request.head.callID)
         var head: RPCMetadata?
         do {
-            let response = try await intercepted(request, key: key)
+            let response = try await intercepted(request, key: key, progress: progress)
             if !isStream {
                 end.body = response.body
                 if !response.initialMetadata.isEmpty { head = response.initialMetadata }
@@ -116,8 +44,12 @@ extension RPCServer {
                 then: nil
             )
         }
-        transport.send(RPCFrames.encode(end), to: key.peer) { _ in
-            self.shared.withLock { $0.machine.ended(key) }
+        let ended: @Sendable (RPCSendResult) -> Void = { _ in self.shared.withLock { $0.machine.ended(key) } }
+        if let progress {
+            // After the stream's messages still on their way (a batch waiting for the one before it).
+            progress.finish(RPCFrames.encode(end), then: ended)
+        } else {
+            transport.send(RPCFrames.encode(end), to: key.peer, then: ended)
         }
         // After the last message is handed over: a draining server closes its transport once every call is here.
         callEnded(key)
@@ -129,9 +61,13 @@ extension RPCServer {
     }
 
     /// The call through the interceptors, first to last, then the handler.
-    private func intercepted(_ request: RPCRequest, key: RPCCallTable.Key) async throws -> RPCResponse {
+    private func intercepted(
+        _ request: RPCRequest,
+        key: RPCCallTable.Key,
+        progress: StreamProgress?
+    ) async throws -> RPCResponse {
         var next: @Sendable (RPCRequest, RPCServerContext) async throws -> RPCResponse = { request, _ in
-            try await self.invoke(request, key: key)
+            try await self.invoke(request, key: key, progress: progress)
         }
         for interceptor in interceptors.reversed() {
             let inner = next
@@ -143,7 +79,11 @@ extension RPCServer {
     /// The handler, in the call's own task: the deadline (a timer) and the client's cancel (or its going away) cancel
     /// that task, and the call then ends DEADLINE_EXCEEDED or CANCELLED whatever the handler returned, once it
     /// returned (a handler that ignores cancellation holds its call until it returns, as a task group would).
-    private func invoke(_ request: RPCRequest, key: RPCCallTable.Key) async throws -> RPCResponse {
+    private func invoke(
+        _ request: RPCRequest,
+        key: RPCCallTable.Key,
+        progress: StreamProgress?
+    ) async throws -> RPCResponse {
         guard let method = methods[request.head.method] else {
             shared.withLock { $0.machine.handlerDone(key) }
             throw RPCError(
@@ -165,7 +105,9 @@ extension RPCServer {
             case .unary(let handler):
                 result = .success(try await handler(request))
             case .serverStream(let handler):
-                let progress = StreamProgress()
+                let progress =
+                    progress
+                    ?? StreamProgress(transport: transport, peer: key.peer, callID: key.callID, batch: nil)
                 let writer = RPCStreamWriter(
                     sendBody: { body in
                         try await self.sendStreamed(body, key: key, progress: progress)
@@ -239,14 +181,11 @@ extension RPCServer {
             case .taken:
                 // The transport keeps what its peer's queue cannot take yet and sends it, in order, once there is
                 // room: never dropped. The stream goes on while its unsent messages stay few.
-                progress.messageHandedOver()
-                transport.send(progress.dataFrames(key.callID, body), to: key.peer) { _ in progress.messageLeft() }
+                progress.send(body)
                 try await progress.waitForRoom()
                 return
             case .wait:
-                if await !waitForCredit(key) {
-                    transport.send(RPCFrames.encode(RPCServerMessage(callID: key.callID)), to: key.peer, then: nil)
-                }
+                if await !waitForCredit(key) { progress.probe() }
             }
         }
     }

@@ -22,6 +22,12 @@ public protocol RPCServerTransport: Sendable {
     /// ``RPCServerTransportEvent/peerGone(peer:reason:)``.
     func send(_ frames: [[UInt8]], to peer: [UInt8], then completion: (@Sendable (RPCSendResult) -> Void)?)
 
+    /// Runs `work` on the transport's own context after what runs there now: on ZeroMQ, queued on the reactor behind
+    /// the work and task jobs already queued, even when called on the reactor's thread. A transport without a context
+    /// of its own, or one that is closed, runs it at once on the caller's thread. A server stream sends through it so
+    /// that what its handler sends meanwhile goes out in one batch (``RPCServer``).
+    func later(_ work: @escaping @Sendable () -> Void)
+
     /// Stops listening and closes every connection at once; messages not yet sent may be lost. Calling it again
     /// does nothing.
     func close() async
@@ -35,6 +41,9 @@ public protocol RPCServerTransport: Sendable {
 extension RPCServerTransport {
     /// No executor of its own (the default).
     public var executor: (any TaskExecutor)? { nil }
+
+    /// No context of its own (the default): `work` runs at once.
+    public func later(_ work: @escaping @Sendable () -> Void) { work() }
 }
 
 /// One thing a server transport reports. A plain value.

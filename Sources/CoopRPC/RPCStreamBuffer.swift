@@ -53,6 +53,23 @@ final class RPCStreamBuffer: Sendable {
         waiter?.resume(returning: message)
     }
 
+    /// Messages for the consumer, in order (a batch: one lock for all of them).
+    func yield(contentsOf messages: some Collection<[UInt8]>) {
+        guard let first = messages.first else { return }
+        if messages.count == 1 { return yield(first) }
+        let waiter: CheckedContinuation<[UInt8]?, any Error>? = state.withLock { s in
+            guard s.end == nil, !s.settled else { return nil }
+            if let waiter = s.waiter {
+                s.waiter = nil
+                s.queue.append(contentsOf: messages.dropFirst())
+                return waiter
+            }
+            s.queue.append(contentsOf: messages)
+            return nil
+        }
+        waiter?.resume(returning: first)
+    }
+
     /// The stream ended: OK (`nil`) or with `error`. Messages already queued are still delivered first.
     func finish(_ error: RPCError?) {
         let waiter: CheckedContinuation<[UInt8]?, any Error>? = state.withLock { s in

@@ -121,6 +121,10 @@ public final class RPCZMQServerTransport: RPCServerTransport {
         if !queued { completion?(.closed) }
     }
 
+    public func later(_ work: @escaping @Sendable () -> Void) {
+        if !reactor.execute({ _ in work() }) { work() }
+    }
+
     public func close() async {
         // Forget the handler: it holds the server, which holds this transport.
         handler.withLock { $0 = nil }

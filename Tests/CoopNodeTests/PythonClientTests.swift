@@ -71,8 +71,8 @@ struct PythonClientTests {
         }
         #expect(
             checks.keys.sorted() == [
-                "deadline", "expired_unary", "malformed_request", "permission", "stream_credit", "unary",
-                "unauthenticated", "unknown_method",
+                "deadline", "expired_unary", "malformed_request", "permission", "stream_batch", "stream_credit",
+                "unary", "unauthenticated", "unknown_method",
             ],
             "\(report)"
         )
@@ -109,6 +109,15 @@ struct PythonClientTests {
         #expect(stream.updatedItem == unary.item)
         #expect(stream.updatedItemStatus == "ASSIGNED")
         #expect(stream.endCode == "CANCELLED")
+
+        // (b′) The same 40 states asking for batches of at most 8: each once, however the node groups them.
+        let batched = try #require(checks["stream_batch"], "\(report)")
+        #expect(batched.batch == 8)
+        #expect(batched.initial == 40)
+        #expect(batched.distinctItems == 40)
+        #expect((1...8).contains(batched.maxPerMessage ?? 0), "\(batched)")
+        #expect((5...40).contains(batched.serverMessages ?? 0), "\(batched)")
+        #expect(batched.endCode == "CANCELLED")
 
         // (c) A stream with a 200 ms budget: its initial state, then DEADLINE_EXCEEDED. (A unary call with a 1 µs
         // budget, `expired_unary`, must be DEADLINE_EXCEEDED too: checked with the other checks above.)
@@ -191,6 +200,10 @@ private struct PythonCheck: Decodable {
     var updatedItem: String?
     var updatedItemStatus: String?
     var endCode: String?
+    // stream_batch
+    var batch: Int?
+    var serverMessages: Int?
+    var maxPerMessage: Int?
     // deadline
     var messages: Int?
     var elapsedMs: Int?

@@ -18,7 +18,8 @@ struct RPCFramesTests {
                     method: "/coop.v1.Ledger/UpdateStatus",
                     timeoutMicroseconds: 250_000,
                     metadata: metadata,
-                    credit: 16
+                    credit: 16,
+                    batch: 64
                 ),
                 body: [1, 2, 3]
             ),
@@ -46,6 +47,39 @@ struct RPCFramesTests {
         ]
         for message in messages {
             #expect(try RPCFrames.decodeServer(RPCFrames.encode(message)) == message)
+        }
+    }
+
+    @Test("a batch of stream messages round-trips as one frame each; a batch of 0 or 1 is none")
+    func batchRoundTrip() throws {
+        let batch = RPCServerMessage(callID: 12, body: [1], batched: [[2], [], [3, 3]])
+        let frames = RPCFrames.encode(batch)
+        #expect(frames.count == 6 && frames[2...] == [[1], [2], [], [3, 3]])
+        let decoded = try RPCFrames.decodeServer(frames)
+        #expect(decoded == batch && decoded.messageCount == 4)
+        #expect(RPCServerMessage(callID: 12).messageCount == 0)
+        for asked: UInt32 in [0, 1] {
+            let head = RPCRequestHead(callID: 1, method: "/t.S/M", batch: asked)
+            guard case .request(let read, _) = try RPCFrames.decodeClient(RPCFrames.encode(.request(head, body: [])))
+            else {
+                Issue.record("not a request")
+                continue
+            }
+            #expect(read.batch == nil)
+        }
+    }
+
+    @Test("more than 3 frames under a header that holds more than the call id: malformed, naming the call")
+    func batchWithAFullHeader() throws {
+        var frames = RPCFrames.encode(RPCServerMessage(callID: 13, body: [1], status: .ok))
+        frames.append([2])
+        do {
+            let message = try RPCFrames.decodeServer(frames)
+            Issue.record("decoded: \(message)")
+        } catch {
+            #expect(error.callID == 13)
+            #expect(error.error.code == .internal && error.error.reason == RPCReason.malformedFrame)
+            #expect(error.error.message.contains("4 frames (a batch)"), "\(error.error)")
         }
     }
 

@@ -59,6 +59,7 @@ enum RawFrames {
         _ method: String,
         timeoutMicroseconds: UInt64? = nil,
         credit: UInt32? = nil,
+        batch: UInt32? = nil,
         body: [UInt8] = []
     ) -> [[UInt8]] {
         RPCFrames.encode(
@@ -67,7 +68,8 @@ enum RawFrames {
                     callID: callID,
                     method: method,
                     timeoutMicroseconds: timeoutMicroseconds,
-                    credit: credit
+                    credit: credit,
+                    batch: batch
                 ),
                 body: body
             )

@@ -13,6 +13,8 @@ Subcommands:
           unary          UpdateStatus as staff.<district> on an item the node takes part in, then GetItem shows it
           stream_credit  WatchChanges(send_initial) with credit 4: every window is consumed, the server is watched
                          staying quiet until more credit is granted, all 40 initial states arrive; then a cancel
+          stream_batch   WatchChanges(send_initial) asking for batches of at most 8: all 40 initial states, each
+                         once, never more than 8 in one server message; then a cancel
           deadline       WatchChanges with a 200 ms budget (timeout_us) ends DEADLINE_EXCEEDED
           expired_unary  GetItem with a 1 µs budget: DEADLINE_EXCEEDED
           unauthenticated a fresh key pair not in the roster: the handshake is refused, no answer arrives
@@ -135,11 +137,13 @@ def emit(line: dict[str, Any]) -> None:
 
 
 class Answer:
-    """One server-to-client message: [tag][ResponseHeader][body?]."""
+    """One server-to-client message: [tag][ResponseHeader][body?], or a batch [tag][ResponseHeader][body]... to a
+    stream whose request asked for one (PROTOCOL.md, "Batches")."""
 
-    def __init__(self, header: Any, body: bytes | None) -> None:
+    def __init__(self, header: Any, bodies: list[bytes]) -> None:
         self.header = header
-        self.body = body
+        self.bodies = bodies
+        self.body = bodies[0] if bodies else None
 
     @property
     def code(self) -> str:
@@ -175,6 +179,8 @@ class Connection:
             )
         self.socket.connect(endpoint)
         self.next_call_id = 1
+        # Per call, the most stream messages it asked for in one server message (RequestHeader.batch).
+        self.batch: dict[int, int] = {}
 
     def close(self) -> None:
         if self.monitor is not None:
@@ -195,8 +201,12 @@ class Connection:
         timeout_us: int = 0,
         credit: int = 0,
         metadata: Sequence[tuple[str, str]] = (),
+        batch: int = 0,
     ) -> None:
-        header = rpc_pb2.RequestHeader(call_id=call_id, method=method, timeout_us=timeout_us, credit=credit)
+        header = rpc_pb2.RequestHeader(
+            call_id=call_id, method=method, timeout_us=timeout_us, credit=credit, batch=batch
+        )
+        self.batch[call_id] = max(1, batch)
         for key, value in metadata:
             header.metadata.append(rpc_pb2.MetadataEntry(key=key, value=value))
         frame = rpc_pb2.ClientFrame(request=header)
@@ -215,8 +225,9 @@ class Connection:
         if not self.socket.poll(int(wait_s * 1000), zmq.POLLIN):
             return None
         frames = self.socket.recv_multipart()
-        if len(frames) not in (2, 3):
-            self.problems.append(f"a message of {len(frames)} frames (2 or 3 expected)")
+        if len(frames) < 2:
+            self.problems.append(f"a message of {len(frames)} frame(s) (2 or more expected)")
+            return Answer(rpc_pb2.ResponseHeader(), [])
         if frames[0] != TAG:
             self.problems.append(f"frame 1 is {frames[0]!r}, not {TAG!r}")
         header = rpc_pb2.ResponseHeader()
@@ -226,7 +237,17 @@ class Connection:
                 f"call {header.call_id}: end_of_stream {header.end_of_stream} but status "
                 f"{'set' if header.HasField('status') else 'not set'}"
             )
-        return Answer(header, frames[2] if len(frames) > 2 else None)
+        bodies = frames[2:]
+        if len(bodies) > 1:
+            # A batch: only stream messages of a call that asked for it, at most its batch, no metadata, no status.
+            asked = self.batch.get(header.call_id, 1)
+            if len(bodies) > asked:
+                self.problems.append(
+                    f"call {header.call_id}: {len(bodies)} messages in one server message, at most {asked} asked"
+                )
+            if header.end_of_stream or len(header.metadata) > 0:
+                self.problems.append(f"call {header.call_id}: a batch with a status or metadata")
+        return Answer(header, bodies)
 
     def receive_for(self, call_id: int, wait_s: float) -> Answer | None:
         """The next message of `call_id` (others are noted as problems), or None at the end of `wait_s`."""
@@ -629,6 +650,66 @@ def check_malformed_request(context: zmq.Context, mesh: Mesh) -> bool:
     return check("malformed_request", problems, **values)
 
 
+def check_stream_batch(context: zmq.Context, mesh: Mesh) -> bool:
+    """WatchChanges with send_initial, a credit of 64 and batches of at most 8 (RequestHeader.batch): the 40 initial
+    states arrive, each once, however the server groups them (it batches only what its handler sends while the
+    connection is busy), never more than 8 in one server message; then a cancel, answered CANCELLED."""
+    batch = 8
+    _, all_ids = mesh.items()
+    auditor = mesh.connect(context, f"auditor.{mesh.district}")
+    problems: list[str] = []
+    call_id = auditor.new_call_id()
+    auditor.send_request(
+        call_id,
+        "/coop.v1.Ledger/WatchChanges",
+        ledger_pb2.WatchChangesRequest(send_initial=True),
+        timeout_us=300_000_000,
+        credit=64,
+        batch=batch,
+    )
+    states: list[str] = []
+    sizes: list[int] = []
+    while len(states) < len(all_ids):
+        answer = auditor.receive_for(call_id, 60.0)
+        if answer is None:
+            problems.append(f"no stream message within 60 s after {len(states)}")
+            break
+        if answer.header.end_of_stream:
+            problems.append(f"the stream ended early: {status_values(answer)}")
+            break
+        if not answer.bodies:
+            continue  # a probe
+        sizes.append(len(answer.bodies))
+        for body in answer.bodies:
+            change = ledger_pb2.ItemChange()
+            change.ParseFromString(body)
+            if not change.initial:
+                problems.append(f"{change.state.item_id} is not an initial state")
+            states.append(change.state.item_id)
+    if len(set(states)) != len(states):
+        problems.append("an initial state arrived twice")
+    if sorted(set(states)) != sorted(all_ids):
+        problems.append(f"{len(set(states))} distinct initial states, expected the catalog's {len(all_ids)}")
+    auditor.send_cancel(call_id)
+    end = auditor.receive_for(call_id, 60.0)
+    while end is not None and not end.header.end_of_stream:
+        end = auditor.receive_for(call_id, 60.0)
+    if end is None:
+        problems.append("no answer to the cancel within 60 s")
+    problems += auditor.problems
+    auditor.close()
+    return check(
+        "stream_batch",
+        problems,
+        batch=batch,
+        initial=len(states),
+        distinct_items=len(set(states)),
+        server_messages=len(sizes),
+        max_per_message=max(sizes, default=0),
+        end_code=status_values(end)["code"],
+    )
+
+
 def run_client(args: argparse.Namespace) -> int:
     mesh_dir = Path(args.mesh)
     if not (mesh_dir / "roster.json").is_file():
@@ -640,6 +721,7 @@ def run_client(args: argparse.Namespace) -> int:
     results = [
         check_unary(context, mesh),
         check_stream_credit(context, mesh, ours[0]),
+        check_stream_batch(context, mesh),
         check_deadline(context, mesh, ours[0]),
         check_expired_unary(context, mesh, ours[0]),
         check_unauthenticated(context, mesh, ours[0]),

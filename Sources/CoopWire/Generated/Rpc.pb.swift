@@ -183,6 +183,10 @@ public struct RequestHeader: Sendable, Hashable {
     /// Server streams: messages the server may send before it needs more
     /// credit. 0 means the server's default.
     public var credit: UInt32 = 0
+    /// Server streams: the most stream messages the client takes in one server
+    /// message (one frame each after the header: docs/PROTOCOL.md, "Batches").
+    /// 0 or 1: one per server message.
+    public var batch: UInt32 = 0
 
     /// Creates a message with every field at its zero value.
     public init() {}
@@ -193,13 +197,15 @@ public struct RequestHeader: Sendable, Hashable {
         method: String = "",
         timeoutUs: UInt64 = 0,
         metadata: [MetadataEntry] = [],
-        credit: UInt32 = 0
+        credit: UInt32 = 0,
+        batch: UInt32 = 0
     ) {
         self.callId = callId
         self.method = method
         self.timeoutUs = timeoutUs
         self.metadata = metadata
         self.credit = credit
+        self.batch = batch
     }
 }
 
@@ -235,6 +241,7 @@ extension RequestHeader: WireMessage, CBacked {
             try MetadataEntry(c: v!)
         }
         self.credit = c.pointee.credit
+        self.batch = c.pointee.batch
     }
 
     func fill(_ c: UnsafeMutablePointer<Coop__V1__RequestHeader>, arena: Arena) {
@@ -246,6 +253,7 @@ extension RequestHeader: WireMessage, CBacked {
             c.pointee.metadata = arena.array(self.metadata) { Optional(arena.message($0)) }
         }
         if self.credit != 0 { c.pointee.credit = self.credit }
+        if self.batch != 0 { c.pointee.batch = self.batch }
     }
 }
 

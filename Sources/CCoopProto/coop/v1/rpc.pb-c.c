@@ -450,7 +450,7 @@ const ProtobufCMessageDescriptor coop__v1__metadata_entry__descriptor =
   (ProtobufCMessageInit) coop__v1__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__request_header__field_descriptors[5] =
+static const ProtobufCFieldDescriptor coop__v1__request_header__field_descriptors[6] =
 {
   {
     "call_id",
@@ -512,8 +512,21 @@ static const ProtobufCFieldDescriptor coop__v1__request_header__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "batch",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__RequestHeader, batch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__request_header__field_indices_by_name[] = {
+  5,   /* field[5] = batch */
   0,   /* field[0] = call_id */
   4,   /* field[4] = credit */
   3,   /* field[3] = metadata */
@@ -523,7 +536,7 @@ static const unsigned coop__v1__request_header__field_indices_by_name[] = {
 static const ProtobufCIntRange coop__v1__request_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor coop__v1__request_header__descriptor =
 {
@@ -533,7 +546,7 @@ const ProtobufCMessageDescriptor coop__v1__request_header__descriptor =
   "Coop__V1__RequestHeader",
   "coop.v1",
   sizeof(Coop__V1__RequestHeader),
-  5,
+  6,
   coop__v1__request_header__field_descriptors,
   coop__v1__request_header__field_indices_by_name,
   1,  coop__v1__request_header__number_ranges,

@@ -122,10 +122,16 @@ struct  Coop__V1__RequestHeader
    * credit. 0 means the server's default.
    */
   uint32_t credit;
+  /*
+   * Server streams: the most stream messages the client takes in one server
+   * message (one frame each after the header: docs/PROTOCOL.md, "Batches").
+   * 0 or 1: one per server message.
+   */
+  uint32_t batch;
 };
 #define COOP__V1__REQUEST_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__request_header__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0,NULL, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, 0 }
 
 
 /*

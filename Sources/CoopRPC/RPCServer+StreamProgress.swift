@@ -1,0 +1,180 @@
+import CoopWire
+import Synchronization
+
+extension RPCServer {
+    /// One server stream's way out: the order of its initial metadata, its messages and its last message, how many
+    /// of its messages the transport holds but has not yet sent (its peer's queue is full), and its batches.
+    ///
+    /// **Batches** (docs/PROTOCOL.md, "Batches"). A message the handler sends is handed to the transport on its own
+    /// context, after what runs there now (``RPCServerTransport/later(_:)``: on ZeroMQ the reactor's next turn), and
+    /// only one server message of the stream is with the transport, outcome unknown, at a time. What the handler sends
+    /// meanwhile waits here and goes as the next server message, up to the request's `batch` messages and
+    /// ``batchBytes`` of them in one. So a handler that runs ahead of its connection sends many messages per ZeroMQ
+    /// message, and one that sends now and then sends each at once. (The in-memory transport runs `later` at once:
+    /// there, every message goes alone.) The call's last message waits behind the stream's messages in the same way.
+    ///
+    /// **Threading.** `Sendable`: the handler's task sends; the transport's completions (on its own context) send
+    /// what waited.
+    final class StreamProgress: Sendable {
+        /// Messages a stream may have handed over and not yet seen sent before its next `send` waits: the server's
+        /// memory per stream stays bounded even for a client that grants much credit and stops reading.
+        static let unsentLimit = 64
+        /// The most bytes of messages in one batch; a larger message goes alone.
+        static let batchBytes = 64 << 10
+
+        private struct State {
+            var headSent = false
+            var messagesSent = false
+            var unsent = 0
+            var waiter: CheckedContinuation<Void, any Error>?
+            /// A server message of the stream is with the transport, its outcome not known yet.
+            var inFlight = false
+            /// Messages handed over while one was in flight, oldest first.
+            var pending: [[UInt8]] = []
+            /// The call's last message, when it came while one was in flight.
+            var last: (frames: [[UInt8]], completion: @Sendable (RPCSendResult) -> Void)?
+        }
+
+        private let state = Mutex(State())
+        private let transport: any RPCServerTransport
+        private let peer: [UInt8]
+        private let callID: UInt64
+        /// The `ResponseHeader` of every message of the stream (the call id alone), encoded once.
+        private let dataHeader: [UInt8]
+        /// The most messages in one server message: the request's `batch`, at least 1.
+        private let batch: Int
+
+        init(transport: any RPCServerTransport, peer: [UInt8], callID: UInt64, batch: UInt32?) {
+            self.transport = transport
+            self.peer = peer
+            self.callID = callID
+            self.dataHeader = ResponseHeader(callId: callID).wireBytes()
+            self.batch = Int(max(1, min(batch ?? 1, UInt32(Self.unsentLimit + 1))))
+        }
+
+        /// Marks the head sent; `false` when it may not be sent any more.
+        func takeHead() -> Bool {
+            state.withLock { s in
+                guard !s.headSent && !s.messagesSent else { return false }
+                s.headSent = true
+                return true
+            }
+        }
+
+        /// Sends one message of the stream (its credit taken): on the transport's next turn, with what else the
+        /// handler sent by then, or after the server message in flight.
+        func send(_ body: [UInt8]) {
+            let start: Bool = state.withLock { s in
+                s.messagesSent = true
+                s.unsent += 1
+                s.pending.append(body)
+                defer { s.inFlight = true }
+                return !s.inFlight
+            }
+            if start { transport.later { self.transmitPending() } }
+        }
+
+        /// Hands the oldest waiting messages to the transport, as one server message.
+        private func transmitPending() {
+            transmit(state.withLock { Self.takeBatch(&$0.pending, most: batch) })
+        }
+
+        /// A header-only message that tells whether the client is still there, while the stream waits for credit.
+        /// Not sent while a message is in flight: that one tells it, and a probe must not overtake it.
+        func probe() {
+            guard !state.withLock({ $0.inFlight }) else { return }
+            transport.send(RPCFrames.encode(RPCServerMessage(callID: callID)), to: peer, then: nil)
+        }
+
+        /// Sends the call's last message, after the stream's messages still on their way.
+        func finish(_ frames: [[UInt8]], then completion: @escaping @Sendable (RPCSendResult) -> Void) {
+            let now: Bool = state.withLock { s in
+                if s.inFlight {
+                    s.last = (frames, completion)
+                    return false
+                }
+                s.inFlight = true
+                return true
+            }
+            if now { transport.send(frames, to: peer, then: completion) }
+        }
+
+        /// Hands `bodies` (one server message, not empty) to the transport.
+        private func transmit(_ bodies: [[UInt8]]) {
+            let count = bodies.count
+            transport.send(RPCFrames.encodeBatch(dataHeader: dataHeader, bodies), to: peer) { _ in
+                self.left(count)
+            }
+        }
+
+        /// The transport is done with a server message of `count` stream messages (sent, or its peer is gone):
+        /// a waiting handler may go on, and what waited goes next.
+        private func left(_ count: Int) {
+            enum Next {
+                case batch([[UInt8]])
+                case last([[UInt8]], @Sendable (RPCSendResult) -> Void)
+                case idle
+            }
+            let (waiter, next): (CheckedContinuation<Void, any Error>?, Next) = state.withLock { s in
+                s.unsent -= count
+                var waiter: CheckedContinuation<Void, any Error>?
+                if s.unsent <= Self.unsentLimit {
+                    waiter = s.waiter
+                    s.waiter = nil
+                }
+                if !s.pending.isEmpty {
+                    return (waiter, .batch(Self.takeBatch(&s.pending, most: batch)))
+                }
+                if let last = s.last {
+                    s.last = nil
+                    return (waiter, .last(last.frames, last.completion))
+                }
+                s.inFlight = false
+                return (waiter, .idle)
+            }
+            waiter?.resume()
+            switch next {
+            case .batch(let bodies): transmit(bodies)
+            case .last(let frames, let completion): transport.send(frames, to: peer, then: completion)
+            case .idle: break
+            }
+        }
+
+        /// The oldest waiting messages, as many as one server message takes: at most `most`, and at most
+        /// ``batchBytes`` unless the first alone is larger.
+        static func takeBatch(_ pending: inout [[UInt8]], most: Int) -> [[UInt8]] {
+            var count = 0
+            var bytes = 0
+            for body in pending.prefix(most) {
+                if count > 0 && bytes + body.count > batchBytes { break }
+                count += 1
+                bytes += body.count
+            }
+            defer { pending.removeFirst(count) }
+            return Array(pending.prefix(count))
+        }
+
+        /// Returns once at most ``unsentLimit`` messages are unsent; throws when the task is cancelled.
+        func waitForRoom() async throws {
+            // The common case, without a continuation: there is room.
+            if state.withLock({ $0.unsent <= Self.unsentLimit }) { return }
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let ready: Result<Void, any Error>? = state.withLock { s in
+                        if s.unsent <= Self.unsentLimit { return .success(()) }
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        s.waiter = continuation
+                        return nil
+                    }
+                    if let ready { continuation.resume(with: ready) }
+                }
+            } onCancel: {
+                let waiter = state.withLock { s in
+                    defer { s.waiter = nil }
+                    return s.waiter
+                }
+                waiter?.resume(throwing: CancellationError())
+            }
+        }
+    }
+}
