@@ -245,10 +245,6 @@ extension RPCClient {
         Self.finish(call, with: .failure(failure))
     }
 
-    /// The server sent a stream message past the credit granted, breaking the protocol: `call` (already out of the
-    /// table) ends with INTERNAL (`CREDIT_EXCEEDED`) once its consumer has read the messages within the credit; the
-    /// excess message is dropped. The server is told to cancel first (unless the message ended the call), so that
-    /// the cancel leaves before anything the caller does on learning of the failure.
     /// A server message with more stream messages than the call takes: the call ends INTERNAL (`MALFORMED_FRAME`)
     /// and the server is told to cancel it.
     private func oversizedBatch(_ call: Call, by message: RPCServerMessage) {
@@ -263,6 +259,10 @@ extension RPCClient {
         Self.finish(call, with: .failure(error))
     }
 
+    /// The server sent a stream message past the credit granted, breaking the protocol: `call` (already out of the
+    /// table) ends with INTERNAL (`CREDIT_EXCEEDED`) once its consumer has read the messages within the credit; the
+    /// excess (the rest of a batch) is dropped. The server is told to cancel first (unless the message ended the
+    /// call), so that the cancel leaves before anything the caller does on learning of the failure.
     private func creditExceeded(_ call: Call, by message: RPCServerMessage) {
         if message.status == nil { sendCancel(message.callID) }
         let error = RPCError(

@@ -11,7 +11,9 @@ extension RPCServer {
     /// meanwhile waits here and goes as the next server message, up to the request's `batch` messages and
     /// ``batchBytes`` of them in one. So a handler that runs ahead of its connection sends many messages per ZeroMQ
     /// message, and one that sends now and then sends each at once. (The in-memory transport runs `later` at once:
-    /// there, every message goes alone.) The call's last message waits behind the stream's messages in the same way.
+    /// there, every message goes alone.) When the call ends, what still waits goes at once, then its last message:
+    /// all of it is with the transport before the call counts as ended, so a draining server that closes its
+    /// transport then loses none of it.
     ///
     /// **Threading.** `Sendable`: the handler's task sends; the transport's completions (on its own context) send
     /// what waited.
@@ -31,8 +33,6 @@ extension RPCServer {
             var inFlight = false
             /// Messages handed over while one was in flight, oldest first.
             var pending: [[UInt8]] = []
-            /// The call's last message, when it came while one was in flight.
-            var last: (frames: [[UInt8]], completion: @Sendable (RPCSendResult) -> Void)?
         }
 
         private let state = Mutex(State())
@@ -41,7 +41,7 @@ extension RPCServer {
         private let callID: UInt64
         /// The `ResponseHeader` of every message of the stream (the call id alone), encoded once.
         private let dataHeader: [UInt8]
-        /// The most messages in one server message: the request's `batch`, at least 1.
+        /// The most messages in one server message: the request's `batch`, at least 1 and at most ``unsentLimit``.
         private let batch: Int
 
         init(transport: any RPCServerTransport, peer: [UInt8], callID: UInt64, batch: UInt32?) {
@@ -49,7 +49,7 @@ extension RPCServer {
             self.peer = peer
             self.callID = callID
             self.dataHeader = ResponseHeader(callId: callID).wireBytes()
-            self.batch = Int(max(1, min(batch ?? 1, UInt32(Self.unsentLimit + 1))))
+            self.batch = Int(max(1, min(batch ?? 1, UInt32(Self.unsentLimit))))
         }
 
         /// Marks the head sent; `false` when it may not be sent any more.
@@ -74,9 +74,11 @@ extension RPCServer {
             if start { transport.later { self.transmitPending() } }
         }
 
-        /// Hands the oldest waiting messages to the transport, as one server message.
+        /// Hands the oldest waiting messages to the transport, as one server message (none when ``finish(_:then:)``
+        /// took them first).
         private func transmitPending() {
-            transmit(state.withLock { Self.takeBatch(&$0.pending, most: batch) })
+            let bodies = state.withLock { Self.takeBatch(&$0.pending, most: batch) }
+            if !bodies.isEmpty { transmit(bodies) }
         }
 
         /// A header-only message that tells whether the client is still there, while the stream waits for credit.
@@ -86,17 +88,18 @@ extension RPCServer {
             transport.send(RPCFrames.encode(RPCServerMessage(callID: callID)), to: peer, then: nil)
         }
 
-        /// Sends the call's last message, after the stream's messages still on their way.
+        /// Hands the call's last message to the transport, after the stream's messages still waiting (at once, in
+        /// batches, without waiting for the server message in flight: the transport keeps one peer's messages in
+        /// order). A turn of ``RPCServerTransport/later(_:)`` still to come then finds nothing to send.
         func finish(_ frames: [[UInt8]], then completion: @escaping @Sendable (RPCSendResult) -> Void) {
-            let now: Bool = state.withLock { s in
-                if s.inFlight {
-                    s.last = (frames, completion)
-                    return false
-                }
+            let batches: [[[UInt8]]] = state.withLock { s in
+                var batches: [[[UInt8]]] = []
+                while !s.pending.isEmpty { batches.append(Self.takeBatch(&s.pending, most: batch)) }
                 s.inFlight = true
-                return true
+                return batches
             }
-            if now { transport.send(frames, to: peer, then: completion) }
+            for bodies in batches { transmit(bodies) }
+            transport.send(frames, to: peer, then: completion)
         }
 
         /// Hands `bodies` (one server message, not empty) to the transport.
@@ -110,34 +113,20 @@ extension RPCServer {
         /// The transport is done with a server message of `count` stream messages (sent, or its peer is gone):
         /// a waiting handler may go on, and what waited goes next.
         private func left(_ count: Int) {
-            enum Next {
-                case batch([[UInt8]])
-                case last([[UInt8]], @Sendable (RPCSendResult) -> Void)
-                case idle
-            }
-            let (waiter, next): (CheckedContinuation<Void, any Error>?, Next) = state.withLock { s in
+            let (waiter, next): (CheckedContinuation<Void, any Error>?, [[UInt8]]) = state.withLock { s in
                 s.unsent -= count
                 var waiter: CheckedContinuation<Void, any Error>?
                 if s.unsent <= Self.unsentLimit {
                     waiter = s.waiter
                     s.waiter = nil
                 }
-                if !s.pending.isEmpty {
-                    return (waiter, .batch(Self.takeBatch(&s.pending, most: batch)))
-                }
-                if let last = s.last {
-                    s.last = nil
-                    return (waiter, .last(last.frames, last.completion))
-                }
-                s.inFlight = false
-                return (waiter, .idle)
+                let next = Self.takeBatch(&s.pending, most: batch)
+                // Nothing waited: the next message starts a turn. (After `finish` nothing comes.)
+                if next.isEmpty { s.inFlight = false }
+                return (waiter, next)
             }
             waiter?.resume()
-            switch next {
-            case .batch(let bodies): transmit(bodies)
-            case .last(let frames, let completion): transport.send(frames, to: peer, then: completion)
-            case .idle: break
-            }
+            if !next.isEmpty { transmit(next) }
         }
 
         /// The oldest waiting messages, as many as one server message takes: at most `most`, and at most

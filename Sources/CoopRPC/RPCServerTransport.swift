@@ -24,7 +24,8 @@ public protocol RPCServerTransport: Sendable {
 
     /// Runs `work` on the transport's own context after what runs there now: on ZeroMQ, queued on the reactor behind
     /// the work and task jobs already queued, even when called on the reactor's thread. A transport without a context
-    /// of its own, or one that is closed, runs it at once on the caller's thread. A server stream sends through it so
+    /// of its own runs it at once on the caller's thread; so does a ZeroMQ transport whose reactor is shut down (after
+    /// ``close()`` the work still runs on the reactor, and its sends complete `.closed`). A server stream sends through it so
     /// that what its handler sends meanwhile goes out in one batch (``RPCServer``).
     func later(_ work: @escaping @Sendable () -> Void)
 

@@ -14,11 +14,18 @@ struct RPCStreamBatchTests {
         [UInt8(i >> 8), UInt8(i & 0xFF)] + [UInt8](repeating: 0x5A, count: max(0, size - 2))
     }
 
-    /// A handler that sends `count` numbered messages as fast as its credit allows, then sets `done`.
-    static func numbered(_ count: Int, size: Int = 2, done: Flag? = nil) -> RPCServerStreamHandler {
+    /// A handler that sends `count` numbered messages as fast as its credit allows, then sets `done` and, given a
+    /// `gate`, waits for a value there before it returns.
+    static func numbered(
+        _ count: Int,
+        size: Int = 2,
+        done: Flag? = nil,
+        gate: Inbox<Bool>? = nil
+    ) -> RPCServerStreamHandler {
         { _, writer in
             for i in 0..<count { try await writer.send(body(i, size: size)) }
             done?.set()
+            if let gate { _ = try await gate.next(limit: patient, "the test to let the handler return") }
             return RPCMetadata()
         }
     }
@@ -103,7 +110,7 @@ struct RPCStreamBatchTests {
     }
 
     @Test(
-        "what the handler sends while the transport is busy goes in batches (at most the request's batch, 64 KiB), then the status",
+        "what the handler sends while the transport is busy goes in batches (at most the request's batch, 64 KiB)",
         arguments: [
             Held(count: 10, batch: 64, size: 2, expected: [10]),
             Held(count: 10, batch: 4, size: 2, expected: [4, 4, 2]),
@@ -114,19 +121,49 @@ struct RPCStreamBatchTests {
     func heldBatches(_ held: Held) async throws {
         let (count, batch, size, expected) = (held.count, held.batch, held.size, held.expected)
         let done = Flag()
-        let handler = Self.numbered(count, size: size, done: done)
+        let gate = Inbox<Bool>()
+        let handler = Self.numbered(count, size: size, done: done, gate: gate)
         try await Self.withHeldServer(methods(streams: ["/t.S/Numbers": handler])) { transport, server, raw in
             try await raw.send(RawFrames.request(9, "/t.S/Numbers", credit: 1000, batch: batch))
-            // The first message started a turn that waits; the others and the status pile up behind it.
-            try await eventually("the handler to finish") { done.isSet }
-            try await eventually("the status to wait") { server.callsInFlight == 1 && transport.held == 1 }
+            // The first message started a turn that waits; the others pile up behind it.
+            try await eventually("the handler to send all") { done.isSet && transport.held == 1 }
             #expect(raw.pending == 0, "a message left before the transport's turn")
             transport.releaseAll()
-            let (messages, end) = try await Self.readStream(raw, callID: 9)
-            #expect(end == .ok)
+            var messages: [[[UInt8]]] = []
+            while messages.joined().count < count {
+                let message = try await raw.next(skippingProbes: true)
+                #expect(message.callID == 9 && message.status == nil, "\(message)")
+                if let body = message.body { messages.append([body] + message.batched) }
+            }
             #expect(messages.map(\.count) == expected)
             #expect(Array(messages.joined()) == (0..<count).map { Self.body($0, size: size) })
+            gate.put(true)
+            let (after, end) = try await Self.readStream(raw, callID: 9)
+            #expect(after.isEmpty && end == .ok)
             try await eventually("the call to leave the table") { server.callsInFlight == 0 }
+        }
+    }
+
+    @Test("a call that ends while its messages wait for the transport's turn sends them and its status at once")
+    func endWhileHeld() async throws {
+        let done = Flag()
+        let streams = ["/t.S/Numbers": Self.numbered(10, done: done), "/t.S/One": Self.numbered(1)]
+        try await Self.withHeldServer(methods(streams: streams)) { transport, server, raw in
+            try await raw.send(RawFrames.request(9, "/t.S/Numbers", credit: 1000, batch: 4))
+            try await eventually("the handler to return") { done.isSet }
+            // All of it is with the transport before the call counts as ended (a draining server then closes the
+            // transport): the turn that the first message started has not come yet.
+            try await eventually("the call to leave the table") { server.callsInFlight == 0 }
+            #expect(transport.held == 1)
+            let (messages, end) = try await Self.readStream(raw, callID: 9)
+            #expect(end == .ok)
+            #expect(messages.map(\.count) == [4, 4, 2])
+            #expect(Array(messages.joined()) == (0..<10).map { Self.body($0) })
+            // The turn, when it comes, finds nothing more to send: the next message is another call's.
+            transport.releaseAll()
+            try await raw.send(RawFrames.request(10, "/t.S/One", credit: 10))
+            let next = try await raw.next(skippingProbes: true)
+            #expect(next.callID == 10 && next.body == Self.body(0), "\(next)")
         }
     }
 
@@ -189,8 +226,10 @@ struct RPCStreamBatchTests {
                 RPCServerMessage(callID: head.callID, body: [0], batched: (1..<6).map { [UInt8($0)] }),
                 to: peer
             )
-            try await eventually("the call to end") { client.callsInFlight == 0 }
-            #expect(stream.buffered == 4, "the client holds \(stream.buffered) messages on a credit of 4")
+            // The call leaves the client's table before the 4 messages within the credit reach the stream.
+            try await eventually("the call to end, the messages within the credit kept") {
+                client.callsInFlight == 0 && stream.buffered == 4
+            }
             var received: [[UInt8]] = []
             do {
                 for try await message in stream { received.append(message) }
