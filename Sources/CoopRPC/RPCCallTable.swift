@@ -32,6 +32,14 @@ public struct RPCCallTable: Sendable {
             self.peer = peer
             self.callID = callID
         }
+
+        /// The peer's bytes in one piece (the synthesized hash fed them to the hasher one byte at a time: every
+        /// stream message looks its call up).
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(callID)
+            hasher.combine(peer.count)
+            peer.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 
     struct Call: Sendable {
