@@ -248,15 +248,18 @@ extension RPCClient {
     /// A server message with more stream messages than the call takes: the call ends INTERNAL (`MALFORMED_FRAME`)
     /// and the server is told to cancel it.
     private func oversizedBatch(_ call: Call, by message: RPCServerMessage) {
-        if message.status == nil { sendCancel(message.callID) }
         let takes = call.head.batch.map { "at most \($0)" } ?? "one"
-        let error = RPCError(
-            code: .internal,
-            message: "the server sent \(message.messageCount) messages of \(call.head.method) (call \(message.callID)) "
-                + "in one server message; this call takes \(takes) at a time; the call was cancelled",
-            reason: RPCReason.malformedFrame
+        cancelAndFail(
+            call,
+            by: message,
+            RPCError(
+                code: .internal,
+                message: "the server sent \(message.messageCount) messages of \(call.head.method) (call "
+                    + "\(message.callID)) in one server message; this call takes \(takes) at a time; the call was "
+                    + "cancelled",
+                reason: RPCReason.malformedFrame
+            )
         )
-        Self.finish(call, with: .failure(error))
     }
 
     /// The server sent a stream message past the credit granted, breaking the protocol: `call` (already out of the
@@ -264,13 +267,22 @@ extension RPCClient {
     /// excess (the rest of a batch) is dropped. The server is told to cancel first (unless the message ended the
     /// call), so that the cancel leaves before anything the caller does on learning of the failure.
     private func creditExceeded(_ call: Call, by message: RPCServerMessage) {
-        if message.status == nil { sendCancel(message.callID) }
-        let error = RPCError(
-            code: .internal,
-            message: "the server sent message \(call.received + 1) of stream \(call.head.method) (call "
-                + "\(message.callID)) past the credit of \(call.granted) messages granted; the call was cancelled",
-            reason: RPCReason.creditExceeded
+        cancelAndFail(
+            call,
+            by: message,
+            RPCError(
+                code: .internal,
+                message: "the server sent message \(call.received + 1) of stream \(call.head.method) (call "
+                    + "\(message.callID)) past the credit of \(call.granted) messages granted; the call was cancelled",
+                reason: RPCReason.creditExceeded
+            )
         )
+    }
+
+    /// Ends `call` (already out of the table), broken by `message`, with `error`; tells the server to cancel it first
+    /// unless the message was the call's last.
+    private func cancelAndFail(_ call: Call, by message: RPCServerMessage, _ error: RPCError) {
+        if message.status == nil { sendCancel(message.callID) }
         Self.finish(call, with: .failure(error))
     }
 }

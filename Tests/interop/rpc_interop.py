@@ -408,6 +408,21 @@ def check_unary(context: zmq.Context, mesh: Mesh) -> bool:
     return check("unary", problems, **values)
 
 
+def watch_initial(context: zmq.Context, mesh: Mesh, credit: int, batch: int = 0) -> tuple[Connection, int]:
+    """Starts WatchChanges(send_initial) as the node's auditor (a 300 s budget); returns the connection and call id."""
+    auditor = mesh.connect(context, f"auditor.{mesh.district}")
+    call_id = auditor.new_call_id()
+    auditor.send_request(
+        call_id,
+        "/coop.v1.Ledger/WatchChanges",
+        ledger_pb2.WatchChangesRequest(send_initial=True),
+        timeout_us=300_000_000,
+        credit=credit,
+        batch=batch,
+    )
+    return auditor, call_id
+
+
 def check_stream_credit(context: zmq.Context, mesh: Mesh, updated_item: str) -> bool:
     """WatchChanges with send_initial and a credit of 4.
 
@@ -419,16 +434,8 @@ def check_stream_credit(context: zmq.Context, mesh: Mesh, updated_item: str) -> 
     window = 4
     quiet_s = 0.3
     _, all_ids = mesh.items()
-    auditor = mesh.connect(context, f"auditor.{mesh.district}")
+    auditor, call_id = watch_initial(context, mesh, credit=window)
     problems: list[str] = []
-    call_id = auditor.new_call_id()
-    auditor.send_request(
-        call_id,
-        "/coop.v1.Ledger/WatchChanges",
-        ledger_pb2.WatchChangesRequest(send_initial=True),
-        timeout_us=300_000_000,
-        credit=window,
-    )
     granted = window
     received = 0
     grants = 0
@@ -656,17 +663,8 @@ def check_stream_batch(context: zmq.Context, mesh: Mesh) -> bool:
     connection is busy), never more than 8 in one server message; then a cancel, answered CANCELLED."""
     batch = 8
     _, all_ids = mesh.items()
-    auditor = mesh.connect(context, f"auditor.{mesh.district}")
+    auditor, call_id = watch_initial(context, mesh, credit=64, batch=batch)
     problems: list[str] = []
-    call_id = auditor.new_call_id()
-    auditor.send_request(
-        call_id,
-        "/coop.v1.Ledger/WatchChanges",
-        ledger_pb2.WatchChangesRequest(send_initial=True),
-        timeout_us=300_000_000,
-        credit=64,
-        batch=batch,
-    )
     states: list[str] = []
     sizes: list[int] = []
     while len(states) < len(all_ids):
