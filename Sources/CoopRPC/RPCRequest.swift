@@ -53,11 +53,11 @@ public enum RPCMethod: Sendable {
 
 /// Sends a server stream's messages. `Sendable`; used by the handler's task (one sender at a time).
 public struct RPCStreamWriter: Sendable {
-    let sendBody: @Sendable ([UInt8]) async throws -> Void
+    let sendBody: nonisolated(nonsending) @Sendable ([UInt8]) async throws -> Void
     let sendHead: @Sendable (RPCMetadata) async throws -> Void
 
     init(
-        sendBody: @escaping @Sendable ([UInt8]) async throws -> Void,
+        sendBody: nonisolated(nonsending) @escaping @Sendable ([UInt8]) async throws -> Void,
         sendHead: @escaping @Sendable (RPCMetadata) async throws -> Void = { _ in }
     ) {
         self.sendBody = sendBody
@@ -65,8 +65,9 @@ public struct RPCStreamWriter: Sendable {
     }
 
     /// Sends one encoded message once the client's credit allows; throws `CancellationError` when the call was
-    /// cancelled, its client went away or its deadline passed while waiting.
-    public func send(_ body: [UInt8]) async throws {
+    /// cancelled, its client went away or its deadline passed while waiting. Runs on the caller's executor
+    /// (`nonisolated(nonsending)`): a message that needs no wait costs no executor hop.
+    public nonisolated(nonsending) func send(_ body: [UInt8]) async throws {
         try await sendBody(body)
     }
 

@@ -172,7 +172,11 @@ extension RPCServer {
     /// Sends one message of a server stream once there is credit for it. While it waits, it probes the client every
     /// ``streamProbeInterval`` (a header-only message); a client that is gone is then reported by the transport and
     /// the call is cancelled.
-    private func sendStreamed(_ body: [UInt8], key: RPCCallTable.Key, progress: StreamProgress) async throws {
+    private nonisolated(nonsending) func sendStreamed(
+        _ body: [UInt8],
+        key: RPCCallTable.Key,
+        progress: StreamProgress
+    ) async throws {
         while true {
             try Task.checkCancellation()
             switch shared.withLock({ $0.machine.takeCredit(key) }) {

@@ -144,7 +144,7 @@ extension RPCServer {
         }
 
         /// Returns once at most ``unsentLimit`` messages are unsent; throws when the task is cancelled.
-        func waitForRoom() async throws {
+        nonisolated(nonsending) func waitForRoom() async throws {
             // The common case, without a continuation: there is room.
             if state.withLock({ $0.unsent <= Self.unsentLimit }) { return }
             try await withTaskCancellationHandler {

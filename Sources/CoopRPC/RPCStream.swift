@@ -38,8 +38,9 @@ public struct RPCStream: AsyncSequence, Sendable {
         let grant: @Sendable (UInt32) -> Void
         var consumed: UInt32 = 0
 
-        /// The next message, `nil` at the end of an OK stream; throws the call's ``RPCError`` otherwise.
-        public mutating func next() async throws -> [UInt8]? {
+        /// The next message, `nil` at the end of an OK stream; throws the call's ``RPCError`` otherwise. Runs on the
+        /// caller's executor (`nonisolated(nonsending)`): a message already here costs no executor hop.
+        public nonisolated(nonsending) mutating func next() async throws -> [UInt8]? {
             guard let message = try await consumer.buffer.next() else { return nil }
             consumed += 1
             if consumed == half {

@@ -87,7 +87,7 @@ final class RPCStreamBuffer: Sendable {
 
     /// The next message; `nil` at the end of an OK stream, or when the waiting task is cancelled (the call is then
     /// cancelled); throws the call's error.
-    func next() async throws -> [UInt8]? {
+    nonisolated(nonsending) func next() async throws -> [UInt8]? {
         if let ready = try takeReady() { return ready }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
