@@ -22,8 +22,9 @@ public struct TypedStream<Message: WireMessage>: AsyncSequence, Sendable {
         let descriptor: RPCMethodDescriptor
 
         /// The next message, `nil` at the end of an OK stream; throws the call's `RPCError` otherwise, or INTERNAL
-        /// (`MALFORMED_RESPONSE`) when a message does not decode as the method's response type.
-        public mutating func next() async throws -> Message? {
+        /// (`MALFORMED_RESPONSE`) when a message does not decode as the method's response type. On the caller's
+        /// executor, as ``RPCStream/AsyncIterator/next()``.
+        public nonisolated(nonsending) mutating func next() async throws -> Message? {
             guard let bytes = try await base.next() else { return nil }
             return try ServiceCall.decodeResponse(bytes, for: descriptor)
         }
