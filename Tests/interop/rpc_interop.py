@@ -423,6 +423,18 @@ def watch_initial(context: zmq.Context, mesh: Mesh, credit: int, batch: int = 0)
     return auditor, call_id
 
 
+def cancel_call(connection: Connection, call_id: int) -> tuple[Answer | None, int]:
+    """Cancels `call_id`; returns its last message (None when none came within 60 s) and how many stream messages
+    arrived before it."""
+    connection.send_cancel(call_id)
+    late = 0
+    while True:
+        answer = connection.receive_for(call_id, 60.0)
+        if answer is None or answer.header.end_of_stream:
+            return answer, late
+        late += 1
+
+
 def check_stream_credit(context: zmq.Context, mesh: Mesh, updated_item: str) -> bool:
     """WatchChanges with send_initial and a credit of 4.
 
@@ -486,13 +498,7 @@ def check_stream_credit(context: zmq.Context, mesh: Mesh, updated_item: str) -> 
     # End the stream: cancel, answered CANCELLED (PROTOCOL.md, ClientFrame.cancel).
     cancel_answer = None
     if ended is None:
-        auditor.send_cancel(call_id)
-        late = 0
-        while True:
-            cancel_answer = auditor.receive_for(call_id, 60.0)
-            if cancel_answer is None or cancel_answer.header.end_of_stream:
-                break
-            late += 1
+        cancel_answer, late = cancel_call(auditor, call_id)
         if late:
             problems.append(f"{late} stream message(s) after the cancel was sent")
         if cancel_answer is None:
@@ -688,10 +694,7 @@ def check_stream_batch(context: zmq.Context, mesh: Mesh) -> bool:
         problems.append("an initial state arrived twice")
     if sorted(set(states)) != sorted(all_ids):
         problems.append(f"{len(set(states))} distinct initial states, expected the catalog's {len(all_ids)}")
-    auditor.send_cancel(call_id)
-    end = auditor.receive_for(call_id, 60.0)
-    while end is not None and not end.header.end_of_stream:
-        end = auditor.receive_for(call_id, 60.0)
+    end, _ = cancel_call(auditor, call_id)
     if end is None:
         problems.append("no answer to the cancel within 60 s")
     problems += auditor.problems
