@@ -15,18 +15,25 @@ public enum SignatureCheck {
 
     /// Whether `signature` is `publicKey`'s valid Ed25519 signature over `bytes`.
     public static func isValid(signature: [UInt8], of bytes: [UInt8], publicKey: [UInt8]) -> Bool {
+        signature.withUnsafeBytes { signature in
+            bytes.withUnsafeBytes { isValid(signature: signature, of: $0, publicKey: publicKey) }
+        }
+    }
+
+    /// Whether `signature` is `publicKey`'s valid Ed25519 signature over `bytes` (both read in place, not copied).
+    public static func isValid(
+        signature: UnsafeRawBufferPointer,
+        of bytes: UnsafeRawBufferPointer,
+        publicKey: [UInt8]
+    ) -> Bool {
         guard ready, signature.count == 64, publicKey.count == 32 else { return false }
-        return signature.withUnsafeBufferPointer { sig in
-            bytes.withUnsafeBufferPointer { message in
-                publicKey.withUnsafeBufferPointer { key in
-                    crypto_sign_verify_detached(
-                        sig.baseAddress!,
-                        message.baseAddress ?? key.baseAddress!,
-                        UInt64(message.count),
-                        key.baseAddress!
-                    ) == 0
-                }
-            }
+        return publicKey.withUnsafeBufferPointer { key in
+            crypto_sign_verify_detached(
+                signature.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? key.baseAddress!,
+                UInt64(bytes.count),
+                key.baseAddress!
+            ) == 0
         }
     }
 

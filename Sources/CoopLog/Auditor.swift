@@ -25,30 +25,25 @@ public enum Auditor {
         var scan = Scan(logDirectory: directory + "/log")
         let sizes = segmentSizes(scan.logDirectory)
         let totalBytes = sizes.values.reduce(0, +)
-        let pipeline = ParallelDecode.Pipeline<Checked> { position, payload in
-            Checked(position: position, payload: payload, roster: roster)
-        }
-        var chunk: [(RecordPosition, [UInt8])] = []
-        func handOver() {
-            for (position, result) in pipeline.swap(chunk) {
-                switch result {
-                case .success(let checked): scan.absorb(position, checked)
-                case .failure(let error): scan.problem(position, "\(error)")
+        var files = LogReader.ScanOutcome()
+        var read: UInt64 = 0
+        try ChunkedDecode.forEach(
+            read: { deliver in
+                var failure: (any Error)?
+                files = try LogReader.scanAll(directory: directory) { position, payload in
+                    guard failure == nil else { return }
+                    do { try deliver(position, payload) } catch { failure = error }
+                    read += 1
+                    if read % UInt64(ParallelDecode.chunkSize) == 0 {
+                        let before = sizes.filter { $0.key < position.segment }.values.reduce(0, +)
+                        progress?(before + position.offset, totalBytes)
+                    }
                 }
-            }
-            chunk = []
-            chunk.reserveCapacity(ParallelDecode.chunkSize)
-        }
-        let files = try LogReader.scanAll(directory: directory) { position, payload in
-            chunk.append((position, [UInt8](payload)))
-            if chunk.count == ParallelDecode.chunkSize {
-                handOver()
-                let before = sizes.filter { $0.key < position.segment }.values.reduce(0, +)
-                progress?(before + position.offset, totalBytes)
-            }
-        }
-        handOver()
-        handOver()
+                if let failure { throw failure }
+            },
+            decode: { position, payload, _ in Checked(position: position, payload: payload, roster: roster) },
+            apply: { position, checked in scan.absorb(position, checked) }
+        )
         report.tornTail = files.tornTail
         report.unacknowledgedTail = files.unacknowledgedTail
         if let damage = files.damage {
@@ -111,10 +106,11 @@ public enum Auditor {
         var badSignature = false
         var equivocation: AuditedEquivocation?
 
-        init(position: RecordPosition, payload: [UInt8], roster: RosterBook) {
+        init(position: RecordPosition, payload: UnsafeRawBufferPointer, roster: RosterBook) {
             let decoded: DecodedRecord
+            let entry: (body: ArraySlice<UInt8>, signature: ArraySlice<UInt8>)?
             do {
-                decoded = try payload.withUnsafeBytes { try RecordCodec.decode($0, at: "record #\(position.index)") }
+                (decoded, entry) = try RecordCodec.decodeRecord(payload, at: "record #\(position.index)")
             } catch {
                 problems = ["\(error)"]
                 return
@@ -123,11 +119,12 @@ public enum Auditor {
             claimedChain = decoded.chain
             switch decoded.content {
             case .entry(let bytes, _):
-                let signed: SignedEntry
+                // `RecordCodec.decodeRecord` has already refused a `SignedEntry` that is not canonical (by its layout,
+                // or by re-encoding it when the layout is not protobuf-c's) and found its two fields.
+                guard let entry else { return }
                 let body: EntryBody
                 do {
-                    signed = try SignedEntry(wireBytes: bytes)
-                    body = try EntryBody(wireBytes: signed.body)
+                    body = try EntryBody(wireBytes: entry.body)
                 } catch {
                     problems = ["the entry does not decode: \(error)"]
                     return
@@ -135,9 +132,8 @@ public enum Auditor {
                 origin = body.origin
                 sequence = body.sequence
                 previous = body.previous
-                // `RecordCodec.decode` has already refused a `SignedEntry` that is not canonical (by its layout, or by
-                // re-encoding it when the layout is not protobuf-c's); the body is checked here, by re-encoding.
-                guard body.wireBytes() == signed.body else {
+                // The body is checked here, by re-encoding.
+                guard body.wireBytes()[...] == entry.body else {
                     problems = ["the entry is not in canonical encoding"]
                     return
                 }
@@ -146,13 +142,13 @@ public enum Auditor {
                     return
                 }
                 orderable = true
-                badSignature =
-                    signed.signature.count != 64
-                    || !SignatureCheck.isValid(
-                        signature: signed.signature,
-                        of: signed.body,
+                badSignature = bytes.withUnsafeBytes { all in
+                    !SignatureCheck.isValid(
+                        signature: UnsafeRawBufferPointer(rebasing: all[entry.signature.indices]),
+                        of: UnsafeRawBufferPointer(rebasing: all[entry.body.indices]),
                         publicKey: member.signingPublicKey
                     )
+                }
             case .evidence(let evidence):
                 do {
                     let key = try EntryVerifier(roster: roster).verify(evidence)

@@ -1,31 +1,30 @@
 import CoopSegments
-import Dispatch
-import Foundation
-import Synchronization
 
 /// Decodes log records on every core, a chunk of ``ParallelDecode/chunkSize`` at a time, and hands the results over
-/// in log order (replay and the full replay on open).
+/// in log order (replay, the full replay on open, and the auditor).
 ///
-/// Like ``ParallelDecode``'s pipeline, but the reading thread copies a chunk's payloads into one buffer (no
-/// allocation per record), and each record's decoding is also given the payload of the record before it (so that
-/// work depending only on the two, such as the local chain link, runs off the folding thread). In this module so
-/// that it is specialized for its callers' result types (no generic copies of results on the folding thread).
-/// Blocks the caller; the decode closure runs on several threads at once.
+/// The reading thread copies a chunk's payloads into one buffer (no allocation per record), and each record's
+/// decoding is also given the payload of the record before it (so that work depending only on the two, such as the
+/// local chain link, runs off the folding thread). In this module so that it is specialized for its callers' result
+/// types (no generic copies of results on the folding thread). Blocks the caller; the decode closure runs on several
+/// threads at once.
 enum ChunkedDecode {
-    /// Reads records with `read`, decodes them with `decode` in parallel, and calls `body` with each result in
-    /// the order read. `read` may throw ``ParallelDecode/Stop`` to end early; any other error (from reading, decoding or `body`)
+    /// Reads records with `read`, decodes them with `decode` in parallel on threads of its own (named
+    /// `threadName-0`, `threadName-1`, …; joined before it returns), and calls `body` with each result in the order
+    /// read. `read` may throw ``ParallelDecode/Stop`` to end early; any other error (from reading, decoding or `body`)
     /// stops it and is rethrown. `decode` is given a record's payload and the payload of the record read before it
     /// (`nil` for the first).
     ///
     /// The reading thread copies each chunk's payloads into one buffer (no allocation per record); while the caller
-    /// reads and applies chunk k, chunk k + 1 is decoded on the other cores.
+    /// reads and applies chunk k, chunk k + 1 is decoded on ``WorkerThreads``.
     static func forEach<T: Sendable>(
+        threadName: String = "coop-decode",
         read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void,
         decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T,
         apply body: (RecordPosition, T) throws -> Void
     ) throws {
         try withoutActuallyEscaping(body) { body in
-            let pipeline = ChunkPipeline<T>(decode: decode)
+            let pipeline = ChunkPipeline<T>(threadName: threadName, decode: decode)
             var chunk = Chunk(previous: nil)
             func handOver() throws {
                 let next: Chunk
@@ -39,10 +38,9 @@ enum ChunkedDecode {
                 for (position, result) in finished {
                     try body(position, try result.get())
                 }
-                // What the fold did not keep is freed on another thread, not on this one (the busiest).
-                DispatchQueue.global().async { withExtendedLifetime(finished) {} }
+                pipeline.release(finished)
             }
-            defer { _ = pipeline.swap(Chunk(previous: nil)) }
+            defer { pipeline.close() }
             do {
                 try read { position, payload in
                     chunk.append(position, payload)
@@ -77,59 +75,76 @@ enum ChunkedDecode {
         }
     }
 
-    /// One ``Chunk`` decoding in the background at a time.
-    final class ChunkPipeline<T: Sendable>: Sendable {
+    /// Chunks decoding on ``WorkerThreads`` while the caller folds, at most two at a time (see
+    /// ``ParallelDecode/Pipeline``). Threading: one thread (the caller's) calls ``swap(_:)``, ``release(_:)`` and
+    /// ``close()``. Closed by ``close()`` or, at the latest, when released.
+    final class ChunkPipeline<T: Sendable> {
         private let decode: @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T
-        private let group = DispatchGroup()
-        private let result = Mutex<[(RecordPosition, Result<T, any Error>)]>([])
+        private let workers: WorkerThreads
+        private var inFlight: [SliceResults<T>] = []
+        private var closed = false
 
-        init(decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T)
-        {
+        /// Starts one thread per core, named `threadName-0`, `threadName-1`, ….
+        init(
+            threadName: String,
+            decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T
+        ) {
             self.decode = decode
+            workers = WorkerThreads(name: threadName)
         }
 
-        /// Waits for the chunk in flight, starts decoding `next`, and returns the finished chunk's results.
+        /// Starts decoding `next` and returns the results of the chunk given before it, once decoded (empty for the
+        /// first chunk). Given an empty chunk, returns the oldest chunk still decoding.
         func swap(_ next: Chunk) -> [(RecordPosition, Result<T, any Error>)] {
-            group.wait()
-            let finished = result.withLock { r in
-                defer { r = [] }
-                return r
-            }
             if !next.records.isEmpty {
-                DispatchQueue.global().async(group: group) { [self] in
-                    let decoded = ChunkedDecode.decodeAll(next, decode)
-                    result.withLock { $0 = decoded }
+                let results = SliceResults<T>(records: next.records.count)
+                for slice in 0..<results.slices {
+                    let range = results.range(of: slice)
+                    workers.submit { [decode] in
+                        results.put(slice, ChunkedDecode.decode(next, range, decode))
+                    }
                 }
+                inFlight.append(results)
             }
-            return finished
+            guard inFlight.count > 1 || (next.records.isEmpty && !inFlight.isEmpty) else { return [] }
+            return inFlight.removeFirst().wait()
         }
+
+        /// Frees `results` on one of the pool's threads, not on the caller's (the folding thread, the busiest).
+        func release(_ results: consuming [(RecordPosition, Result<T, any Error>)]) {
+            let results = results
+            workers.submit { withExtendedLifetime(results) {} }
+        }
+
+        /// Waits for the chunks still decoding (their results are dropped) and joins the threads. Closing again
+        /// does nothing.
+        func close() {
+            guard !closed else { return }
+            closed = true
+            inFlight = []
+            workers.close()
+        }
+
+        deinit { close() }
     }
 
-    static func decodeAll<T: Sendable>(
+    /// Decodes the records `range` of `chunk`.
+    static func decode<T: Sendable>(
         _ chunk: Chunk,
-        _ decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T
+        _ range: Range<Int>,
+        _ decode: @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T
     ) -> [(RecordPosition, Result<T, any Error>)] {
-        let count = chunk.records.count
-        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let workers = min(cores * 8, max(1, count / 64))
-        let slice = (count + workers - 1) / workers
-        let parts = Mutex<[Int: [(RecordPosition, Result<T, any Error>)]]>([:])
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var out: [(RecordPosition, Result<T, any Error>)] = []
-            let range = min(count, w * slice)..<min(count, (w + 1) * slice)
-            out.reserveCapacity(range.count)
-            chunk.bytes.withUnsafeBytes { bytes in
-                for k in range {
-                    let (position, at) = chunk.records[k]
-                    let before = k > 0 ? chunk.records[k - 1].1 : chunk.previous
-                    let payload = UnsafeRawBufferPointer(rebasing: bytes[at])
-                    let previous = before.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
-                    out.append((position, Result { try decode(position, payload, previous) }))
-                }
+        var out: [(RecordPosition, Result<T, any Error>)] = []
+        out.reserveCapacity(range.count)
+        chunk.bytes.withUnsafeBytes { bytes in
+            for k in range {
+                let (position, at) = chunk.records[k]
+                let before = k > 0 ? chunk.records[k - 1].1 : chunk.previous
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[at])
+                let previous = before.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+                out.append((position, Result { try decode(position, payload, previous) }))
             }
-            parts.withLock { $0[w] = out }
         }
-        return parts.withLock { parts in (0..<workers).flatMap { parts[$0] ?? [] } }
+        return out
     }
-
 }

@@ -93,7 +93,8 @@ public enum RecordCodec {
         try decodeRecord(payload, at: at()).record
     }
 
-    /// Decodes a record and, for an entry, the bytes of its `SignedEntry`'s body (for ``decodeWithBody(_:at:)``).
+    /// Decodes a record and, for an entry, the bytes of its `SignedEntry`'s body and signature (slices of the entry's
+    /// bytes in the record, for ``decodeWithBody(_:at:)`` and the auditor).
     ///
     /// The canonical layout, and the only one accepted: the `entry` (tag 0x0A) or `evidence` (tag 0x12) field,
     /// its length as a shortest varint and its bytes; then the `chain` field (tag 0x1A, length 0x20) and its 32
@@ -102,7 +103,7 @@ public enum RecordCodec {
     static func decodeRecord(
         _ payload: UnsafeRawBufferPointer,
         at: @autoclosure () -> String
-    ) throws -> (record: DecodedRecord, entryBody: ArraySlice<UInt8>?) {
+    ) throws -> (record: DecodedRecord, entry: (body: ArraySlice<UInt8>, signature: ArraySlice<UInt8>)?) {
         func refuse(_ reason: String) -> LogError {
             LogError(code: .corrupt, message: "\(at()): not a canonical log record: \(reason)")
         }
@@ -131,9 +132,9 @@ public enum RecordCodec {
             switch kind {
             case .entry:
                 let bytes = [UInt8](field)
-                let body: ArraySlice<UInt8>
-                if let range = canonicalSignedEntryBody(field) {
-                    body = bytes[range]
+                let parts: (body: ArraySlice<UInt8>, signature: ArraySlice<UInt8>)
+                if let (body, signature) = canonicalSignedEntryFields(field) {
+                    parts = (bytes[body], bytes[signature])
                 } else {
                     // Not in the layout protobuf-c writes: protobuf-c says what is wrong.
                     let signed = try SignedEntry(wireBytes: field)
@@ -142,10 +143,10 @@ public enum RecordCodec {
                             "the entry is not a canonical SignedEntry (fields out of order, repeated or unknown)"
                         )
                     }
-                    body = signed.body[...]
+                    parts = (signed.body[...], signed.signature[...])
                 }
                 let record = DecodedRecord(content: .entry(bytes: bytes, id: entryID(of: bytes)), chain: chain)
-                return (record, body)
+                return (record, parts)
             case .evidence:
                 let evidence = try Equivocation(wireBytes: field)
                 guard evidence.wireBytes().elementsEqual(field) else {
@@ -162,28 +163,27 @@ public enum RecordCodec {
         }
     }
 
-    /// Where the body is in `bytes` when they are a `SignedEntry` exactly as protobuf-c encodes one (the only
-    /// encoding ``decodeRecord(_:at:)`` accepts): the `body` field (tag 0x0A) if not empty, then the `signature`
-    /// field (tag 0x12) if not empty, each length a shortest varint, nothing else. `nil` otherwise. Those are
-    /// exactly the bytes that decode and re-encode to themselves, found without decoding or re-encoding.
-    static func canonicalSignedEntryBody(_ bytes: UnsafeRawBufferPointer) -> Range<Int>? {
+    /// Where the body and the signature are in `bytes` when they are a `SignedEntry` exactly as protobuf-c encodes
+    /// one (the only encoding ``decodeRecord(_:at:)`` accepts): the `body` field (tag 0x0A) if not empty, then the
+    /// `signature` field (tag 0x12) if not empty, each length a shortest varint, nothing else. `nil` otherwise (an
+    /// absent field is an empty range). Those are exactly the bytes that decode and re-encode to themselves, found
+    /// without decoding or re-encoding.
+    static func canonicalSignedEntryFields(
+        _ bytes: UnsafeRawBufferPointer
+    ) -> (body: Range<Int>, signature: Range<Int>)? {
         var i = 0
-        var body = 0..<0
-        func field(_ tag: UInt8) -> Range<Int>? {
-            guard i < bytes.count, bytes[i] == tag, let (length, start) = canonicalVarint(bytes, at: i + 1),
-                length > 0, length <= UInt64(bytes.count - start)
+        func field(_ tag: UInt8) -> Range<Int>?? {
+            guard i < bytes.count && bytes[i] == tag else { return .some(nil) }
+            guard let (length, start) = canonicalVarint(bytes, at: i + 1), length > 0,
+                length <= UInt64(bytes.count - start)
             else { return nil }
             i = start + Int(length)
             return start..<i
         }
-        if i < bytes.count && bytes[i] == 0x0A {
-            guard let range = field(0x0A) else { return nil }
-            body = range
-        }
-        if i < bytes.count && bytes[i] == 0x12 {
-            guard field(0x12) != nil else { return nil }
-        }
-        return i == bytes.count ? body : nil
+        guard let body = field(0x0A) else { return nil }
+        let bodyEnd = i
+        guard let signature = field(0x12), i == bytes.count else { return nil }
+        return (body ?? bodyEnd..<bodyEnd, signature ?? i..<i)
     }
 
     /// A varint at `offset` in its shortest form (no redundant high zero groups) and the offset after it.
@@ -210,10 +210,10 @@ public enum RecordCodec {
         _ payload: UnsafeRawBufferPointer,
         at: @autoclosure () -> String
     ) throws -> (record: DecodedRecord, body: EntryBody?) {
-        let (record, entryBody) = try decodeRecord(payload, at: at())
-        guard let entryBody else { return (record, nil) }
+        let (record, entry) = try decodeRecord(payload, at: at())
+        guard let entry else { return (record, nil) }
         do {
-            return (record, try EntryBody(wireBytes: entryBody))
+            return (record, try EntryBody(wireBytes: entry.body))
         } catch {
             throw LogError(code: .corrupt, message: "\(at()): the entry does not decode: \(error)")
         }

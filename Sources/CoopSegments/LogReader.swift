@@ -85,6 +85,9 @@ extension LogReader {
         public var damageSegment: UInt32?
         /// After a failed write or sync: the records past the last acknowledged one (not delivered).
         public var unacknowledgedTail: RecoveryReport.UnacknowledgedTail?
+
+        /// Nothing read yet.
+        package init() {}
     }
 
     /// Reads every complete record in order until damage, for auditors: unlike ``open(directory:)`` it does not

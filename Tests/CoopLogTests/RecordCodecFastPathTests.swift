@@ -5,8 +5,9 @@ import Testing
 
 @testable import CoopLog
 
-/// ``RecordCodec/canonicalSignedEntryBody(_:)`` finds exactly the `SignedEntry` encodings that protobuf-c decodes
-/// and re-encodes to the same bytes (the canonical-entry rule it replaces on the hot path), and their body.
+/// ``RecordCodec/canonicalSignedEntryFields(_:)`` finds exactly the `SignedEntry` encodings that protobuf-c decodes
+/// and re-encodes to the same bytes (the canonical-entry rule it replaces on the hot path), and their body and
+/// signature.
 @Suite("Record decoding: the canonical SignedEntry check")
 struct RecordCodecFastPathTests {
     static func mutate(_ input: [UInt8], _ g: inout FastRandom) -> [UInt8] {
@@ -32,11 +33,13 @@ struct RecordCodecFastPathTests {
         for round in 0..<6000 {
             var bytes = SignedEntry(body: g.bytes(upTo: 300), signature: g.bytes(upTo: 70)).wireBytes()
             if round % 2 == 1 { bytes = Self.mutate(bytes, &g) }
-            let reference: [UInt8]? = {
+            let reference: [[UInt8]]? = {
                 guard let signed = try? SignedEntry(wireBytes: bytes), signed.wireBytes() == bytes else { return nil }
-                return signed.body
+                return [signed.body, signed.signature]
             }()
-            let fast = bytes.withUnsafeBytes { RecordCodec.canonicalSignedEntryBody($0) }.map { Array(bytes[$0]) }
+            let fast = bytes.withUnsafeBytes { RecordCodec.canonicalSignedEntryFields($0) }.map {
+                [Array(bytes[$0.body]), Array(bytes[$0.signature])]
+            }
             #expect(fast == reference, "\(bytes)")
             if reference != nil { canonical += 1 }
         }
