@@ -244,17 +244,19 @@ struct Replayer {
     final class Decoded: Sendable {
         let record: DecodedRecord
         let body: EntryBody?
-        /// The chain value the record before this one stores (`previous`) and the chain value that follows it with
-        /// this record's content (`next`), worked out off the replay thread: when `previous` is the chain the
-        /// replay has reached, `next` is the value this record must store.
-        let link: (previous: [UInt8], next: [UInt8])?
+        /// The chain value the record before this one stores (`previous`), and whether this record stores the chain
+        /// value that follows `previous` with its content (`stored`), worked out off the replay thread: when
+        /// `previous` is the chain the replay has reached, the record's chain value is right exactly when `stored`.
+        /// Inline values, not arrays: the replay thread reads them from this object without touching more memory
+        /// that another core wrote.
+        let link: (previous: EntryID, stored: Bool)?
         /// How the view judges the entry (``EntryJudge``), worked out off the replay thread.
         let disposition: Disposition?
 
         init(
             record: DecodedRecord,
             body: EntryBody?,
-            link: (previous: [UInt8], next: [UInt8])? = nil,
+            link: (previous: EntryID, stored: Bool)? = nil,
             disposition: Disposition? = nil
         ) {
             self.record = record
@@ -280,10 +282,11 @@ struct Replayer {
         at: @autoclosure () -> String
     ) throws -> Decoded {
         let (record, body) = try RecordCodec.decodeWithBody(payload, at: at())
-        var link: (previous: [UInt8], next: [UInt8])?
-        if let before, before.count >= 32 {
-            let previous = [UInt8](before[(before.count - 32)...])
-            link = (previous, RecordCodec.chain(after: previous, record.content))
+        var link: (previous: EntryID, stored: Bool)?
+        if let before, before.count >= 32,
+            let previous = EntryID(raw: UnsafeRawBufferPointer(rebasing: before[(before.count - 32)...]))
+        {
+            link = (previous, RecordCodec.chain(after: previous.bytes, record.content) == record.chain)
         }
         return Decoded(record: record, body: body, link: link, disposition: body.map { judge.judge($0) })
     }
@@ -299,20 +302,20 @@ struct Replayer {
     mutating func apply(_ position: RecordPosition, _ decodedRecord: Decoded, logDirectory: String) throws {
         var at: String { "\(logDirectory) record \(position)" }
         let decoded = decodedRecord.record
-        let expected: [UInt8]
-        if let link = decodedRecord.link, link.previous == state.chain {
-            expected = link.next
+        let intact: Bool
+        if let link = decodedRecord.link, link.previous == EntryID(bytes: state.chain) {
+            intact = link.stored
         } else {
-            expected = RecordCodec.chain(after: state.chain, decoded.content)
+            intact = RecordCodec.chain(after: state.chain, decoded.content) == decoded.chain
         }
-        guard expected == decoded.chain else {
+        guard intact else {
             throw LogError(
                 code: .corrupt,
                 message: "\(at): the local chain breaks here (a record before it was removed, inserted or "
                     + "reordered); run `coop audit verify` on a copy"
             )
         }
-        state.chain = expected
+        state.chain = decoded.chain
         switch decoded.content {
         case .entry(_, let id):
             guard let body = decodedRecord.body else {
@@ -353,7 +356,9 @@ struct Replayer {
         _ at: () -> String
     ) throws {
         let body = entry.body
-        guard body.sequence == index.count + 1, body.sequence == 1 || body.previous == index.last(in: view)?.bytes
+        // The previous hash as an id (no array made per entry); `nil` when it is not 32 bytes, which no id equals.
+        guard body.sequence == index.count + 1,
+            body.sequence == 1 || EntryID(bytes: body.previous) == index.last(in: view)
         else {
             throw LogError(
                 code: .corrupt,
