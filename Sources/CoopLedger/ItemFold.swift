@@ -14,9 +14,10 @@ struct ItemFold: Sendable {
     var comments: UInt32 = 0
 
     /// Adds a status update the view has not seen before; `seen` holds every entry id the view was given
-    /// (including this one).
-    mutating func add(_ head: Head, parents: [EntryID], seen: EntryIDSet) {
-        for p in parents {
+    /// (including this one). `parents` are the update's parent ids as bytes; any not 32 long is skipped.
+    mutating func add(_ head: Head, parents: [[UInt8]], seen: EntryIDSet) {
+        for bytes in parents {
+            guard let p = EntryID(bytes: bytes) else { continue }
             if heads.removeValue(forKey: p) == nil && !seen.contains(p) {
                 citedUnseen.insert(p)
             }

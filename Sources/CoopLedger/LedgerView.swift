@@ -82,10 +82,9 @@ public struct LedgerView: Sendable {
         default:
             switch body.payload {
             case .statusUpdate(let update):
-                let parents = body.parents.compactMap { EntryID(bytes: $0) }
                 items.values[item].add(
                     Head(id: entry.id, origin: body.origin, timestamp: body.timestamp ?? .init(), update: update),
-                    parents: parents,
+                    parents: body.parents,
                     seen: seen
                 )
             case .comment:
