@@ -118,7 +118,7 @@ public enum Auditor {
             content = decoded.content
             claimedChain = decoded.chain
             switch decoded.content {
-            case .entry(let bytes, _):
+            case .entry:
                 // `RecordCodec.decodeRecord` has already refused a `SignedEntry` that is not canonical (by its layout,
                 // or by re-encoding it when the layout is not protobuf-c's) and found its two fields.
                 guard let entry else { return }
@@ -142,12 +142,10 @@ public enum Auditor {
                     return
                 }
                 orderable = true
-                badSignature = bytes.withUnsafeBytes { all in
-                    !SignatureCheck.isValid(
-                        signature: UnsafeRawBufferPointer(rebasing: all[entry.signature.indices]),
-                        of: UnsafeRawBufferPointer(rebasing: all[entry.body.indices]),
-                        publicKey: member.signingPublicKey
-                    )
+                badSignature = entry.signature.withUnsafeBytes { signature in
+                    entry.body.withUnsafeBytes { body in
+                        !SignatureCheck.isValid(signature: signature, of: body, publicKey: member.signingPublicKey)
+                    }
                 }
             case .evidence(let evidence):
                 do {

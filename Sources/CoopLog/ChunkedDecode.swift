@@ -75,9 +75,9 @@ enum ChunkedDecode {
         }
     }
 
-    /// Chunks decoding on ``WorkerThreads`` while the caller folds, at most two at a time (see
-    /// ``ParallelDecode/Pipeline``). Threading: one thread (the caller's) calls ``swap(_:)``, ``release(_:)`` and
-    /// ``close()``. Closed by ``close()`` or, at the latest, when released.
+    /// Chunks decoding on ``WorkerThreads`` while the caller folds, at most two at a time. Threading: one thread (the
+    /// caller's) calls ``swap(_:)``, ``release(_:)`` and ``close()``. Closed by ``close()`` or, at the latest, when
+    /// released.
     final class ChunkPipeline<T: Sendable> {
         private let decode: @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T
         private let workers: WorkerThreads

@@ -93,8 +93,9 @@ public enum RecordCodec {
         try decodeRecord(payload, at: at()).record
     }
 
-    /// Decodes a record and, for an entry, the bytes of its `SignedEntry`'s body and signature (slices of the entry's
-    /// bytes in the record, for ``decodeWithBody(_:at:)`` and the auditor).
+    /// Decodes a record and, for an entry, the bytes of its `SignedEntry`'s body and signature (for
+    /// ``decodeWithBody(_:at:)`` and the auditor): slices of the entry's bytes, or of the fields protobuf-c decoded
+    /// when the layout is not protobuf-c's. Read each slice through its own storage.
     ///
     /// The canonical layout, and the only one accepted: the `entry` (tag 0x0A) or `evidence` (tag 0x12) field,
     /// its length as a shortest varint and its bytes; then the `chain` field (tag 0x1A, length 0x20) and its 32

@@ -5,9 +5,10 @@ import Synchronization
 /// Threads of its own that run submitted work in submission order, for CPU-bound work that must keep every core
 /// busy: decoding and verifying log records while one thread folds the results.
 ///
-/// Threading: ``submit(_:)`` and ``close()`` may be called from any thread; the work runs on the pool's threads,
-/// several pieces at once. The pool must be closed: ``close()`` waits for the work submitted before it and joins
-/// the threads.
+/// Threading: ``submit(_:)`` and ``close()`` may be called from any thread but the pool's own (``close()`` from a
+/// piece of its work would wait for itself); the work runs on the pool's threads, several pieces at once. The pool
+/// must be closed (its threads hold it): ``close()`` waits for the work submitted before it, and for every thread to
+/// leave its loop.
 ///
 /// Why not Dispatch's shared pool: measured on this machine (2 cores), `DispatchQueue.concurrentPerform` started from
 /// a `DispatchQueue.global()` block kept 1.41–1.64 of 2 cores busy in replay and `coop audit verify`. The shared
@@ -66,7 +67,8 @@ package final class WorkerThreads: Sendable {
         ready.signal()
     }
 
-    /// Waits for every piece of work submitted so far to finish, then stops and joins the threads. Call once.
+    /// Waits for every piece of work submitted so far to finish, then for every thread to leave its loop (each exits
+    /// right after). Call once, and not from the pool's work.
     package func close() {
         queue.withLock {
             precondition(!$0.closed, "WorkerThreads closed twice")
