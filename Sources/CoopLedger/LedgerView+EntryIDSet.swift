@@ -47,7 +47,11 @@ struct EntryIDSet: Sendable {
     @discardableResult
     mutating func insert(_ id: EntryID) -> (inserted: Bool, position: Int) {
         precondition(ids.count < Int(UInt32.max - 1), "more entry ids than a view holds")
-        if Self.slotCount(for: ids.count + 1) > slots.count { rehash(Self.slotCount(for: max(ids.count + 1, 16) * 2)) }
+        // The table is a power of two of at least 16 slots (or empty): `slotCount(for: n) > slots.count` exactly when
+        // 2n > slots.count, tested here without `slotCount`'s loop (this runs for every entry a view is given).
+        if slots.isEmpty || (ids.count + 1) * 2 > slots.count {
+            rehash(Self.slotCount(for: max(ids.count + 1, 16) * 2))
+        }
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: id.hashValue) & mask
         while true {
