@@ -46,4 +46,41 @@ struct WorkerThreadsTests {
         workers.close()
         #expect(met.load(ordering: .relaxed) == 2)
     }
+
+    @Test("when the system refuses every thread, work runs on the caller and close returns (no hang)")
+    func noThreads() {
+        let workers = WorkerThreads(count: 2, name: "tst-none", spawn: { _ in false })
+        #expect(workers.count == 0)
+        let caller = pthread_self()
+        let onCaller = Atomic<Int>(0)
+        for _ in 0..<10 {
+            workers.submit { if pthread_equal(pthread_self(), caller) != 0 { onCaller.add(1, ordering: .relaxed) } }
+        }
+        workers.close()
+        #expect(onCaller.load(ordering: .relaxed) == 10)
+    }
+
+    @Test("when the system refuses the second thread, the first does all the work")
+    func fewerThreads() {
+        let allowed = Atomic<Int>(1)
+        let workers = WorkerThreads(count: 3, name: "tst-few") { body in
+            guard allowed.subtract(1, ordering: .relaxed).newValue >= 0 else { return false }
+            return WorkerThreads.spawnThread(body)
+        }
+        #expect(workers.count == 1)
+        #expect(ThreadNames.named("tst-few") == ["tst-few-0"])
+        let caller = pthread_self()
+        let done = Atomic<Int>(0)
+        let onCaller = Atomic<Int>(0)
+        for _ in 0..<100 {
+            workers.submit {
+                if pthread_equal(pthread_self(), caller) != 0 { onCaller.add(1, ordering: .relaxed) }
+                done.add(1, ordering: .relaxed)
+            }
+        }
+        workers.close()
+        #expect(done.load(ordering: .relaxed) == 100)
+        #expect(onCaller.load(ordering: .relaxed) == 0)
+        #expect(ThreadNames.gone("tst-few"))
+    }
 }
