@@ -9,6 +9,7 @@
 //   CCoopProto                 protoc-c output for proto/coop/v1 (generated, committed)
 //   CCoopProcess               C shim: glibc's posix_spawn extensions, declared only under _GNU_SOURCE
 //   CCoopCRC32C                C: CRC-32C with the processor's instruction (SSE 4.2; AArch64's CRC when targeted)
+//   CCoopPrefetch              C: a cache prefetch hint, for CoopLedger's entry id table
 //   CoopProcess                child processes on posix_spawn (not Foundation's Process, whose Linux run() crashed
 //                              once in a test run with ~1,350 descriptors open); for CoopCLI's demo, the benchmarks
 //                              and CoopTestKit
@@ -127,11 +128,13 @@ let package = Package(
             dependencies: [
                 "CoopWire",
                 "CSodium",
+                "CCoopPrefetch",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),
         .target(name: "CCoopCRC32C"),
+        .target(name: "CCoopPrefetch"),
         .target(
             name: "CoopSegments",
             dependencies: ["CCoopCRC32C"],

@@ -56,6 +56,13 @@ public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
         self = SHA256.hash(data: bytes).withUnsafeBytes { EntryID(raw: $0)! }
     }
 
+    /// SHA-256 of the bytes in `raw` as an id.
+    public init(digestOf raw: UnsafeRawBufferPointer) {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: raw)
+        self = hasher.finalize().withUnsafeBytes { EntryID(raw: $0)! }
+    }
+
     /// The 32 bytes.
     public var bytes: [UInt8] {
         withUnsafeBytes { [UInt8]($0) }
@@ -65,6 +72,22 @@ public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let words = (a.bigEndian, b.bigEndian, c.bigEndian, d.bigEndian)
         return try Swift.withUnsafeBytes(of: words, body)
+    }
+
+    /// Hashes the first 16 bytes: the rest adds nothing to a SHA-256 value's spread, and the hasher is seeded, so
+    /// ids ground to collide in a table still do not collide in `Hasher`'s output. (Equality compares all 32.)
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(a)
+        hasher.combine(b)
+    }
+
+    /// A 64-bit hash of the id under the key `(k0, k1)`: the two halves of the 128-bit product of the first two
+    /// words, each mixed with a key word (wyhash's "mum"). Several times cheaper than `hashValue`'s SipHash, for
+    /// ``EntryIDSet``, which hashes every entry a view is given; with a secret random key, which ids share a slot
+    /// cannot be known in advance.
+    func keyedHash(_ k0: UInt64, _ k1: UInt64) -> UInt64 {
+        let (high, low) = (a ^ k0).multipliedFullWidth(by: b ^ k1)
+        return high ^ low
     }
 
     /// Byte-wise order (as sorted byte strings).

@@ -1,10 +1,12 @@
+import CCoopPrefetch
+
 /// A set of entry ids for a view that may hold millions: the ids in one contiguous array (32 bytes each, in the
 /// order inserted) and an open-addressing table of 4-byte positions into it, at most half full. About 40 bytes an
 /// entry, where a `Set<EntryID>` takes 64 (32-byte buckets at most three quarters full, a power of two of them).
 ///
-/// Holds up to 2³² − 2 ids (the positions are 4 bytes). A value; not shared (one owner mutates it). Positions come
-/// from the ids' seeded `hashValue` (ids are SHA-256 values, but whoever can sign entries could grind ones whose raw
-/// bits collide).
+/// Holds up to 2³² − 2 ids (the positions are 4 bytes). A value; not shared (one owner mutates it). Slots come from
+/// ``EntryID/keyedHash(_:_:)`` under a key drawn at random once per process (ids are SHA-256 values, but whoever can
+/// sign entries could grind ones whose raw bits collide; without the key they cannot tell which ids share a slot).
 struct EntryIDSet: Sendable {
     /// The ids, in the order inserted.
     private(set) var ids: [EntryID] = []
@@ -12,6 +14,21 @@ struct EntryIDSet: Sendable {
     private var slots: [UInt32] = []
 
     var count: Int { ids.count }
+
+    /// The process's key for slots (random, drawn once).
+    private static let processKey: (UInt64, UInt64) = {
+        var random = SystemRandomNumberGenerator()
+        return (random.next(), random.next())
+    }()
+
+    /// ``processKey``, kept here so that a lookup reads no global.
+    private let key = Self.processKey
+
+    /// The first slot to probe for `id` in a table of `mask + 1` slots.
+    @inline(__always)
+    private func slot(of id: EntryID, mask: Int) -> Int {
+        Int(truncatingIfNeeded: id.keyedHash(key.0, key.1)) & mask
+    }
 
     init() {}
 
@@ -33,13 +50,30 @@ struct EntryIDSet: Sendable {
     func contains(_ id: EntryID) -> Bool {
         guard !slots.isEmpty else { return false }
         let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: id.hashValue) & mask
+        var i = slot(of: id, mask: mask)
         while true {
             let slot = slots[i]
             if slot == 0 { return false }
             if ids[Int(slot - 1)] == id { return true }
             i = (i + 1) & mask
         }
+    }
+
+    /// Starts bringing the first slot `id` would probe into the cache, for an ``insert(_:)`` or ``contains(_:)`` of
+    /// it a little later (a large replay reads the table at random; a miss costs as much as the rest of an insert).
+    /// A hint: changes nothing.
+    func prefetchSlot(of id: EntryID) {
+        guard !slots.isEmpty else { return }
+        slots.withUnsafeBufferPointer { coop_prefetch($0.baseAddress! + slot(of: id, mask: $0.count - 1)) }
+    }
+
+    /// Reads the first slot `id` would probe (best after ``prefetchSlot(of:)``) and, when it is taken, starts bringing
+    /// the id it holds into the cache: the comparison an insert makes there. A hint: changes nothing.
+    func prefetchProbe(of id: EntryID) {
+        guard !slots.isEmpty else { return }
+        let taken = slots[slot(of: id, mask: slots.count - 1)]
+        guard taken != 0 else { return }
+        ids.withUnsafeBufferPointer { coop_prefetch($0.baseAddress! + Int(taken - 1)) }
     }
 
     /// Inserts `id` unless it is there already; returns whether it was new and its position in ``ids`` (where it was
@@ -53,7 +87,7 @@ struct EntryIDSet: Sendable {
             rehash(Self.slotCount(for: max(ids.count + 1, 16) * 2))
         }
         let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: id.hashValue) & mask
+        var i = slot(of: id, mask: mask)
         while true {
             let slot = slots[i]
             if slot == 0 { break }
@@ -78,7 +112,7 @@ struct EntryIDSet: Sendable {
         var table = [UInt32](repeating: 0, count: size)
         let mask = size - 1
         for (k, id) in ids.enumerated() {
-            var i = Int(truncatingIfNeeded: id.hashValue) & mask
+            var i = slot(of: id, mask: mask)
             while table[i] != 0 {
                 if ids[Int(table[i] - 1)] == id { return false }
                 i = (i + 1) & mask

@@ -113,6 +113,14 @@ public struct LedgerView: Sendable {
     /// only.
     public func policyProblem(_ body: EntryBody) -> String? { entryJudge.policyProblem(body) }
 
+    /// A hint for a view about to be given many entries whose ids are known ahead (a replay): call with
+    /// `probing: false` some entries before giving the view `id`, then with `probing: true` a few entries before.
+    /// Brings what the id set's insert will read into the cache; changes nothing. (`mutating` only so that it is
+    /// called on the view in place: a call on a copy would retain and release everything the view holds.)
+    package mutating func prefetch(_ id: EntryID, probing: Bool) {
+        if probing { seen.prefetchProbe(of: id) } else { seen.prefetchSlot(of: id) }
+    }
+
     /// The current heads of an item (sorted), for the parents of a new update.
     public func heads(of itemID: String) -> [EntryID] {
         items[itemID]?.heads.keys.sorted() ?? []

@@ -17,39 +17,62 @@ enum ChunkedDecode {
     ///
     /// The reading thread copies each chunk's payloads into one buffer (no allocation per record); while the caller
     /// reads and applies chunk k, chunk k + 1 is decoded on ``WorkerThreads``.
+    ///
+    /// `lookahead` is called on the caller's thread with results not yet applied: ``Lookahead/far`` records ahead
+    /// with `near` false, then ``Lookahead/near`` records ahead with `near` true (for cache prefetches; results of
+    /// failed decodes are skipped).
     static func forEach<T: Sendable>(
         threadName: String = "coop-decode",
         read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void,
         decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T,
+        lookahead: (T, _ near: Bool) -> Void = { _, _ in },
         apply body: (RecordPosition, T) throws -> Void
     ) throws {
-        try withoutActuallyEscaping(body) { body in
-            let pipeline = ChunkPipeline<T>(threadName: threadName, decode: decode)
-            var chunk = Chunk(previous: nil)
-            func handOver() throws {
-                let next: Chunk
-                if let last = chunk.records.last {
-                    next = chunk.bytes.withUnsafeBytes { Chunk(previous: UnsafeRawBufferPointer(rebasing: $0[last.1])) }
-                } else {
-                    next = Chunk(previous: nil)
+        try withoutActuallyEscaping(lookahead) { lookahead in
+            try withoutActuallyEscaping(body) { body in
+                let pipeline = ChunkPipeline<T>(threadName: threadName, decode: decode)
+                var chunk = Chunk(previous: nil)
+                func handOver() throws {
+                    let next: Chunk
+                    if let last = chunk.records.last {
+                        next = chunk.bytes.withUnsafeBytes {
+                            Chunk(previous: UnsafeRawBufferPointer(rebasing: $0[last.1]))
+                        }
+                    } else {
+                        next = Chunk(previous: nil)
+                    }
+                    let finished = pipeline.swap(chunk)
+                    chunk = next
+                    for i in finished.indices {
+                        if i + Lookahead.far < finished.count, case .success(let t) = finished[i + Lookahead.far].1 {
+                            lookahead(t, false)
+                        }
+                        if i + Lookahead.near < finished.count, case .success(let t) = finished[i + Lookahead.near].1 {
+                            lookahead(t, true)
+                        }
+                        try body(finished[i].0, try finished[i].1.get())
+                    }
+                    pipeline.release(finished)
                 }
-                let finished = pipeline.swap(chunk)
-                chunk = next
-                for (position, result) in finished {
-                    try body(position, try result.get())
-                }
-                pipeline.release(finished)
+                defer { pipeline.close() }
+                do {
+                    try read { position, payload in
+                        chunk.append(position, payload)
+                        if chunk.records.count == ParallelDecode.chunkSize { try handOver() }
+                    }
+                } catch is ParallelDecode.Stop {}
+                try handOver()
+                try handOver()
             }
-            defer { pipeline.close() }
-            do {
-                try read { position, payload in
-                    chunk.append(position, payload)
-                    if chunk.records.count == ParallelDecode.chunkSize { try handOver() }
-                }
-            } catch is ParallelDecode.Stop {}
-            try handOver()
-            try handOver()
         }
+    }
+
+    /// How far ahead of the record being applied ``forEach(threadName:read:decode:lookahead:apply:)`` looks.
+    enum Lookahead {
+        /// Far enough for a miss to main memory to be served before the record is applied.
+        static let far = 16
+        /// Near enough for what the far call brought in to still be in the cache.
+        static let near = 6
     }
 
     /// Records read, their payloads in one buffer. The buffer starts with the payload of the record read before

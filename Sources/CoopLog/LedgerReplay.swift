@@ -33,14 +33,21 @@ public enum LedgerReplay {
         let setAside = try evidence(reader, before: end)
         var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
         view.reserveCapacity(Int(end))
-        try forEachEntry(reader, before: end, judge: view.entryJudge) { _, id, body, _, disposition in
-            if case .time(let wallMs) = limit, (body.timestamp?.wallMs ?? 0) > wallMs { return }
-            if let disposition {
-                view.apply(ViewEntry(id: id, body: body), judged: disposition)
-            } else {
-                view.apply(ViewEntry(id: id, body: body))
+        try forEachEntry(
+            reader,
+            before: end,
+            judge: view.entryJudge,
+            keepingBytes: false,
+            lookahead: { view.prefetch($0, probing: $1) },
+            apply: { _, entry, _, disposition in
+                if case .time(let wallMs) = limit, (entry.body.timestamp?.wallMs ?? 0) > wallMs { return }
+                if let disposition {
+                    view.apply(entry, judged: disposition)
+                } else {
+                    view.apply(entry)
+                }
             }
-        }
+        )
         return (view, end)
     }
 
@@ -95,18 +102,19 @@ public enum LedgerReplay {
             setAside: try evidence(reader, before: reader.recordCount)
         )
         var changes: [Change] = []
-        try forEachEntry(reader, before: reader.recordCount) { position, id, body, signed, _ in
+        try forEachEntry(reader, before: reader.recordCount, keepingBytes: true) { position, entry, signed, _ in
+            let body = entry.body
             guard LedgerView.itemID(of: body) == itemID else {
-                view.apply(ViewEntry(id: id, body: body))
+                view.apply(entry)
                 return
             }
             let before = view.state(of: itemID)!
-            let disposition = view.apply(ViewEntry(id: id, body: body))
+            let disposition = view.apply(entry)
             let key = roster.member(body.origin)?.signingPublicKey ?? []
             changes.append(
                 Change(
                     position: position,
-                    id: id,
+                    id: entry.id,
                     body: body,
                     signed: signed,
                     keyFingerprint: key.isEmpty ? "" : Base64.encode(key.prefix(8)),
@@ -183,12 +191,16 @@ public enum LedgerReplay {
         )
     }
 
-    /// Calls `body` with each entry in records before `end`, decoded (and, given `judge`, judged) on all cores.
+    /// Calls `body` with each entry in records before `end`, decoded (and, given `judge`, judged) on all cores, and
+    /// its `SignedEntry` bytes when `keepingBytes` (empty otherwise: replay to a view needs only the id and the body,
+    /// and not copying the bytes saves an allocation per entry).
     static func forEachEntry(
         _ reader: LogReader,
         before end: UInt64,
         judge: EntryJudge? = nil,
-        _ body: (RecordPosition, EntryID, EntryBody, [UInt8], Disposition?) throws -> Void
+        keepingBytes: Bool,
+        lookahead: (EntryID, _ near: Bool) -> Void = { _, _ in },
+        apply body: (RecordPosition, ViewEntry, [UInt8], Disposition?) throws -> Void
     ) throws {
         let directory = reader.logDirectory
         try ChunkedDecode.forEach(
@@ -199,13 +211,21 @@ public enum LedgerReplay {
                 }
             },
             decode: { position, payload, _ -> Decoded? in
+                guard keepingBytes else {
+                    guard let (id, body) = try RecordCodec.decodeEntry(payload, at: "\(directory) record \(position)")
+                    else { return nil }
+                    return Decoded(entry: ViewEntry(id: id, body: body), signed: [], disposition: judge?.judge(body))
+                }
                 let (record, body) = try RecordCodec.decodeWithBody(payload, at: "\(directory) record \(position)")
                 guard case .entry(let signed, let id) = record.content, let body else { return nil }
-                return Decoded(id: id, body: body, signed: signed, disposition: judge?.judge(body))
+                return Decoded(entry: ViewEntry(id: id, body: body), signed: signed, disposition: judge?.judge(body))
             },
-            apply: { position, entry in
-                if let entry {
-                    try body(position, entry.id, entry.body, entry.signed, entry.disposition)
+            lookahead: { decoded, near in
+                if let decoded { lookahead(decoded.entry.id, near) }
+            },
+            apply: { position, decoded in
+                if let decoded {
+                    try body(position, decoded.entry, decoded.signed, decoded.disposition)
                 }
             }
         )
@@ -214,14 +234,12 @@ public enum LedgerReplay {
     /// An entry decoded off the folding thread. A class, so that handing it over moves one reference (a tuple
     /// was copied field by field through generic value witnesses, retaining each of the body's strings).
     private final class Decoded: Sendable {
-        let id: EntryID
-        let body: EntryBody
+        let entry: ViewEntry
         let signed: [UInt8]
         let disposition: Disposition?
 
-        init(id: EntryID, body: EntryBody, signed: [UInt8], disposition: Disposition?) {
-            self.id = id
-            self.body = body
+        init(entry: ViewEntry, signed: [UInt8], disposition: Disposition?) {
+            self.entry = entry
             self.signed = signed
             self.disposition = disposition
         }

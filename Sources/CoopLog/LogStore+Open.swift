@@ -112,6 +112,9 @@ extension LogStore {
             decode: { position, payload, previous in
                 try Replayer.decode(payload, after: previous, judge: judge, at: "\(directory) record \(position)")
             },
+            lookahead: { decoded, near in
+                if case .entry(_, let id) = decoded.record.content { replayer.state.view.prefetch(id, probing: near) }
+            },
             apply: { position, decoded in
                 try replayer.apply(position, decoded, logDirectory: directory)
             }
@@ -274,14 +277,25 @@ struct Replayer {
 
     /// Decodes one record and does the work of ``apply(_:_:logDirectory:)`` that does not depend on the records
     /// before it: the chain link from the chain value `before` (the record read before this one) stores, and the
-    /// view's judgement. Runs on any thread.
+    /// view's judgement. An entry's content holds its id but not its bytes (empty), which replay does not use. Runs
+    /// on any thread.
     static func decode(
         _ payload: UnsafeRawBufferPointer,
         after before: UnsafeRawBufferPointer?,
         judge: EntryJudge,
         at: @autoclosure () -> String
     ) throws -> Decoded {
-        let (record, body) = try RecordCodec.decodeWithBody(payload, at: at())
+        let record: DecodedRecord
+        let body: EntryBody?
+        if RecordCodec.kind(of: payload) == .entry, let (id, entryBody) = try RecordCodec.decodeEntry(payload, at: at())
+        {
+            // The entry's bytes are not kept (replay needs its id and body): one allocation and copy less per entry.
+            // `decodeEntry` checked the layout, so the record ends with its 32-byte chain value.
+            record = DecodedRecord(content: .entry(bytes: [], id: id), chain: [UInt8](payload[(payload.count - 32)...]))
+            body = entryBody
+        } else {
+            (record, body) = try RecordCodec.decodeWithBody(payload, at: at())
+        }
         var link: (previous: EntryID, stored: Bool)?
         if let before, before.count >= 32,
             let previous = EntryID(raw: UnsafeRawBufferPointer(rebasing: before[(before.count - 32)...]))

@@ -108,26 +108,9 @@ public enum RecordCodec {
         func refuse(_ reason: String) -> LogError {
             LogError(code: .corrupt, message: "\(at()): not a canonical log record: \(reason)")
         }
-        guard let kind = kind(of: payload) else {
-            guard let first = payload.first else { throw refuse("the record is empty") }
-            throw refuse(
-                "its first byte is 0x\(String(first, radix: 16)), not the entry (0x0a) or evidence (0x12) field"
-            )
-        }
-        guard let (length, start) = canonicalVarint(payload, at: 1) else {
-            throw refuse("the length of its \(kind) field is not a shortest varint within the record")
-        }
-        guard length <= UInt64(payload.count - start), payload.count - start - Int(length) == 34 else {
-            throw refuse(
-                "after its \(kind) field (\(length) bytes) it must end with the 34-byte chain field; "
-                    + "the record is \(payload.count) bytes"
-            )
-        }
-        let end = start + Int(length)
-        guard payload[end] == 0x1A, payload[end + 1] == 0x20 else {
-            throw refuse("the \(kind) field is not followed by the chain field (tag 0x1a, 32 bytes)")
-        }
-        let field = UnsafeRawBufferPointer(rebasing: payload[start..<end])
+        let (kind, fieldRange) = try layout(payload, at: at())
+        let field = UnsafeRawBufferPointer(rebasing: payload[fieldRange])
+        let end = fieldRange.upperBound
         let chain = [UInt8](payload[(end + 2)...])
         do {
             switch kind {
@@ -161,6 +144,62 @@ public enum RecordCodec {
                 message: "\(at()): the record's \(kind) does not decode: \(error.message)",
                 cause: error
             )
+        }
+    }
+
+    /// The kind of a record and where its `entry` or `evidence` field's bytes are, when the record has the canonical
+    /// layout (see ``decodeRecord(_:at:)``); throws ``LogError/Code/corrupt`` naming what is wrong otherwise. Checks
+    /// the layout only, not the field's content.
+    private static func layout(
+        _ payload: UnsafeRawBufferPointer,
+        at: @autoclosure () -> String
+    ) throws -> (kind: RecordKind, field: Range<Int>) {
+        func refuse(_ reason: String) -> LogError {
+            LogError(code: .corrupt, message: "\(at()): not a canonical log record: \(reason)")
+        }
+        guard let kind = kind(of: payload) else {
+            guard let first = payload.first else { throw refuse("the record is empty") }
+            throw refuse(
+                "its first byte is 0x\(String(first, radix: 16)), not the entry (0x0a) or evidence (0x12) field"
+            )
+        }
+        guard let (length, start) = canonicalVarint(payload, at: 1) else {
+            throw refuse("the length of its \(kind) field is not a shortest varint within the record")
+        }
+        guard length <= UInt64(payload.count - start), payload.count - start - Int(length) == 34 else {
+            throw refuse(
+                "after its \(kind) field (\(length) bytes) it must end with the 34-byte chain field; "
+                    + "the record is \(payload.count) bytes"
+            )
+        }
+        let end = start + Int(length)
+        guard payload[end] == 0x1A, payload[end + 1] == 0x20 else {
+            throw refuse("the \(kind) field is not followed by the chain field (tag 0x1a, 32 bytes)")
+        }
+        return (kind, start..<end)
+    }
+
+    /// For a record that holds an entry, the entry's id and body, decoded under exactly the rules of
+    /// ``decodeWithBody(_:at:)`` (the same records refused, with the same errors), without copying the entry's bytes
+    /// or the chain value out of `payload` (for replay, which needs neither). `nil` for evidence, which is checked
+    /// as ``decodeRecord(_:at:)`` checks it.
+    static func decodeEntry(
+        _ payload: UnsafeRawBufferPointer,
+        at: @autoclosure () -> String
+    ) throws -> (id: EntryID, body: EntryBody)? {
+        let (kind, fieldRange) = try layout(payload, at: at())
+        let field = UnsafeRawBufferPointer(rebasing: payload[fieldRange])
+        guard kind == .entry, let (body, _) = canonicalSignedEntryFields(field) else {
+            // Evidence, or an entry not in protobuf-c's layout: the full decode says what is wrong, or decodes it.
+            let (record, body) = try decodeWithBody(payload, at: at())
+            guard case .entry(_, let id) = record.content, let body else { return nil }
+            return (id, body)
+        }
+        let id = EntryID(digestOf: field)
+        do {
+            return (id, try EntryBody(wireBytes: UnsafeRawBufferPointer(rebasing: field[body])))
+        } catch {
+            throw LogError(code: .corrupt, message: "\(at()): the entry does not decode: \(error)")
         }
     }
 

@@ -75,4 +75,22 @@ struct EntryIDSetTests {
         #expect(EntryIDSet(adopting: distinct + [distinct[1234]], capacity: 0) == nil)
         #expect(EntryIDSet(adopting: [], capacity: 0)?.count == 0)
     }
+
+    @Test("prefetch hints change nothing, on an empty set, a growing one and a full one")
+    func prefetchChangesNothing() {
+        var g = SplitMix64(seed: 11)
+        var set = EntryIDSet()
+        var reference: Set<EntryID> = []
+        let probe = Self.id(&g, among: 1 << 40)
+        set.prefetchSlot(of: probe)
+        set.prefetchProbe(of: probe)
+        #expect(set.count == 0 && !set.contains(probe))
+        for _ in 0..<5000 {
+            let id = Self.id(&g, among: 3000)
+            set.prefetchSlot(of: id)
+            set.prefetchProbe(of: id)
+            #expect(set.insert(id).inserted == reference.insert(id).inserted)
+        }
+        #expect(Set(set.ids) == reference && set.count == reference.count)
+    }
 }

@@ -45,6 +45,69 @@ struct RecordCodecFastPathTests {
         }
         #expect(canonical > 3000)
     }
+
+    /// What a decode of a whole record gives, as comparable values: the entry's id and body, `nil` for evidence,
+    /// or the error's message.
+    static func outcome(
+        _ decode: (UnsafeRawBufferPointer) throws -> (id: EntryID, body: EntryBody)?,
+        _ payload: [UInt8]
+    ) -> String {
+        do {
+            guard let (id, body) = try payload.withUnsafeBytes({ try decode($0) }) else { return "evidence" }
+            return "\(id.hex) \(body.wireBytes())"
+        } catch {
+            return "error: \(error)"
+        }
+    }
+
+    @Test("replay's decode of an entry record (no copies) takes and refuses exactly what the full decode does")
+    func entryDecodeAgrees() throws {
+        var g = FastRandom(seed: 78)
+        let factory = try EntryFactory(origin: "cq-shapingba")
+        var decoded = 0
+        var refused = 0
+        for round in 0..<4000 {
+            let content: RecordContent
+            if round % 10 == 9 {
+                content = .evidence(
+                    Equivocation(
+                        first: SignedEntry(body: g.bytes(upTo: 40)),
+                        second: SignedEntry(body: g.bytes(upTo: 40))
+                    )
+                )
+            } else {
+                let signed: [UInt8]
+                if round % 3 == 0 {
+                    // Bytes that are a SignedEntry in any layout, whatever its body holds.
+                    signed = SignedEntry(body: g.bytes(upTo: 200), signature: g.bytes(upTo: 70)).wireBytes()
+                } else {
+                    let entry = factory.entry(
+                        sequence: 1 + g.next() % 1000,
+                        previous: nil,
+                        payload: .comment(
+                            Comment(itemId: "CY-01", text: String(repeating: "记", count: Int(g.next() % 40)))
+                        )
+                    )
+                    signed = entry.wireBytes()
+                }
+                content = .entry(bytes: signed, id: EntryID(digestOf: signed))
+            }
+            var payload = RecordCodec.encode(content, after: RecordCodec.genesis).bytes
+            if round % 2 == 1 { payload = Self.mutate(payload, &g) }
+            let full = Self.outcome(
+                {
+                    let (record, body) = try RecordCodec.decodeWithBody($0, at: "record \(round)")
+                    guard case .entry(_, let id) = record.content, let body else { return nil }
+                    return (id, body)
+                },
+                payload
+            )
+            let lean = Self.outcome({ try RecordCodec.decodeEntry($0, at: "record \(round)") }, payload)
+            #expect(lean == full, "\(payload)")
+            if full.hasPrefix("error") { refused += 1 } else if full != "evidence" { decoded += 1 }
+        }
+        #expect(decoded > 1000 && refused > 1000)
+    }
 }
 
 extension SplitMix64 {
