@@ -2,6 +2,7 @@ public import CoopLedger
 public import CoopSegments
 public import CoopWire
 import Dispatch
+import Synchronization
 
 /// The ledger as a log says it was: the view at a log position or at a time, and the history of one item.
 ///
@@ -30,24 +31,27 @@ public enum LedgerReplay {
         let reader = try LogReader.open(directory: directory)
         let end: UInt64
         if case .position(let n) = limit { end = min(n, reader.recordCount) } else { end = reader.recordCount }
-        let setAside = try evidence(reader, before: end)
-        var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
-        view.reserveCapacity(Int(end))
-        try forEachEntry(
-            reader,
-            before: end,
-            judge: view.entryJudge,
-            keepingBytes: false,
-            lookahead: { view.prefetch($0, probing: $1) },
-            apply: { _, entry, _, disposition in
-                if case .time(let wallMs) = limit, (entry.body.timestamp?.wallMs ?? 0) > wallMs { return }
-                if let disposition {
-                    view.apply(entry, judged: disposition)
-                } else {
-                    view.apply(entry)
+        let view = try withEvidence { setAside, evidence in
+            var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
+            view.reserveCapacity(Int(end))
+            try forEachEntry(
+                reader,
+                before: end,
+                judge: view.entryJudge,
+                keepingBytes: false,
+                lookahead: { view.prefetch($0, probing: $1) },
+                evidence: evidence,
+                apply: { _, entry, _, disposition in
+                    if case .time(let wallMs) = limit, (entry.body.timestamp?.wallMs ?? 0) > wallMs { return }
+                    if let disposition {
+                        view.apply(entry, judged: disposition)
+                    } else {
+                        view.apply(entry)
+                    }
                 }
-            }
-        )
+            )
+            return view
+        }
         return (view, end)
     }
 
@@ -96,35 +100,38 @@ public enum LedgerReplay {
             throw LedgerError(code: .unknownItem, message: "\(itemID) is not an item of the catalog")
         }
         let reader = try LogReader.open(directory: directory)
-        var view = LedgerView(
-            catalog: catalog,
-            roster: roster,
-            setAside: try evidence(reader, before: reader.recordCount)
-        )
-        var changes: [Change] = []
-        try forEachEntry(reader, before: reader.recordCount, keepingBytes: true) { position, entry, signed, _ in
-            let body = entry.body
-            guard LedgerView.itemID(of: body) == itemID else {
-                view.apply(entry)
-                return
-            }
-            let before = view.state(of: itemID)!
-            let disposition = view.apply(entry)
-            let key = roster.member(body.origin)?.signingPublicKey ?? []
-            changes.append(
-                Change(
-                    position: position,
-                    id: entry.id,
-                    body: body,
-                    signed: signed,
-                    keyFingerprint: key.isEmpty ? "" : Base64.encode(key.prefix(8)),
-                    disposition: disposition,
-                    before: before,
-                    after: view.state(of: itemID)!
+        return try withEvidence { setAside, evidence in
+            var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
+            var changes: [Change] = []
+            try forEachEntry(
+                reader,
+                before: reader.recordCount,
+                keepingBytes: true,
+                evidence: evidence
+            ) { position, entry, signed, _ in
+                let body = entry.body
+                guard LedgerView.itemID(of: body) == itemID else {
+                    view.apply(entry)
+                    return
+                }
+                let before = view.state(of: itemID)!
+                let disposition = view.apply(entry)
+                let key = roster.member(body.origin)?.signingPublicKey ?? []
+                changes.append(
+                    Change(
+                        position: position,
+                        id: entry.id,
+                        body: body,
+                        signed: signed,
+                        keyFingerprint: key.isEmpty ? "" : Base64.encode(key.prefix(8)),
+                        disposition: disposition,
+                        before: before,
+                        after: view.state(of: itemID)!
+                    )
                 )
-            )
+            }
+            return changes
         }
-        return changes
     }
 
     /// How two nodes' logs compare for one origin.
@@ -184,11 +191,29 @@ public enum LedgerReplay {
         return (ids, evidence)
     }
 
-    /// Per origin, the first sequence number evidence in records before `end` names.
-    static func evidence(_ reader: LogReader, before end: UInt64) throws -> [String: UInt64] {
-        RecordCodec.setAside(
-            try RecordCodec.evidence(before: end) { try reader.forEachRecord(verifyingChecksums: false, $0) }
-        )
+    /// The result of `pass` run with what the log's evidence sets aside (per origin, the first sequence number
+    /// evidence names). `pass` is given that, and an ``EvidenceSeen`` to note the evidence records it meets in. Evidence
+    /// is rare, so the first pass is given nothing set aside (one pass over the log instead of one to find the evidence
+    /// and one to replay); only when it met evidence is `pass` run again, with what that evidence sets aside. Either
+    /// way the result is that of a pass that knew the evidence first.
+    static func withEvidence<R>(_ pass: (_ setAside: [String: UInt64], _ seen: EvidenceSeen) throws -> R) throws -> R {
+        let seen = EvidenceSeen()
+        let optimistic = try pass([:], seen)
+        let found = seen.setAside
+        guard !found.isEmpty else { return optimistic }
+        return try pass(found, EvidenceSeen())
+    }
+
+    /// Per origin, the first sequence number evidence met so far names. Thread-safe: the decoding threads note
+    /// evidence here as they meet it (rarely), so the entries they hand over carry nothing for it.
+    final class EvidenceSeen: Sendable {
+        private let found = Mutex<[String: UInt64]>([:])
+
+        func note(_ key: OriginSequenceKey) {
+            found.withLock { $0[key.origin] = min($0[key.origin] ?? .max, key.sequence) }
+        }
+
+        var setAside: [String: UInt64] { found.withLock { $0 } }
     }
 
     /// Calls `body` with each entry in records before `end`, decoded (and, given `judge`, judged) on all cores, and
@@ -200,6 +225,7 @@ public enum LedgerReplay {
         judge: EntryJudge? = nil,
         keepingBytes: Bool,
         lookahead: (EntryID, _ near: Bool) -> Void = { _, _ in },
+        evidence: EvidenceSeen,
         apply body: (RecordPosition, ViewEntry, [UInt8], Disposition?) throws -> Void
     ) throws {
         let directory = reader.logDirectory
@@ -211,6 +237,17 @@ public enum LedgerReplay {
                 }
             },
             decode: { position, payload, _ -> Decoded? in
+                if RecordCodec.kind(of: payload) == .evidence {
+                    let record = try RecordCodec.decode(payload, at: "\(directory) record \(position)")
+                    // Whom the evidence is against: the origin and sequence number of its first entry (a first entry
+                    // that does not decode names no one, as when the store loads evidence).
+                    if case .evidence(let e) = record.content, let first = e.first,
+                        let body = try? EntryBody(wireBytes: first.body)
+                    {
+                        evidence.note(OriginSequenceKey(origin: body.origin, sequence: body.sequence))
+                    }
+                    return nil
+                }
                 guard keepingBytes else {
                     guard let (id, body) = try RecordCodec.decodeEntry(payload, at: "\(directory) record \(position)")
                     else { return nil }

@@ -98,12 +98,28 @@ extension LogStore {
         // On a throw, the log is released with this scope: its lock goes with it.
     }
 
+    /// Replays every record. Evidence is rare, so the first replay takes there to be none (one pass over the log
+    /// instead of a pass to find the evidence and another to replay). It meets every evidence record on its way; when
+    /// it met any, its view judged entries without what the evidence sets aside, so the log is replayed again with
+    /// that evidence known from the start, as before. Either way the result is that of a replay that knew the
+    /// evidence first.
     private static func replayAll(_ log: SegmentedLog, roster: RosterBook, catalog: CatalogBook) throws -> Replayer {
-        var replayer = Replayer(
-            catalog: catalog,
-            roster: roster,
-            evidence: try RecordCodec.evidence { try log.forEachRecord(verifyingChecksums: false, $0) }
-        )
+        let evidence: [OriginSequenceKey: Equivocation]
+        do {
+            let optimistic = try replayAll(log, roster: roster, catalog: catalog, evidence: [:])
+            guard !optimistic.state.evidence.isEmpty else { return optimistic }
+            evidence = optimistic.state.evidence
+        }
+        return try replayAll(log, roster: roster, catalog: catalog, evidence: evidence)
+    }
+
+    private static func replayAll(
+        _ log: SegmentedLog,
+        roster: RosterBook,
+        catalog: CatalogBook,
+        evidence: [OriginSequenceKey: Equivocation]
+    ) throws -> Replayer {
+        var replayer = Replayer(catalog: catalog, roster: roster, evidence: evidence)
         replayer.state.view.reserveCapacity(Int(log.count))
         let directory = log.logDirectory
         let judge = replayer.state.view.entryJudge

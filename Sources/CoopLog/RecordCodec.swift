@@ -259,29 +259,6 @@ public enum RecordCodec {
         }
     }
 
-    /// The evidence among the records `read` delivers before record `end`, by origin and sequence number. A
-    /// record's first payload byte tells its kind (``kind(of:)``), so entries are not decoded here; whoever reads
-    /// the records in full decodes them with the same rules.
-    static func evidence(
-        before end: UInt64 = .max,
-        read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void
-    ) throws -> [OriginSequenceKey: Equivocation] {
-        struct Done: Error {}
-        var evidence: [OriginSequenceKey: Equivocation] = [:]
-        do {
-            try read { position, payload in
-                if position.index >= end { throw Done() }
-                guard kind(of: payload) == .evidence else { return }
-                if case .evidence(let e) = try decode(payload, at: "record \(position)").content, let first = e.first,
-                    let body = try? EntryBody(wireBytes: first.body)
-                {
-                    evidence[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] = e
-                }
-            }
-        } catch is Done {}
-        return evidence
-    }
-
     /// Per origin, the first sequence number it equivocated at: what the view sets aside.
     static func setAside(_ evidence: [OriginSequenceKey: Equivocation]) -> [String: UInt64] {
         var out: [String: UInt64] = [:]
