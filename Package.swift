@@ -10,6 +10,7 @@
 //   CCoopProcess               C shim: glibc's posix_spawn extensions, declared only under _GNU_SOURCE
 //   CCoopCRC32C                C: CRC-32C with the processor's instruction (SSE 4.2; AArch64's CRC when targeted)
 //   CCoopPrefetch              C: a cache prefetch hint, for CoopLedger's entry id table
+//   CCoopSHA256                C: one-shot SHA-256 with the processor's SHA extensions (x86-64 SHA-NI)
 //   CoopProcess                child processes on posix_spawn (not Foundation's Process, whose Linux run() crashed
 //                              once in a test run with ~1,350 descriptors open); for CoopCLI's demo, the benchmarks
 //                              and CoopTestKit
@@ -129,12 +130,14 @@ let package = Package(
                 "CoopWire",
                 "CSodium",
                 "CCoopPrefetch",
+                "CCoopSHA256",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),
         .target(name: "CCoopCRC32C"),
         .target(name: "CCoopPrefetch"),
+        .target(name: "CCoopSHA256"),
         .target(
             name: "CoopSegments",
             dependencies: ["CCoopCRC32C"],

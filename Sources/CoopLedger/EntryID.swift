@@ -1,5 +1,4 @@
 public import CoopWire
-import Crypto
 
 /// An entry's id: SHA-256 of its canonical `SignedEntry` encoding. 32 bytes stored inline (no heap), so a
 /// million of them index cheaply. A value; thread-safe.
@@ -53,14 +52,12 @@ public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// SHA-256 of `bytes` as an id.
     public init(digestOf bytes: [UInt8]) {
-        self = SHA256.hash(data: bytes).withUnsafeBytes { EntryID(raw: $0)! }
+        self = bytes.withUnsafeBytes { SHA256OneShot.digest($0) }
     }
 
     /// SHA-256 of the bytes in `raw` as an id.
     public init(digestOf raw: UnsafeRawBufferPointer) {
-        var hasher = SHA256()
-        hasher.update(bufferPointer: raw)
-        self = hasher.finalize().withUnsafeBytes { EntryID(raw: $0)! }
+        self = SHA256OneShot.digest(raw)
     }
 
     /// The 32 bytes.

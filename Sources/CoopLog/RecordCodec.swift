@@ -38,16 +38,28 @@ public enum RecordCodec {
 
     /// The chain value after a record with `content`, following `previous`.
     public static func chain(after previous: [UInt8], _ content: RecordContent) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: previous)
         let (tag, id): (UInt8, EntryID) =
             switch content {
             case .entry(_, let id): (0x01, id)
             case .evidence(let evidence): (0x02, evidenceID(evidence))
             }
-        withUnsafeBytes(of: tag) { hasher.update(bufferPointer: $0) }
-        id.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return hasher.finalize().withUnsafeBytes { [UInt8]($0) }
+        guard previous.count == 32 else {
+            var hasher = SHA256()
+            hasher.update(data: previous)
+            withUnsafeBytes(of: tag) { hasher.update(bufferPointer: $0) }
+            id.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            return hasher.finalize().withUnsafeBytes { [UInt8]($0) }
+        }
+        // The 65 bytes hashed, on the stack: one digest call, no allocation but the result.
+        var message: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt8) = (
+            0, 0, 0, 0, 0, 0, 0, 0, 0
+        )
+        return withUnsafeMutableBytes(of: &message) { buffer in
+            buffer.copyBytes(from: previous)
+            buffer[32] = tag
+            id.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[33..<65]).copyMemory(from: $0) }
+            return SHA256OneShot.digest(UnsafeRawBufferPointer(rebasing: buffer[0..<65])).bytes
+        }
     }
 
     /// SHA-256 of `bytes` as an entry id (``EntryID/init(digestOf:)``).

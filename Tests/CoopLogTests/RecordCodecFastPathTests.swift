@@ -1,6 +1,7 @@
 import CoopLedger
 import CoopTestKit
 import CoopWire
+import Crypto
 import Testing
 
 @testable import CoopLog
@@ -107,6 +108,31 @@ struct RecordCodecFastPathTests {
             if full.hasPrefix("error") { refused += 1 } else if full != "evidence" { decoded += 1 }
         }
         #expect(decoded > 1000 && refused > 1000)
+    }
+}
+
+extension RecordCodecFastPathTests {
+    @Test("the local chain value is SHA-256 of the previous value, the record's tag and its content's id")
+    func chainValue() {
+        var g = FastRandom(seed: 79)
+        for round in 0..<2000 {
+            // Chain values are 32 bytes; other lengths take the general path.
+            let length = round % 50 == 0 ? Int(g.next() % 70) : 32
+            let previous = (0..<length).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+            let content: RecordContent
+            let tag: UInt8
+            let id: EntryID
+            if round % 5 == 0 {
+                let evidence = Equivocation(first: SignedEntry(body: g.bytes(upTo: 30)), second: SignedEntry())
+                (content, tag, id) = (.evidence(evidence), 0x02, EntryID(digestOf: evidence.wireBytes()))
+            } else {
+                let bytes = g.bytes(upTo: 300)
+                let entryID = EntryID(digestOf: bytes)
+                (content, tag, id) = (.entry(bytes: bytes, id: entryID), 0x01, entryID)
+            }
+            let expected = Array(SHA256.hash(data: previous + [tag] + id.bytes))
+            #expect(RecordCodec.chain(after: previous, content) == expected, "\(previous.count) bytes before")
+        }
     }
 }
 
