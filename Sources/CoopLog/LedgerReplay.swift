@@ -69,22 +69,27 @@ public enum LedgerReplay {
         public var after: ItemState
     }
 
-    /// ``history(directory:catalog:roster:itemID:)`` on a Dispatch thread: it reads the whole log (seconds on a log
-    /// of a million entries), which must not hold one of the few threads of Swift's shared pool (a server's other
-    /// calls run there) for so long.
+    /// ``history(directory:catalog:roster:itemID:)`` on a Dispatch thread, when `gate` gives it a turn: it reads the
+    /// whole log (seconds on a log of a million entries), which must not hold one of the few threads of Swift's shared
+    /// pool (a server's other calls run there) for so long, and it holds a view of every entry meanwhile, which a burst
+    /// of requests must not multiply (``ReplayGate``). Throws `CancellationError` when the task is cancelled while it
+    /// waits for its turn.
     public static func historyOffPool(
         directory: String,
         catalog: CatalogBook,
         roster: RosterBook,
-        itemID: String
+        itemID: String,
+        gate: ReplayGate = .shared
     ) async throws -> [Change] {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(
-                    with: Result {
-                        try history(directory: directory, catalog: catalog, roster: roster, itemID: itemID)
-                    }
-                )
+        try await gate.run {
+            try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global().async {
+                    continuation.resume(
+                        with: Result {
+                            try history(directory: directory, catalog: catalog, roster: roster, itemID: itemID)
+                        }
+                    )
+                }
             }
         }
     }

@@ -26,6 +26,8 @@ public final class LedgerNode: Service, Sendable {
     let metrics: NodeMetrics?
     /// What runs beside the node while it serves (its HTTP listener).
     let companions: [any NodeCompanion]
+    /// Whose turn it is to replay the whole log for an item's history (``ReplayGate``).
+    let replayGate: ReplayGate
 
     /// What the node reports when it is ready.
     public struct Readiness: Sendable {
@@ -54,17 +56,20 @@ public final class LedgerNode: Service, Sendable {
     }
 
     /// A node for `config`. `metrics` records calls and appends; each of `companions` runs beside the node while it
-    /// serves, and the node reports ready only once each has bound.
+    /// serves, and the node reports ready only once each has bound. `ItemHistory` replays take turns at
+    /// `replayGate` (the process's by default).
     public init(
         config: NodeConfig,
         logger: Logger,
         metrics: NodeMetrics? = nil,
         companions: [any NodeCompanion] = [],
+        replayGate: ReplayGate = .shared,
         onReady: @escaping @Sendable (Readiness) -> Void = { _ in }
     ) {
         self.config = config
         self.metrics = metrics
         self.companions = companions
+        self.replayGate = replayGate
         var logger = logger
         logger[metadataKey: "node"] = .string(config.nodeID)
         self.logger = logger
@@ -128,6 +133,7 @@ public final class LedgerNode: Service, Sendable {
         evidenceHealth.refresh()
         var ledger = LedgerProvider(store: store, access: access, feed: feed, sync: hub)
         ledger.metrics = metrics
+        ledger.replayGate = replayGate
         let sync = SyncProvider(hub: hub, access: access, readBatch: config.pullBatch)
         var methods = ledger.rpcMethods.merging(health.rpcMethods) { a, _ in a }
         methods.merge(sync.rpcMethods) { a, _ in a }

@@ -17,6 +17,8 @@ public struct LedgerProvider: LedgerService.Handler {
     public let sync: SyncHub?
     /// Counts the entries appended, when the node records metrics.
     public var metrics: NodeMetrics? = nil
+    /// Whose turn it is to replay the whole log for ``itemHistory(_:context:)``.
+    public var replayGate: ReplayGate = .shared
 
     public init(store: LogStore, access: NodeAccess, feed: ChangeFeed, sync: SyncHub? = nil) {
         self.store = store
@@ -132,8 +134,12 @@ public struct LedgerProvider: LedgerService.Handler {
                 directory: store.directory,
                 catalog: catalog,
                 roster: store.roster,
-                itemID: request.itemId
+                itemID: request.itemId,
+                gate: replayGate
             )
+        } catch let cancelled as CancellationError {
+            // Cancelled while it waited for its turn (ReplayGate): the call's deadline or its client's cancel says why.
+            throw cancelled
         } catch {
             throw RPCError(code: .internal, message: "reading the log failed: \(error)", cause: error)
         }

@@ -158,6 +158,8 @@ public struct WebServer: NodeCompanion {
                     roster: roster,
                     itemID: id
                 )
+            } catch let cancelled as CancellationError {
+                throw cancelled
             } catch {
                 throw WebError(code: .internalError, message: "reading the log failed: \(error)", cause: error)
             }

@@ -59,6 +59,40 @@ struct LedgerNodeTests {
         try await reopened.close()
     }
 
+    @Test("an ItemHistory call whose deadline passes while it waits for its turn ends DEADLINE_EXCEEDED, no replay run")
+    func historyWaitsItsTurn() async throws {
+        let gate = ReplayGate(width: 1)
+        let harness = try await NodeHarness.start(replayGate: gate)
+        let (item, _) = try Self.items(harness)
+        let ledger = try await harness.ledger(as: "auditor.wuhou")
+        // Hold the node's only turn.
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        let holder = Task { try await gate.run { for await _ in release { break } } }
+        while gate.load.running == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        do {
+            _ = try await ledger.itemHistory(
+                ItemHistoryRequest(itemId: item),
+                options: RPCCallOptions(timeout: .milliseconds(300))
+            )
+            Issue.record("the history was served while the turn was held")
+        } catch {
+            #expect(error.code == .deadlineExceeded, "\(error)")
+        }
+        #expect(gate.load == (1, 0) || gate.load == (1, 1))
+        // The server enforces the deadline too (it was sent as remaining time): its call stops waiting then.
+        let stopWaiting = ContinuousClock.now + .seconds(5)
+        while gate.load.waiting > 0 && ContinuousClock.now < stopWaiting {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(gate.load == (1, 0), "the expired call still waits for a turn")
+        releaseSignal.yield()
+        try await holder.value
+        let history = try await ledger.itemHistory(ItemHistoryRequest(itemId: item), options: testCall)
+        #expect(history.records.isEmpty)
+        #expect(gate.load == (0, 0))
+        try await harness.stop()
+    }
+
     @Test("roles: auditors read only; staff write only through their own node; a peer does not write for another")
     func roles() async throws {
         let harness = try await NodeHarness.start()

@@ -1,5 +1,6 @@
 import CoopDevTools
 import CoopLedger
+import CoopLog
 import CoopNode
 import CoopRPC
 import CoopServices
@@ -40,6 +41,7 @@ final class NodeHarness: Sendable {
     /// Writes a mesh and starts `nodeID` of it; returns once it serves.
     static func start(
         _ nodeID: String = "cd-wuhou",
+        replayGate: ReplayGate = .shared,
         configure: (inout NodeConfig) -> Void = { _ in }
     ) async throws
         -> NodeHarness
@@ -54,7 +56,9 @@ final class NodeHarness: Sendable {
         let (ready, readyContinuation) = AsyncStream<String>.makeStream()
         var logger = Logger(label: "test.node")
         logger.logLevel = .critical
-        let node = LedgerNode(config: config, logger: logger) { readyContinuation.yield($0.endpoint) }
+        let node = LedgerNode(config: config, logger: logger, replayGate: replayGate) {
+            readyContinuation.yield($0.endpoint)
+        }
         let task = Task {
             defer { readyContinuation.finish() }
             try await node.run()
