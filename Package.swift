@@ -322,7 +322,7 @@ let package = Package(
             name: "CoopLogTests",
             dependencies: [
                 "CoopSegments", "CoopLog", "CoopDevTools", "CoopWire", "CoopLedger", "CoopTestKit", "CoopProcess",
-                "coop-crash-child",
+                "coop-crash-child", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),

@@ -68,12 +68,17 @@ void coop_sha256_hw(const void *bytes, size_t count, uint8_t digest[32]) {
 
     const uint8_t *p = bytes;
     size_t full = count / 64;
-    compress(&abef, &cdgh, p, full);
-
-    // The last bytes, the 0x80 byte, zeros and the length in bits (big-endian) in one or two blocks.
-    uint8_t tail[128];
     size_t rest = count - full * 64;
-    memcpy(tail, p + full * 64, rest);
+    if (full > 0) {
+        compress(&abef, &cdgh, p, full);
+    }
+
+    // The last bytes, the 0x80 byte, zeros and the length in bits (big-endian) in one or two blocks. (`bytes` may be
+    // NULL when `count` is 0: it is then not touched.)
+    uint8_t tail[128];
+    if (rest > 0) {
+        memcpy(tail, p + full * 64, rest);
+    }
     tail[rest] = 0x80;
     size_t tailBlocks = rest + 1 + 8 <= 64 ? 1 : 2;
     memset(tail + rest + 1, 0, tailBlocks * 64 - rest - 1 - 8);

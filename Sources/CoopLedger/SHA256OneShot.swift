@@ -16,9 +16,8 @@ package enum SHA256OneShot {
 
     /// The digest through the instructions (only when ``usesInstruction``).
     package static func instruction(_ raw: UnsafeRawBufferPointer) -> EntryID {
-        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &out) { digest in
-            coop_sha256_hw(raw.baseAddress, raw.count, digest.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
+            coop_sha256_hw(raw.baseAddress, raw.count, digest.baseAddress!)
             return EntryID(raw: UnsafeRawBufferPointer(digest))!
         }
     }

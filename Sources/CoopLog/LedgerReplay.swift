@@ -38,7 +38,7 @@ public enum LedgerReplay {
                 reader,
                 before: end,
                 judge: view.entryJudge,
-                keepingBytes: false,
+                keepingBytes: { _ in false },
                 lookahead: { view.prefetch($0, probing: $1) },
                 evidence: evidence,
                 apply: { _, entry, _, disposition in
@@ -79,6 +79,7 @@ public enum LedgerReplay {
         catalog: CatalogBook,
         roster: RosterBook,
         itemID: String,
+        assumingSetAside: [String: UInt64] = [:],
         gate: ReplayGate = .shared
     ) async throws -> [Change] {
         try await gate.run {
@@ -86,7 +87,13 @@ public enum LedgerReplay {
                 DispatchQueue.global().async {
                     continuation.resume(
                         with: Result {
-                            try history(directory: directory, catalog: catalog, roster: roster, itemID: itemID)
+                            try history(
+                                directory: directory,
+                                catalog: catalog,
+                                roster: roster,
+                                itemID: itemID,
+                                assumingSetAside: assumingSetAside
+                            )
                         }
                     )
                 }
@@ -95,32 +102,39 @@ public enum LedgerReplay {
     }
 
     /// Every entry about `itemID`, in log order, with the item's state before and after it.
+    ///
+    /// `assumingSetAside` is what the log's evidence is expected to set aside (a store's ``LogStore/setAside``, for
+    /// its own log): the log is replayed once when that is what it finds, and again, with what it found, when not.
     public static func history(
         directory: String,
         catalog: CatalogBook,
         roster: RosterBook,
-        itemID: String
+        itemID: String,
+        assumingSetAside: [String: UInt64] = [:]
     ) throws -> [Change] {
         guard catalog.item(itemID) != nil else {
             throw LedgerError(code: .unknownItem, message: "\(itemID) is not an item of the catalog")
         }
         let reader = try LogReader.open(directory: directory)
-        return try withEvidence { setAside, evidence in
+        return try withEvidence(assuming: assumingSetAside) { setAside, evidence in
             var view = LedgerView(catalog: catalog, roster: roster, setAside: setAside)
+            view.reserveCapacity(Int(reader.recordCount))
             var changes: [Change] = []
             try forEachEntry(
                 reader,
                 before: reader.recordCount,
-                keepingBytes: true,
+                judge: view.entryJudge,
+                keepingBytes: { LedgerView.itemID(of: $0) == itemID },
+                lookahead: { view.prefetch($0, probing: $1) },
                 evidence: evidence
-            ) { position, entry, signed, _ in
+            ) { position, entry, signed, judged in
                 let body = entry.body
                 guard LedgerView.itemID(of: body) == itemID else {
-                    view.apply(entry)
+                    if let judged { view.apply(entry, judged: judged) } else { view.apply(entry) }
                     return
                 }
                 let before = view.state(of: itemID)!
-                let disposition = view.apply(entry)
+                let disposition = if let judged { view.apply(entry, judged: judged) } else { view.apply(entry) }
                 let key = roster.member(body.origin)?.signingPublicKey ?? []
                 changes.append(
                     Change(
@@ -197,15 +211,23 @@ public enum LedgerReplay {
     }
 
     /// The result of `pass` run with what the log's evidence sets aside (per origin, the first sequence number
-    /// evidence names). `pass` is given that, and an ``EvidenceSeen`` to note the evidence records it meets in. Evidence
-    /// is rare, so the first pass is given nothing set aside (one pass over the log instead of one to find the evidence
-    /// and one to replay); only when it met evidence is `pass` run again, with what that evidence sets aside. Either
-    /// way the result is that of a pass that knew the evidence first.
-    static func withEvidence<R>(_ pass: (_ setAside: [String: UInt64], _ seen: EvidenceSeen) throws -> R) throws -> R {
-        let seen = EvidenceSeen()
-        let optimistic = try pass([:], seen)
-        let found = seen.setAside
-        guard !found.isEmpty else { return optimistic }
+    /// evidence names). `pass` is given that, and an ``EvidenceSeen`` to note the evidence records it meets in. The
+    /// first pass is given `assumed` (evidence is rare: nothing, unless the caller knows better), which saves reading
+    /// the log once to find the evidence and once to replay; only when what it met sets aside something else is `pass`
+    /// run again, with that (a log holding evidence the caller did not expect costs two passes). Either way the result
+    /// is that of a pass that knew the evidence first.
+    static func withEvidence<R>(
+        assuming assumed: [String: UInt64] = [:],
+        _ pass: (_ setAside: [String: UInt64], _ seen: EvidenceSeen) throws -> R
+    ) throws -> R {
+        let found: [String: UInt64]
+        do {
+            let seen = EvidenceSeen()
+            let optimistic = try pass(assumed, seen)
+            guard seen.setAside != assumed else { return optimistic }
+            found = seen.setAside
+            // `optimistic` ends here: the second pass does not hold two views.
+        }
         return try pass(found, EvidenceSeen())
     }
 
@@ -222,13 +244,14 @@ public enum LedgerReplay {
     }
 
     /// Calls `body` with each entry in records before `end`, decoded (and, given `judge`, judged) on all cores, and
-    /// its `SignedEntry` bytes when `keepingBytes` (empty otherwise: replay to a view needs only the id and the body,
-    /// and not copying the bytes saves an allocation per entry).
+    /// its `SignedEntry` bytes when `keepingBytes` says so of its body (empty otherwise: a replay to a view needs only
+    /// the id and the body, and not copying the bytes saves an allocation per entry). Notes the evidence records met
+    /// in `evidence`.
     static func forEachEntry(
         _ reader: LogReader,
         before end: UInt64,
         judge: EntryJudge? = nil,
-        keepingBytes: Bool,
+        keepingBytes: @escaping @Sendable (EntryBody) -> Bool,
         lookahead: (EntryID, _ near: Bool) -> Void = { _, _ in },
         evidence: EvidenceSeen,
         apply body: (RecordPosition, ViewEntry, [UInt8], Disposition?) throws -> Void
@@ -253,13 +276,14 @@ public enum LedgerReplay {
                     }
                     return nil
                 }
-                guard keepingBytes else {
-                    guard let (id, body) = try RecordCodec.decodeEntry(payload, at: "\(directory) record \(position)")
-                    else { return nil }
-                    return Decoded(entry: ViewEntry(id: id, body: body), signed: [], disposition: judge?.judge(body))
+                guard let (id, body) = try RecordCodec.decodeEntry(payload, at: "\(directory) record \(position)")
+                else { return nil }
+                var signed: [UInt8] = []
+                if keepingBytes(body) {
+                    // The bytes too (for the few entries asked for): the full decode copies them out.
+                    let (record, _) = try RecordCodec.decodeWithBody(payload, at: "\(directory) record \(position)")
+                    if case .entry(let bytes, _) = record.content { signed = bytes }
                 }
-                let (record, body) = try RecordCodec.decodeWithBody(payload, at: "\(directory) record \(position)")
-                guard case .entry(let signed, let id) = record.content, let body else { return nil }
                 return Decoded(entry: ViewEntry(id: id, body: body), signed: signed, disposition: judge?.judge(body))
             },
             lookahead: { decoded, near in

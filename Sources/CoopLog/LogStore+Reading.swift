@@ -44,6 +44,10 @@ extension LogStore {
         }
     }
 
+    /// Per origin, the first sequence number the evidence held names: the origin's entries from there on are set
+    /// aside. (A replay of this store's log can start from it: ``LedgerReplay/history(directory:catalog:roster:itemID:assumingSetAside:)``.)
+    public var setAside: [String: UInt64] { state.withLock { $0.setAside } }
+
     /// Remote origins whose clocks ran further ahead than the clock allows, and by how much (ms).
     public var clockSkews: [String: UInt64] { state.withLock { $0.skews } }
 

@@ -42,6 +42,8 @@ public final class ReplayGate: Sendable {
     public func run<R>(_ body: () async throws -> R) async throws -> R {
         try await enter()
         defer { leave() }
+        // Cancelled just as its turn came: the turn goes to the next one at once.
+        try Task.checkCancellation()
         return try await body()
     }
 

@@ -25,6 +25,11 @@ struct CallLog {
                     } catch let error as RPCError {
                         log(request, started, code: error.code, reason: error.reason, message: error.message)
                         throw error
+                    } catch is CancellationError {
+                        // Stopped by the server (its deadline passed, its client cancelled or went away): not an
+                        // error of the server's.
+                        log(request, started, code: Self.stopCode(request, started), reason: "")
+                        throw CancellationError()
                     } catch {
                         log(request, started, code: .internal, reason: "", message: "\(error)")
                         throw error
@@ -41,7 +46,7 @@ struct CallLog {
                         log(request, started, code: error.code, reason: error.reason, message: error.message)
                         throw error
                     } catch is CancellationError {
-                        log(request, started, code: .cancelled, reason: "")
+                        log(request, started, code: Self.stopCode(request, started), reason: "")
                         throw CancellationError()
                     } catch {
                         log(request, started, code: .internal, reason: "", message: "\(error)")
@@ -50,6 +55,13 @@ struct CallLog {
                 }
             }
         }
+    }
+
+    /// Why a call that ended in `CancellationError` stopped: DEADLINE_EXCEEDED when its deadline budget is spent,
+    /// CANCELLED otherwise.
+    static func stopCode(_ request: RPCRequest, _ started: ContinuousClock.Instant) -> RPCStatus.Code {
+        guard let budget = request.head.timeoutMicroseconds else { return .cancelled }
+        return ContinuousClock.now - started >= .microseconds(Int64(clamping: budget)) ? .deadlineExceeded : .cancelled
     }
 
     private func log(

@@ -135,6 +135,7 @@ public struct LedgerProvider: LedgerService.Handler {
                 catalog: catalog,
                 roster: store.roster,
                 itemID: request.itemId,
+                assumingSetAside: store.setAside,
                 gate: replayGate
             )
         } catch let cancelled as CancellationError {

@@ -156,7 +156,8 @@ public struct WebServer: NodeCompanion {
                     directory: parts.store.directory,
                     catalog: parts.store.catalog,
                     roster: roster,
-                    itemID: id
+                    itemID: id,
+                    assumingSetAside: parts.store.setAside
                 )
             } catch let cancelled as CancellationError {
                 throw cancelled

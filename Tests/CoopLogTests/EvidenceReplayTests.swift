@@ -48,6 +48,17 @@ struct EvidenceReplayTests {
         for entry in [one, two, three] { _ = try await store.ingest(entry) }
         let applied = try #require(store.state(of: "CY-02"))
         #expect(applied.status == .inProgress && applied.progress == 60 && applied.setAside == 0)
+        // A history that assumes evidence the log does not hold replays again without it.
+        for assumed in [[:], ["cd-wuhou": 1]] as [[String: UInt64]] {
+            let history = try LedgerReplay.history(
+                directory: dir.path,
+                catalog: catalog,
+                roster: roster,
+                itemID: "CY-02",
+                assumingSetAside: assumed
+            )
+            #expect(history.map(\.disposition.kind) == [.applied, .applied, .applied], "assuming \(assumed)")
+        }
         // A second #2: the evidence is the log's fourth record, after the two entries it sets aside.
         let twoB = factory.entry(sequence: 2, previous: EntryID(of: one), payload: update(.cancelled, 0, "fork"))
         #expect(try await store.ingest(twoB) == .equivocation(origin: "cd-wuhou", sequence: 2))
@@ -67,8 +78,17 @@ struct EvidenceReplayTests {
         // Up to the evidence (the first three records), nothing is set aside.
         let before = try LedgerReplay.view(directory: dir.path, catalog: catalog, roster: roster, limit: .position(3))
         #expect(before.view.state(of: "CY-02") == applied)
-        let history = try LedgerReplay.history(directory: dir.path, catalog: catalog, roster: roster, itemID: "CY-02")
-        #expect(history.map(\.disposition.kind) == [.applied, .setAside, .setAside])
-        #expect(history.last?.after == state)
+        // Assuming nothing, the right evidence, too early a sequence number or another origin: the same history.
+        for assumed in [[:], ["cd-wuhou": 2], ["cd-wuhou": 1], ["cq-shapingba": 5]] as [[String: UInt64]] {
+            let history = try LedgerReplay.history(
+                directory: dir.path,
+                catalog: catalog,
+                roster: roster,
+                itemID: "CY-02",
+                assumingSetAside: assumed
+            )
+            #expect(history.map(\.disposition.kind) == [.applied, .setAside, .setAside], "assuming \(assumed)")
+            #expect(history.last?.after == state)
+        }
     }
 }

@@ -3,8 +3,8 @@
 // Input: one record payload. Properties: decoding throws LogError or yields a 32-byte chain value and, for an
 // entry, the SHA-256 of the entry bytes as its id; re-encoding the decoded record decodes to the same content
 // and chain; the record's kind is the one its first byte announces (docs/LOG-FORMAT.md: 0x0A entry, 0x12
-// evidence — the evidence pre-scan of the replay relies on it); decoding with the entry body and the evidence
-// pre-scan agree with plain decoding. Nothing may trap.
+// evidence — replay routes evidence records by it); decoding with the entry body, and replay's decode of an entry
+// (`decodeEntry`, no copies), agree with plain decoding. Nothing may trap.
 import CoopLedger
 import CoopWire
 import Foundation
@@ -43,9 +43,26 @@ private func check(_ payload: UnsafeRawBufferPointer) -> Bool {
     let withBody = try? RecordCodec.decodeWithBody(payload, at: "fuzz")
     Property.require(decoded != nil || withBody == nil, "decodeWithBody accepted a record decode refuses")
 
-    // The evidence pre-scan (what replay uses to set entries aside) must not trap on any record.
-    let scanned = try? RecordCodec.evidence { read in
-        try read(RecordPosition(segment: 1, offset: 16, index: 0), payload)
+    // Replay's decode of an entry record (no copies): it refuses exactly what decodeWithBody refuses, and otherwise
+    // gives the same id and body (nothing for evidence).
+    let lean: (id: EntryID, body: EntryBody)?
+    var leanRefused = false
+    do {
+        lean = try RecordCodec.decodeEntry(payload, at: "fuzz")
+    } catch let error as LogError {
+        Property.require(error.code == .corrupt, "decodeEntry gives a LogError coded \(error.code), not corrupt")
+        lean = nil
+        leanRefused = true
+    } catch {
+        Property.fail("RecordCodec.decodeEntry threw something other than LogError: \(error)")
+    }
+    Property.require(leanRefused == (withBody == nil), "decodeEntry and decodeWithBody disagree on whether it decodes")
+    if let withBody {
+        if case .entry(_, let id) = withBody.record.content {
+            Property.require(lean?.id == id && lean?.body == withBody.body, "decodeEntry gives another id or body")
+        } else {
+            Property.require(lean == nil, "decodeEntry gives an entry for an evidence record")
+        }
     }
 
     guard let decoded else { return true }
@@ -59,13 +76,6 @@ private func check(_ payload: UnsafeRawBufferPointer) -> Bool {
         record.record = .entry(bytes)
     case .evidence(let evidence):
         record.record = .evidence(evidence)
-        if let first = evidence.first, let body = try? EntryBody(wireBytes: first.body) {
-            Property.require(
-                scanned?[OriginSequenceKey(origin: body.origin, sequence: body.sequence)] == evidence,
-                "the evidence pre-scan misses an evidence record that decodes (first byte 0x"
-                    + String(payload.first ?? 0, radix: 16) + ")"
-            )
-        }
     }
     Property.require(
         payload.first == kindByte,
