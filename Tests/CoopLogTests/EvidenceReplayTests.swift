@@ -24,6 +24,20 @@ struct EvidenceReplayTests {
         return try LogStore.open(directory: dir.path, roster: roster, catalog: catalog, options: options)
     }
 
+    /// CY-02's history in `dir`'s log, replayed first with `assumed` set aside.
+    func history(
+        _ dir: CoopTestKit.TemporaryDirectory,
+        assuming assumed: [String: UInt64]
+    ) throws -> [LedgerReplay.Change] {
+        try LedgerReplay.history(
+            directory: dir.path,
+            catalog: catalog,
+            roster: roster,
+            itemID: "CY-02",
+            assumingSetAside: assumed
+        )
+    }
+
     @Test("open without a checkpoint, replay and history set aside what evidence at the log's end names")
     func evidenceLast() async throws {
         let dir = try CoopTestKit.TemporaryDirectory()
@@ -50,13 +64,7 @@ struct EvidenceReplayTests {
         #expect(applied.status == .inProgress && applied.progress == 60 && applied.setAside == 0)
         // A history that assumes evidence the log does not hold replays again without it.
         for assumed in [[:], ["cd-wuhou": 1]] as [[String: UInt64]] {
-            let history = try LedgerReplay.history(
-                directory: dir.path,
-                catalog: catalog,
-                roster: roster,
-                itemID: "CY-02",
-                assumingSetAside: assumed
-            )
+            let history = try history(dir, assuming: assumed)
             #expect(history.map(\.disposition.kind) == [.applied, .applied, .applied], "assuming \(assumed)")
         }
         // A second #2: the evidence is the log's fourth record, after the two entries it sets aside.
@@ -80,13 +88,7 @@ struct EvidenceReplayTests {
         #expect(before.view.state(of: "CY-02") == applied)
         // Assuming nothing, the right evidence, too early a sequence number or another origin: the same history.
         for assumed in [[:], ["cd-wuhou": 2], ["cd-wuhou": 1], ["cq-shapingba": 5]] as [[String: UInt64]] {
-            let history = try LedgerReplay.history(
-                directory: dir.path,
-                catalog: catalog,
-                roster: roster,
-                itemID: "CY-02",
-                assumingSetAside: assumed
-            )
+            let history = try history(dir, assuming: assumed)
             #expect(history.map(\.disposition.kind) == [.applied, .setAside, .setAside], "assuming \(assumed)")
             #expect(history.last?.after == state)
         }
