@@ -34,7 +34,13 @@ struct ReplayGateTests {
                 group.addTask {
                     try await gate.run {
                         occupancy.enter()
-                        try await Task.sleep(for: .milliseconds(40))
+                        // Stay until `width` bodies were inside at once (however slowly tasks are scheduled), and a
+                        // little longer, so that one admitted beyond the width would be seen.
+                        let limit = ContinuousClock.now + .seconds(60)
+                        while occupancy.most < width && ContinuousClock.now < limit {
+                            try await Task.sleep(for: .milliseconds(1))
+                        }
+                        try await Task.sleep(for: .milliseconds(20))
                         occupancy.leave()
                     }
                 }
