@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads a log's segment files without opening the log: no lock, no repair, no write.
 ///
 /// For auditors working on a copy of a data directory (and for tools that must not disturb a running node's
@@ -33,7 +39,12 @@ public struct LogReader: Sendable {
     /// Scans the segment files of `directory/log` on `fileSystem`.
     package static func open(directory: String, fileSystem: any SegmentFileSystem) throws -> LogReader {
         let logDirectory = directory + "/log"
-        let scan = try Recovery.scanLog(logDirectory: logDirectory, fileSystem: fileSystem)
+        let scan: Recovery.LogScan
+        do {
+            scan = try Recovery.scanLog(logDirectory: logDirectory, fileSystem: fileSystem)
+        } catch {
+            throw Self.explained(error, directory: directory, logDirectory: logDirectory)
+        }
         return LogReader(
             directory: directory,
             logDirectory: logDirectory,
@@ -43,6 +54,22 @@ public struct LogReader: Sendable {
             segmentCount: scan.scanned.count,
             segments: scan.scanned.map(\.info),
             fileSystem: fileSystem
+        )
+    }
+
+    /// `error`, or, when it says that `logDirectory` does not exist, an error that says what that means: the directory
+    /// given is not a node's data directory (a node makes `log/` when it first opens its store). Still `.io`, and still
+    /// naming `logDirectory`.
+    static func explained(_ error: LogError, directory: String, logDirectory: String) -> LogError {
+        guard error.path == logDirectory, let system = error.cause as? LogError.SystemError, system.errno == ENOENT
+        else { return error }
+        return LogError(
+            code: .io,
+            message: "\(directory) holds no log (\(logDirectory) does not exist): it is not a node's data directory, "
+                + "or the node never opened its store there. Give the data directory a node was configured with "
+                + "(its `data_dir`)",
+            path: logDirectory,
+            cause: error
         )
     }
 
@@ -112,8 +139,13 @@ extension LogReader {
         var scan = ScanOutcome()
         let numbers: [UInt32]
         let marker: FailureMarker?
+        let names: [String]
         do {
-            let names = try fileSystem.listDirectory(logDirectory)
+            names = try fileSystem.listDirectory(logDirectory)
+        } catch {
+            throw Self.explained(error, directory: directory, logDirectory: logDirectory)
+        }
+        do {
             numbers = try Recovery.segmentNumbers(names: names, logDirectory: logDirectory)
             marker = try FailureMarker.read(in: logDirectory, names: names, fileSystem: fileSystem)
         } catch {

@@ -199,7 +199,10 @@ struct HostileDataTests {
             .fails(1, naming: "{S}/node/log/00000001.seg"), .fails(1, naming: "{S}/node/log/00000001.seg")
         ),
         ("log/ is a file", .logIsFile, .fails(2, naming: "{S}/node/log"), .fails(2, naming: "{S}/node/log")),
-        ("no log/", .noLog, .fails(2, naming: "{S}/node/log"), .fails(2, naming: "{S}/node/log")),
+        (
+            "no log/", .noLog, .fails(2, naming: "{S}/node/log does not exist): it is not a node's data directory"),
+            .fails(2, naming: "{S}/node/log does not exist): it is not a node's data directory")
+        ),
         (
             "a record of random bytes in a valid frame", .payloadRandom(record: 2, count: 300, seed: 19),
             .fails(1, naming: "{S}/node/log/00000001.seg"), .fails(1, naming: "{S}/node/log record #2")
