@@ -221,15 +221,22 @@ enum GroupCommitBench {
 }
 
 extension CoopBench {
-    /// `coop-bench append-one DIR [--count N] [--no-sync]`: row 2 (or 2b) alone, for profiling: one writer's awaited
-    /// appends to a new store in DIR, then one key=value line.
+    /// `coop-bench append-one DIR [--count N] [--writers N] [--no-sync]`: row 2 (or 2b) alone, for profiling: one
+    /// writer's awaited appends to a new store in DIR, then one key=value line; with `--writers N` (N > 1) row 3 (or
+    /// 3b): N writers appending at once, `count / N` appends each.
     static func appendOneChild(_ arguments: [String]) async throws {
         var rest = arguments[...]
         guard let directory = rest.popFirst() else { throw BenchError("the directory is missing") }
         var count = 20_000
+        var writers = 1
         var durability = SegmentedLog.Durability.durable
         while let arg = rest.popFirst() {
             switch arg {
+            case "--writers":
+                guard let text = rest.popFirst(), let n = Int(text), n > 0 else {
+                    throw BenchError("--writers needs a positive whole number")
+                }
+                writers = n
             case "--count":
                 guard let text = rest.popFirst(), let n = Int(text), n > 0 else {
                     throw BenchError("--count needs a positive whole number")
@@ -239,12 +246,22 @@ extension CoopBench {
             default: throw BenchError("unknown argument \(arg)")
             }
         }
-        let run = try await AppendBench.single(
-            try ReferenceData.load(),
-            directory: directory,
-            count: count,
-            durability: durability
-        )
+        let data = try ReferenceData.load()
+        if writers > 1 {
+            let run = try await AppendBench.concurrent(
+                data,
+                directory: directory,
+                writers: writers,
+                perWriter: max(1, count / writers),
+                durability: durability
+            )
+            print(
+                "coop-bench-append-one writers=\(writers) appends=\(run.appends) per_s=\(run.rate) "
+                    + "cpu_us_per_append=\(run.cpu / Double(run.appends) * 1e6) cores=\(run.busyCores)"
+            )
+            return
+        }
+        let run = try await AppendBench.single(data, directory: directory, count: count, durability: durability)
         print(
             "coop-bench-append-one appends=\(run.appends) p50_ms=\(run.p50 * 1e3) p99_ms=\(run.p99 * 1e3) "
                 + "cpu_us_per_append=\(run.cpu / Double(run.appends) * 1e6) cores=\(run.busyCores)"

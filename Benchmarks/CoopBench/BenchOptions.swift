@@ -49,8 +49,9 @@ struct BenchOptions {
                           [--scale | --skip-scale] [--scale-nodes N] [--web | --skip-web] [--coop PATH]
                coop-bench open DIR        (internal: times LogStore.open of DIR in this fresh process)
                coop-bench replay DIR      (internal: times LedgerReplay.view of DIR in this fresh process)
-               coop-bench append-one DIR [--count N] [--no-sync]
-                                          (row 2, or 2b with --no-sync, alone in a new store in DIR; for profiling)
+               coop-bench append-one DIR [--count N] [--writers N] [--no-sync]
+                                  (row 2, or 2b with --no-sync, alone in a new store in DIR; with --writers N,
+                                  row 3 or 3b; for profiling)
                coop-bench rpc-unary [--calls N] [--warmup N] [--curve] [--raw] [--direct] [--print-samples]
                                           (CoopRPC's unary round trip alone, or with --raw the raw
                                           DEALER/ROUTER loop, as one key=value line; for

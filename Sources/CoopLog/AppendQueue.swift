@@ -7,14 +7,14 @@ import CoopWire
 /// **Threading.** Held in a `Mutex` of ``LogStore`` and only touched under it. An append queues its request here
 /// and awaits a continuation; the append that finds nobody signing becomes the signer: it takes every waiting
 /// request, signs and queues each in turn (one origin's entries are signed one after another, so this is the only
-/// serial work) and resumes its caller, until none is left. The others never block a thread on the store's lock:
-/// they are suspended until their entry is queued, then wait for its fsync like any write.
+/// serial work), until none is left. The others never block a thread on the store's lock: each is suspended once,
+/// until its entry is durable (or refused), and resumed by the log's writer.
 struct AppendQueue {
     /// A local write waiting for the signer.
     struct Request {
         var payload: EntryBody.Payload
         var expectedHeads: [EntryID]?
-        var continuation: CheckedContinuation<(AppendTicket, AppendResult), any Error>
+        var continuation: CheckedContinuation<AppendResult, any Error>
     }
 
     var waiting: [Request] = []

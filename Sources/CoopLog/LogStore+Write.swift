@@ -13,7 +13,7 @@ extension LogStore {
         guard let me = identity else {
             throw LogError(code: .refused, message: "this store was opened without a signing key; it cannot write")
         }
-        let (ticket, result) = try await withCheckedThrowingContinuation { continuation in
+        return try await withCheckedThrowingContinuation { continuation in
             let request = AppendQueue.Request(
                 payload: payload,
                 expectedHeads: expectedHeads,
@@ -21,23 +21,33 @@ extension LogStore {
             )
             if appends.withLock({ $0.queue(request) }) { signWaitingAppends(origin: me) }
         }
-        try await settle(ticket)
-        return result
     }
 
-    /// The signer's loop (``AppendQueue``): signs and queues every waiting append in turn and resumes its caller with
-    /// the ticket of its record, until none waits or ``AppendQueue/maxPerSigner`` were taken, when a new task goes on.
+    /// The signer's loop (``AppendQueue``): signs and queues every waiting append in turn, until none waits or
+    /// ``AppendQueue/maxPerSigner`` were taken, when a new task goes on. Each caller is resumed once, when its record
+    /// is durable (by the log's writer, through ``AppendTicket/whenComplete(_:)``), or at once when it is refused.
     private func signWaitingAppends(origin me: String) {
         var taken = 0
         while true {
             let requests = appends.withLock { $0.take() }
             if requests.isEmpty { return }
             for request in requests {
-                request.continuation.resume(
-                    with: Result {
-                        try queueLocalEntry(request.payload, expectedHeads: request.expectedHeads, origin: me)
-                    }
-                )
+                let ticket: AppendTicket
+                let result: AppendResult
+                do {
+                    (ticket, result) = try queueLocalEntry(
+                        request.payload,
+                        expectedHeads: request.expectedHeads,
+                        origin: me
+                    )
+                } catch {
+                    request.continuation.resume(throwing: error)
+                    continue
+                }
+                let continuation = request.continuation
+                ticket.whenComplete { [self] outcome in
+                    continuation.resume(with: noteOutcome(outcome).map { result })
+                }
             }
             taken += requests.count
             if taken >= AppendQueue.maxPerSigner {
@@ -250,23 +260,37 @@ extension LogStore {
         return ticket
     }
 
-    /// Waits for a ticket and records durability. A failed write stops the store: the records it had queued
-    /// (already in its indexes and view) are of unknown fate until the store is reopened.
+    /// Waits for a ticket and records durability (``noteOutcome(_:)``).
     func settle(_ ticket: AppendTicket) async throws {
-        let positions: [RecordPosition]
+        let outcome: Result<[RecordPosition], LogError>
         do {
-            positions = try await ticket.wait()
+            outcome = .success(try await ticket.wait())
         } catch let error as LogError {
+            outcome = .failure(error)
+        }
+        try noteOutcome(outcome).get()
+    }
+
+    /// Records a ticket's outcome: on success, that its records are durable; a failed write stops the store (the
+    /// records it had queued, already in its indexes and view, are of unknown fate until the store is reopened).
+    ///
+    /// **Threading.** Any thread; takes the store's lock only when no other caller answered by the same group commit
+    /// (or a later one) has noted it already. The log's writer calls it for local appends.
+    func noteOutcome(_ outcome: Result<[RecordPosition], LogError>) -> Result<Void, LogError> {
+        let positions: [RecordPosition]
+        switch outcome {
+        case .failure(let error):
             if error.code == .io || error.code == .failed {
                 state.withLock { s in
                     if s.failure == nil { s.failure = error }
                 }
             }
-            throw error
+            return .failure(error)
+        case .success(let p):
+            positions = p
         }
-        guard let last = positions.last else { return }
-        // Another caller answered by the same group commit (or a later one) already noted it and trimmed `inFlight`.
-        if durableRecords.load(ordering: .acquiring) > last.index { return }
+        guard let last = positions.last else { return .success(()) }
+        if durableRecords.load(ordering: .acquiring) > last.index { return .success(()) }
         state.withLock { s in
             s.durableCount = max(s.durableCount, last.index + 1)
             let durable = s.durableCount
@@ -274,5 +298,6 @@ extension LogStore {
             // In record order: drop the durable prefix (moves the rest; no per-element copies).
             s.inFlight.removeFirst(s.inFlight.firstIndex { $0.record >= durable } ?? s.inFlight.count)
         }
+        return .success(())
     }
 }

@@ -6,8 +6,13 @@ import Synchronization
 /// **Threading.** `Sendable`; any number of tasks may wait on one ticket. Completed exactly once by the log's
 /// writer.
 public final class AppendTicket: Sendable {
+    /// Called once with the outcome (a continuation resumed, or ``whenComplete(_:)``'s callback).
+    private struct Waiter {
+        let complete: @Sendable (Result<[RecordPosition], LogError>) -> Void
+    }
+
     private enum State {
-        case waiting([CheckedContinuation<[RecordPosition], any Error>])
+        case waiting([Waiter])
         case done(Result<[RecordPosition], LogError>)
     }
 
@@ -16,13 +21,13 @@ public final class AppendTicket: Sendable {
     init() {}
 
     func complete(_ result: Result<[RecordPosition], LogError>) {
-        let waiters: [CheckedContinuation<[RecordPosition], any Error>] = state.withLock { state in
+        let waiters: [Waiter] = state.withLock { state in
             guard case .waiting(let waiters) = state else { return [] }
             state = .done(result)
             return waiters
         }
         for waiter in waiters {
-            waiter.resume(with: result.mapError { $0 as any Error })
+            waiter.complete(result)
         }
     }
 
@@ -34,23 +39,32 @@ public final class AppendTicket: Sendable {
         }
     }
 
+    /// Calls `body` once with the outcome: at once on the caller's thread if the ticket is complete, else on the
+    /// log's writer queue when it completes (so `body` must be short and must not wait for the log).
+    ///
+    /// For a caller that would otherwise suspend on ``wait()`` only to resume another task: the log store resumes
+    /// each local append once, when it is durable, instead of once when it is queued and again when it is durable.
+    public func whenComplete(_ body: @escaping @Sendable (Result<[RecordPosition], LogError>) -> Void) {
+        let result: Result<[RecordPosition], LogError>? = state.withLock { state in
+            switch state {
+            case .waiting(var waiters):
+                waiters.append(Waiter(complete: body))
+                state = .waiting(waiters)
+                return nil
+            case .done(let result):
+                return result
+            }
+        }
+        if let result { body(result) }
+    }
+
     /// The records' positions once they are durable; throws the append's ``LogError`` if it failed. A completed
     /// ticket answers at once, without suspending the task (a batch of tickets settled by one group commit costs no
     /// executor hop each).
     public func wait() async throws -> [RecordPosition] {
         if let outcome { return try outcome.get() }
         return try await withCheckedThrowingContinuation { continuation in
-            let result: Result<[RecordPosition], LogError>? = state.withLock { state in
-                switch state {
-                case .waiting(var waiters):
-                    waiters.append(continuation)
-                    state = .waiting(waiters)
-                    return nil
-                case .done(let result):
-                    return result
-                }
-            }
-            if let result { continuation.resume(with: result.mapError { $0 as any Error }) }
+            whenComplete { continuation.resume(with: $0.mapError { $0 as any Error }) }
         }
     }
 }

@@ -152,6 +152,44 @@ struct GroupCommitTests {
         }
     }
 
+    @Test("whenComplete calls each callback once: at completion (also a failed sync's), or at once if already complete")
+    func whenComplete() async throws {
+        for failing in [false, true] {
+            try await withTemporaryDirectory { directory in
+                let gate = WriterGate()
+                var options = SegmentedLog.Options(durability: .durable)
+                if failing { options.faults = Self.failingSync(failOn: 2) }
+                options.faults.beforeBatch = { gate.pass() }
+                let log = try SegmentedLog.open(directory: directory.path, options: options)
+                let (first, tickets) = try await Self.queueWhileHeld(log, gate)
+                let calls = Mutex<[String: [Result<[UInt64], LogError>]]>([:])
+                func note(_ name: String) -> @Sendable (Result<[RecordPosition], LogError>) -> Void {
+                    { outcome in calls.withLock { $0[name, default: []].append(outcome.map { $0.map(\.index) }) } }
+                }
+                first.whenComplete(note("first, a"))
+                first.whenComplete(note("first, b"))
+                tickets[4].whenComplete(note("fifth"))
+                #expect(calls.withLock { $0.isEmpty }, "nothing completes while the writer is held")
+                gate.release()
+                _ = try? await tickets.last!.wait()
+                let seen = calls.withLock { $0 }
+                #expect(seen.keys.sorted() == ["fifth", "first, a", "first, b"])
+                #expect(seen.values.allSatisfy { $0.count == 1 }, "each callback once: \(seen)")
+                if failing {
+                    #expect(seen.values.allSatisfy { (try? $0[0].get()) == nil && $0[0].failureCode == .io })
+                } else {
+                    #expect(try seen["first, a"]?[0].get() == [1] && seen["first, b"]?[0].get() == [1])
+                    #expect(try seen["fifth"]?[0].get() == [10, 11])
+                }
+                // A complete ticket calls at once, on the caller's thread, before whenComplete returns.
+                let late = Mutex<Int>(0)
+                first.whenComplete { _ in late.withLock { $0 += 1 } }
+                #expect(late.withLock { $0 } == 1)
+                try await log.close()
+            }
+        }
+    }
+
     @Test("a burst of large appends is split into group commits of bounded size")
     func largeBurst() async throws {
         try await withTemporaryDirectory { directory in
@@ -283,5 +321,13 @@ struct GroupCommitTests {
             #expect(try allPayloads(reopened) == [[1], [2]])
             try await reopened.close()
         }
+    }
+}
+
+extension Result where Failure == LogError {
+    /// The error's code, or `nil` on success.
+    fileprivate var failureCode: LogError.Code? {
+        if case .failure(let error) = self { return error.code }
+        return nil
     }
 }
