@@ -73,16 +73,17 @@ public enum LedgerReplay {
     /// whole log (seconds on a log of a million entries), which must not hold one of the few threads of Swift's shared
     /// pool (a server's other calls run there) for so long, and it holds a view of every entry meanwhile, which a burst
     /// of requests must not multiply (``ReplayGate``). Throws `CancellationError` when the task is cancelled while it
-    /// waits for its turn.
+    /// waits for its turn, and ``LogError/Code/busy`` when too many wait already or no turn came within `patience`.
     public static func historyOffPool(
         directory: String,
         catalog: CatalogBook,
         roster: RosterBook,
         itemID: String,
         assumingSetAside: [String: UInt64] = [:],
-        gate: ReplayGate = .shared
+        gate: ReplayGate = .shared,
+        patience: Duration? = nil
     ) async throws -> [Change] {
-        try await gate.run {
+        try await gate.run(patience: patience) {
             try await withCheckedThrowingContinuation { continuation in
                 DispatchQueue.global().async {
                     continuation.resume(

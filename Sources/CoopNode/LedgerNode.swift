@@ -56,8 +56,8 @@ public final class LedgerNode: Service, Sendable {
     }
 
     /// A node for `config`. `metrics` records calls and appends; each of `companions` runs beside the node while it
-    /// serves, and the node reports ready only once each has bound. `ItemHistory` replays take turns at
-    /// `replayGate` (the process's by default).
+    /// serves, and the node reports ready only once each has bound. `ItemHistory` replays (and the item pages of a
+    /// companion, ``NodeParts/replayGate``) take turns at `replayGate` (the process's by default).
     public init(
         config: NodeConfig,
         logger: Logger,
@@ -240,7 +240,8 @@ public final class LedgerNode: Service, Sendable {
                 feed: feed,
                 sync: hub,
                 health: health,
-                metrics: metrics
+                metrics: metrics,
+                replayGate: replayGate
             )
             var served: [String] = []
             for companion in companions {

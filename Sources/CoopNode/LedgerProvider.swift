@@ -1,6 +1,7 @@
 import CoopLedger
 public import CoopLog
 public import CoopRPC
+import CoopSegments
 public import CoopServices
 public import CoopWire
 
@@ -141,6 +142,8 @@ public struct LedgerProvider: LedgerService.Handler {
         } catch let cancelled as CancellationError {
             // Cancelled while it waited for its turn (ReplayGate): the call's deadline or its client's cancel says why.
             throw cancelled
+        } catch let busy as LogError where busy.code == .busy {
+            throw RPCError(code: .resourceExhausted, message: busy.message, reason: RPCReason.overloaded, cause: busy)
         } catch {
             throw RPCError(code: .internal, message: "reading the log failed: \(error)", cause: error)
         }

@@ -24,6 +24,8 @@ public struct NodeParts: Sendable {
     public let health: HealthProvider
     /// The node's metrics, when it records any.
     public let metrics: NodeMetrics?
+    /// Whose turn it is to replay the whole log for an item's history: the node's, shared with its `ItemHistory` calls.
+    public let replayGate: ReplayGate
 
     public init(
         config: NodeConfig,
@@ -31,7 +33,8 @@ public struct NodeParts: Sendable {
         feed: ChangeFeed,
         sync: SyncHub,
         health: HealthProvider,
-        metrics: NodeMetrics?
+        metrics: NodeMetrics?,
+        replayGate: ReplayGate = .shared
     ) {
         self.config = config
         self.store = store
@@ -39,5 +42,6 @@ public struct NodeParts: Sendable {
         self.sync = sync
         self.health = health
         self.metrics = metrics
+        self.replayGate = replayGate
     }
 }

@@ -22,6 +22,7 @@ public struct LogError: Error, Sendable, CustomStringConvertible {
             case invalidArgument
             case notAuthentic
             case refused
+            case busy
         }
 
         private let wrapped: Wrapped
@@ -48,6 +49,9 @@ public struct LogError: Error, Sendable, CustomStringConvertible {
         /// An authentic entry or a write cannot be taken now (its chain does not fit what the log holds, the
         /// ledger's rules refuse a local write, the node has no signing key, …). The message says why.
         public static let refused = Code(.refused)
+        /// Work that waits its turn (a replay of the whole log, ``ReplayGate``) found too many waiting already, or no
+        /// turn came within the caller's patience. Nothing was done; try again later.
+        public static let busy = Code(.busy)
 
         public var description: String {
             switch wrapped {
@@ -60,6 +64,7 @@ public struct LogError: Error, Sendable, CustomStringConvertible {
             case .invalidArgument: "invalidArgument"
             case .notAuthentic: "notAuthentic"
             case .refused: "refused"
+            case .busy: "busy"
             }
         }
     }

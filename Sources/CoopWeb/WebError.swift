@@ -35,11 +35,14 @@ public struct WebError: Error, CustomStringConvertible, HTTPResponseError {
     public var code: Code
     public var message: String
     public var cause: (any Error)?
+    /// Seconds after which the client may try again (`Retry-After`), for ``Code/unavailable``.
+    public var retryAfter: Int?
 
-    public init(code: Code, message: String, cause: (any Error)? = nil) {
+    public init(code: Code, message: String, cause: (any Error)? = nil, retryAfter: Int? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code): \(message)" }
@@ -56,6 +59,7 @@ public struct WebError: Error, CustomStringConvertible, HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(
             status: status,
             headers: headers,

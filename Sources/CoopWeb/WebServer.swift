@@ -1,6 +1,7 @@
 import CoopLedger
 import CoopLog
 public import CoopNode
+import CoopSegments
 import CoopServices
 import CoopWire
 import Foundation
@@ -24,6 +25,9 @@ public struct WebServer: NodeCompanion {
     public let scrape: NodeScrape?
     /// What the node records into that registry; pass it to the `LedgerNode`.
     public let nodeMetrics: NodeMetrics?
+    /// How long an item's page waits for its turn to replay the whole log (``ReplayGate``) before it answers 503 with
+    /// `Retry-After`: HTTP carries no deadline, and a browser that gave up is not noticed.
+    static let historyPatience: Duration = .seconds(15)
 
     /// A listener with `settings` (host, port, stale days, metrics on or off); `now` is the wall clock unless a test
     /// sets another.
@@ -157,10 +161,16 @@ public struct WebServer: NodeCompanion {
                     catalog: parts.store.catalog,
                     roster: roster,
                     itemID: id,
-                    assumingSetAside: parts.store.setAside
+                    assumingSetAside: parts.store.setAside,
+                    gate: parts.replayGate,
+                    patience: Self.historyPatience
                 )
             } catch let cancelled as CancellationError {
                 throw cancelled
+            } catch let busy as LogError where busy.code == .busy {
+                // HTTP has no deadline and Hummingbird does not cancel a handler whose client left: the page waits
+                // for its turn at most `historyPatience`, and is refused at once when the queue is full.
+                throw WebError(code: .unavailable, message: busy.message, cause: busy, retryAfter: 5)
             } catch {
                 throw WebError(code: .internalError, message: "reading the log failed: \(error)", cause: error)
             }

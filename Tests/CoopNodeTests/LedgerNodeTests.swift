@@ -109,6 +109,29 @@ struct LedgerNodeTests {
         try await harness.stop()
     }
 
+    @Test("an ItemHistory call that finds the replay queue full ends RESOURCE_EXHAUSTED (OVERLOADED) at once")
+    func historyQueueFull() async throws {
+        let gate = ReplayGate(width: 1, maxWaiting: 0)
+        let harness = try await NodeHarness.start(replayGate: gate)
+        let (item, _) = try Self.items(harness)
+        let ledger = try await harness.ledger(as: "auditor.wuhou")
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        let holder = Task { try await gate.run { for await _ in release { break } } }
+        while gate.load.running == 0 { await Task.yield() }
+        do {
+            _ = try await ledger.itemHistory(ItemHistoryRequest(itemId: item), options: testCall)
+            Issue.record("the history was served while the turn was held")
+        } catch {
+            #expect(error.code == .resourceExhausted, "\(error)")
+            #expect(error.reason == RPCReason.overloaded)
+            #expect(error.message.contains("the queue to replay the whole log is full"), "\(error.message)")
+        }
+        releaseSignal.yield()
+        try await holder.value
+        #expect(try await ledger.itemHistory(ItemHistoryRequest(itemId: item), options: testCall).records.isEmpty)
+        try await harness.stop()
+    }
+
     @Test("roles: auditors read only; staff write only through their own node; a peer does not write for another")
     func roles() async throws {
         let harness = try await NodeHarness.start()

@@ -1,3 +1,4 @@
+import CoopLog
 import CoopNode
 import CoopWire
 import Foundation
@@ -137,6 +138,24 @@ struct WallChartPageTests {
             )
             #expect(timeline.contains("武侯区 Wuhou"))
         }
+    }
+
+    @Test func itemPageAnswers503WithRetryAfterWhenTheReplayQueueIsFull() async throws {
+        // The node's gate: one replay at once and none may wait; the test holds the turn.
+        let gate = ReplayGate(width: 1, maxWaiting: 0)
+        let node = try await WebHarness.start(replayGate: gate)
+        let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+        let holder = Task { try await gate.run { for await _ in release { break } } }
+        while gate.load.running == 0 { await Task.yield() }
+        let refused = try await node.get("/items/CY-03")
+        #expect(refused.status == 503, "\(refused.body)")
+        #expect(refused.headers["retry-after"] == "5")
+        #expect(refused.body.contains("the queue to replay the whole log is full"), "\(refused.body)")
+        #expect(try await node.get("/").status == 200, "the wall chart does not replay: it is served meanwhile")
+        releaseSignal.yield()
+        try await holder.value
+        #expect(try await node.get("/items/CY-03").status == 200)
+        try await node.stop()
     }
 
     @Test(arguments: [

@@ -1,5 +1,6 @@
 import CoopDevTools
 import CoopLedger
+import CoopLog
 import CoopNode
 import CoopRPC
 import CoopServices
@@ -59,6 +60,7 @@ final class WebHarness: Sendable {
         staleDays: Int = 14,
         port: Int = 0,
         keepaliveSeconds: Int = 15,
+        replayGate: ReplayGate = .shared,
         prepare: (NodeConfig, MeshWriter.Mesh) async throws -> Void = { _, _ in }
     ) async throws -> WebHarness {
         let directory = try TemporaryDirectory("coop-web")
@@ -81,7 +83,13 @@ final class WebHarness: Sendable {
         logger.logLevel = .critical
         let server = WebServer(settings: config.http!, logger: logger, now: { box.read() })
         let (ready, readyContinuation) = AsyncStream<LedgerNode.Readiness>.makeStream()
-        let node = LedgerNode(config: config, logger: logger, metrics: server.nodeMetrics, companions: [server]) {
+        let node = LedgerNode(
+            config: config,
+            logger: logger,
+            metrics: server.nodeMetrics,
+            companions: [server],
+            replayGate: replayGate
+        ) {
             readyContinuation.yield($0)
         }
         let task = Task {
