@@ -56,7 +56,7 @@ struct BenchOptions {
                                           (CoopRPC's unary round trip alone, or with --raw the raw
                                           DEALER/ROUTER loop, as one key=value line; for
                                           scripts/run-grpc-comparison.sh and profiling)
-               coop-bench rpc-stream [--size N] [--count N] [--credit N] [--batch N] [--raw] [--direct]
+               coop-bench rpc-stream [--size N] [--count N] [--credit N] [--batch N] [--unpacked] [--raw] [--direct]
                                           (one server stream of 7, or with --raw a PUSH/PULL run;
                                           for profiling)
 

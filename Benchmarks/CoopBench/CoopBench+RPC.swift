@@ -494,9 +494,9 @@ extension CoopBench {
         }
     }
 
-    /// `coop-bench rpc-stream [--size N] [--count N] [--credit N] [--batch N] [--raw] [--direct]`: one server stream of
-    /// 7h/7j alone (with `--raw`, the PUSH/PULL run of 7g/7i instead; `--batch 1` asks for no batches), as one
-    /// `key=value` line; for profiling.
+    /// `coop-bench rpc-stream [--size N] [--count N] [--credit N] [--batch N] [--unpacked] [--raw] [--direct]`: one
+    /// server stream of 7h/7j alone (with `--raw`, the PUSH/PULL run of 7g/7i instead; `--batch 1` asks for no batches,
+    /// `--unpacked` for batches of one frame per message), as one `key=value` line; for profiling.
     static func rpcStreamChild(_ arguments: [String]) async throws {
         var size = 256
         var count = 100_000
@@ -504,6 +504,7 @@ extension CoopBench {
         var batch = RPCClient.streamBatch
         var raw = false
         var direct = false
+        var packed = true
         var rest = arguments[...]
         func number(_ flag: String) throws -> Int {
             guard let text = rest.popFirst(), let n = Int(text), n > 0 else {
@@ -519,6 +520,7 @@ extension CoopBench {
             case "--batch": batch = UInt32(clamping: try number(arg))
             case "--raw": raw = true
             case "--direct": direct = true
+            case "--unpacked": packed = false
             default: throw BenchError("rpc-stream: unknown argument \(arg)")
             }
         }
@@ -538,13 +540,14 @@ extension CoopBench {
                     count: count,
                     credit: credit,
                     batch: batch,
+                    packed: packed,
                     direct: direct
                 )
             }
         }
         say(
             "rpc-stream transport=\(raw ? "raw-push-pull" : direct ? "coop-rpc-direct-plain" : "coop-rpc-plain") size=\(size) count=\(count) "
-                + (raw ? "" : "credit=\(credit) batch=\(batch) ")
+                + (raw ? "" : "credit=\(credit) batch=\(batch) packed=\(packed) ")
                 + String(
                     format: "rate=%.0f mb_s=%.2f cpu_us_per_message=%.2f wall_s=%.4f",
                     run.rate,

@@ -154,17 +154,26 @@ enum RPCBench {
         count: Int,
         credit: UInt32,
         batch: UInt32 = RPCClient.streamBatch,
+        packed: Bool = true,
         direct: Bool = false
     ) async throws -> StreamRun {
         if direct {
             return try await withTaskExecutorPreference(client.transportExecutor) {
-                try await Self.stream(client, size: size, warmup: warmup, count: count, credit: credit, batch: batch)
+                try await Self.stream(
+                    client,
+                    size: size,
+                    warmup: warmup,
+                    count: count,
+                    credit: credit,
+                    batch: batch,
+                    packed: packed
+                )
             }
         }
         let stream = try client.serverStream(
             streamMethod,
             encodeFlood(count: warmup + count, size: size),
-            options: RPCCallOptions(credit: credit, batch: batch)
+            options: RPCCallOptions(credit: credit, batch: batch, packed: packed)
         )
         var received = 0
         var bytes = 0

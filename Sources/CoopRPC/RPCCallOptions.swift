@@ -13,6 +13,9 @@ public struct RPCCallOptions: Sendable {
     /// Server streams: the most messages the client takes in one server message (docs/PROTOCOL.md, "Batches"); 1:
     /// one per message.
     public var batch: UInt32
+    /// Server streams with a ``batch``: whether the server may pack a batch into one frame (docs/PROTOCOL.md,
+    /// "Packed batches"); `false`: one frame per message.
+    public var packed: Bool
     /// Whether the call has no side effect that a second attempt could repeat, so that the client may retry it
     /// after an UNAVAILABLE answer (the server could not be reached or went away), as its ``RPCRetryPolicy`` allows.
     /// Unary calls only; a call that is not idempotent is never retried.
@@ -23,12 +26,14 @@ public struct RPCCallOptions: Sendable {
         metadata: RPCMetadata = RPCMetadata(),
         credit: UInt32 = 32,
         batch: UInt32 = RPCClient.streamBatch,
+        packed: Bool = true,
         isIdempotent: Bool = false
     ) {
         self.timeout = timeout
         self.metadata = metadata
         self.credit = credit
         self.batch = batch
+        self.packed = packed
         self.isIdempotent = isIdempotent
     }
 }

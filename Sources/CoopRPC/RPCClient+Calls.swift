@@ -56,7 +56,7 @@ extension RPCClient {
     /// The most stream messages a stream call takes in one server message unless its ``RPCCallOptions/batch`` says
     /// otherwise (docs/PROTOCOL.md, "Batches"). A server sends batches only when its handler runs ahead of the
     /// connection, so they cost a stream that sends now and then nothing.
-    public static let streamBatch: UInt32 = 64
+    public static let streamBatch: UInt32 = 256
 
     /// Calls a server-streaming `method` with the given options; see ``serverStream(_:_:timeout:credit:metadata:)``.
     public func serverStream(
@@ -77,7 +77,8 @@ extension RPCClient {
             method: method,
             metadata: options.metadata,
             credit: credit,
-            batch: options.batch > 1 ? options.batch : nil
+            batch: options.batch > 1 ? options.batch : nil,
+            packed: options.batch > 1 && options.packed
         )
         if let refused = open(
             callID,

@@ -14,6 +14,9 @@ public struct RPCRequestHead: Sendable, Hashable {
     /// Server streams: the most stream messages the client takes in one server message (`nil`: one per message;
     /// docs/PROTOCOL.md, "Batches").
     public var batch: UInt32?
+    /// Server streams with a ``batch``: the client takes a batch packed in one frame (docs/PROTOCOL.md, "Packed
+    /// batches").
+    public var packed: Bool
 
     public init(
         callID: UInt64,
@@ -21,7 +24,8 @@ public struct RPCRequestHead: Sendable, Hashable {
         timeoutMicroseconds: UInt64? = nil,
         metadata: RPCMetadata = RPCMetadata(),
         credit: UInt32? = nil,
-        batch: UInt32? = nil
+        batch: UInt32? = nil,
+        packed: Bool = false
     ) {
         self.callID = callID
         self.method = method
@@ -29,6 +33,7 @@ public struct RPCRequestHead: Sendable, Hashable {
         self.metadata = metadata
         self.credit = credit
         self.batch = batch
+        self.packed = packed
     }
 }
 
@@ -102,7 +107,8 @@ public enum RPCFrames {
                 timeoutUs: head.timeoutMicroseconds ?? 0,
                 metadata: head.metadata.wire,
                 credit: head.credit ?? 0,
-                batch: head.batch ?? 0
+                batch: head.batch ?? 0,
+                packed: head.packed
             )
             return [tag, ClientFrame(kind: .request(header)).wireBytes(), body]
         case .credit(let callID, let credit):
@@ -162,7 +168,8 @@ public enum RPCFrames {
                 timeoutMicroseconds: header.timeoutUs == 0 ? nil : header.timeoutUs,
                 metadata: metadata,
                 credit: header.credit == 0 ? nil : header.credit,
-                batch: header.batch <= 1 ? nil : header.batch
+                batch: header.batch <= 1 ? nil : header.batch,
+                packed: header.batch > 1 && header.packed
             )
             return .request(head, body: frames[2])
         case .credit(let credit):
@@ -214,8 +221,19 @@ public enum RPCFrames {
     }
 
     /// The frames of a batch of stream messages of one call (`bodies` not empty): `[tag][header][body]…`, with the
-    /// header frame `dataHeader` (a `ResponseHeader` holding only the call id, encoded once per stream).
-    static func encodeBatch(dataHeader: [UInt8], _ bodies: some Collection<[UInt8]>) -> [[UInt8]] {
+    /// header frame `dataHeader` (a `ResponseHeader` holding only the call id, encoded once per stream); or, when
+    /// `packed` and there are two or more, `[tag][header][packed]`: the header holds the call id and the count
+    /// (`ResponseHeader.packed`), frame 3 each body preceded by its length as a varint (docs/PROTOCOL.md, "Packed
+    /// batches").
+    static func encodeBatch(
+        callID: UInt64,
+        dataHeader: [UInt8],
+        _ bodies: some Collection<[UInt8]>,
+        packed: Bool
+    ) -> [[UInt8]] {
+        if packed && bodies.count >= 2 {
+            return [tag, packedHeader(callID: callID, count: bodies.count), pack(bodies)]
+        }
         var frames: [[UInt8]] = []
         frames.reserveCapacity(2 + bodies.count)
         frames.append(tag)
@@ -226,9 +244,12 @@ public enum RPCFrames {
 
     /// Decodes a server message (a client reads these).
     public static func decodeServer(_ frames: [[UInt8]]) throws(RPCFrameError) -> RPCServerMessage {
-        // Most messages of a stream carry a header with the call id alone: read it without protobuf-c. Only these
-        // may carry a batch (more than one message frame).
-        if frames.count >= 2, frames[0] == tag, let callID = bareCallID(frames[1]) {
+        // Most messages of a stream carry a header with the call id alone, or the call id and a packed count: read
+        // it without protobuf-c. Only these may carry a batch (more than one message frame, or a packed one).
+        if frames.count >= 2, frames[0] == tag, let (callID, packed) = dataHeader(frames[1]) {
+            if packed > 0 {
+                return try unpack(callID: callID, count: packed, frames: frames)
+            }
             return RPCServerMessage(
                 callID: callID,
                 body: frames.count >= 3 ? frames[2] : nil,
@@ -267,6 +288,14 @@ public enum RPCFrames {
                     + "this one holds more"
             )
         }
+        guard header.packed == 0 else {
+            throw fail(
+                header.callId,
+                .internal,
+                RPCReason.malformedFrame,
+                "a packed batch's header holds only call_id and packed; this one holds more"
+            )
+        }
         guard header.endOfStream == (header.status != nil) else {
             throw fail(header.callId, .internal, RPCReason.malformedFrame, "end_of_stream and status disagree")
         }
@@ -284,20 +313,114 @@ public enum RPCFrames {
         )
     }
 
-    /// The call id of a `ResponseHeader` that holds nothing else (field 1, a varint, and no other field): what
-    /// protobuf-c would decode, without it; `nil` for any other header (then decoded in full).
-    static func bareCallID(_ header: [UInt8]) -> UInt64? {
-        guard header.count >= 2, header.count <= 11, header[0] == 0x08 else { return nil }
+    /// The call id and packed count (0: none) of a `ResponseHeader` that holds nothing but field 1 and optionally
+    /// field 5, both canonical varints in that order: what protobuf-c would decode, without it; `nil` for any other
+    /// header (then decoded in full).
+    static func dataHeader(_ header: [UInt8]) -> (callID: UInt64, packed: UInt64)? {
+        guard header.count >= 2, header[0] == 0x08 else { return nil }
+        var index = 1
+        guard let callID = varint(header, at: &index) else { return nil }
+        if index == header.count { return (callID, 0) }
+        guard header[index] == 0x28 else { return nil }
+        index += 1
+        guard let packed = varint(header, at: &index), index == header.count, packed > 0 else { return nil }
+        return (callID, packed)
+    }
+
+    /// A `ResponseHeader` holding `callID` and `packed = count`, as protobuf-c encodes it.
+    static func packedHeader(callID: UInt64, count: Int) -> [UInt8] {
+        var header: [UInt8] = [0x08]
+        header.reserveCapacity(16)
+        appendVarint(callID, to: &header)
+        header.append(0x28)
+        appendVarint(UInt64(count), to: &header)
+        return header
+    }
+
+    /// `bodies`, each preceded by its length as a varint, in one frame.
+    static func pack(_ bodies: some Collection<[UInt8]>) -> [UInt8] {
+        var frame: [UInt8] = []
+        frame.reserveCapacity(bodies.reduce(0) { $0 + $1.count + 5 })
+        for body in bodies {
+            appendVarint(UInt64(body.count), to: &frame)
+            frame.append(contentsOf: body)
+        }
+        return frame
+    }
+
+    /// A packed batch (`[tag][header][packed]`) as the message it carries; a frame count, a length or a count that
+    /// does not add up is malformed (INTERNAL, for the call it names).
+    static func unpack(callID: UInt64, count: UInt64, frames: [[UInt8]]) throws(RPCFrameError) -> RPCServerMessage {
+        guard frames.count == 3 else {
+            throw fail(
+                callID,
+                .internal,
+                RPCReason.malformedFrame,
+                "a packed batch has 3 frames, not \(frames.count)"
+            )
+        }
+        let packed = frames[2]
+        guard count <= UInt64(packed.count) else {
+            throw fail(
+                callID,
+                .internal,
+                RPCReason.malformedFrame,
+                "a packed batch of \(packed.count) bytes cannot hold the \(count) messages its header names"
+            )
+        }
+        var bodies: [[UInt8]] = []
+        bodies.reserveCapacity(Int(count))
+        var index = 0
+        while index < packed.count {
+            guard let length = varint(packed, at: &index), length <= UInt64(packed.count - index) else {
+                throw fail(
+                    callID,
+                    .internal,
+                    RPCReason.malformedFrame,
+                    "message \(bodies.count + 1) of a packed batch has a length that is not a varint or runs past "
+                        + "the frame's \(packed.count) bytes"
+                )
+            }
+            bodies.append(Array(packed[index..<(index + Int(length))]))
+            index += Int(length)
+        }
+        guard UInt64(bodies.count) == count else {
+            throw fail(
+                callID,
+                .internal,
+                RPCReason.malformedFrame,
+                "a packed batch holds \(bodies.count) messages; its header says \(count)"
+            )
+        }
+        return RPCServerMessage(callID: callID, body: bodies[0], batched: Array(bodies.dropFirst()))
+    }
+
+    /// A canonical varint at `index` (advanced past it), at most 10 bytes and 64 bits; `nil` otherwise.
+    static func varint(_ bytes: [UInt8], at index: inout Int) -> UInt64? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
-        for i in 1..<header.count {
-            let byte = header[i]
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if shift == 63 && byte > 1 { return nil }
             value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return i == header.count - 1 ? value : nil }
+            if byte & 0x80 == 0 {
+                // Shortest form only: a last byte of 0 after others is padding.
+                return byte == 0 && shift > 0 ? nil : value
+            }
             shift += 7
             if shift > 63 { return nil }
         }
         return nil
+    }
+
+    static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
     }
 
     private static func checkTag(_ frames: [[UInt8]]) throws(RPCFrameError) {

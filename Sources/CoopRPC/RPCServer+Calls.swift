@@ -13,7 +13,8 @@ extension RPCServer {
                 transport: transport,
                 peer: key.peer,
                 callID: key.callID,
-                batch: request.head.batch
+                batch: request.head.batch,
+                packed: request.head.packed
             )
         } else {
             progress = nil

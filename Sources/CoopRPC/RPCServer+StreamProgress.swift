@@ -9,8 +9,9 @@ extension RPCServer {
     /// context, after what runs there now (``RPCServerTransport/later(_:)``: on ZeroMQ the reactor's next turn), and
     /// only one server message of the stream is with the transport, outcome unknown, at a time. What the handler sends
     /// meanwhile waits here and goes as the next server message, up to the request's `batch` messages and
-    /// ``batchBytes`` of them in one. So a handler that runs ahead of its connection sends many messages per ZeroMQ
-    /// message, and one that sends now and then sends each at once. (The in-memory transport runs `later` at once:
+    /// ``batchBytes`` of them in one (packed into one frame when the request asked: docs/PROTOCOL.md, "Packed
+    /// batches"). So a handler that runs ahead of its connection sends many messages per ZeroMQ message, and one that
+    /// sends now and then sends each at once. (The in-memory transport runs `later` at once:
     /// there, every message goes alone.) When the call ends, what still waits goes at once, then its last message:
     /// all of it is with the transport before the call counts as ended, so a draining server that closes its
     /// transport then loses none of it.
@@ -20,7 +21,9 @@ extension RPCServer {
     final class StreamProgress: Sendable {
         /// Messages a stream may have handed over and not yet seen sent before its next `send` waits: the server's
         /// memory per stream stays bounded even for a client that grants much credit and stops reading.
-        static let unsentLimit = 64
+        static let unsentLimit = 256
+        /// Bytes of such messages before the next `send` waits (a single larger message still goes, alone).
+        static let unsentBytesLimit = 256 << 10
         /// The most bytes of messages in one batch; a larger message goes alone.
         static let batchBytes = 64 << 10
 
@@ -28,6 +31,7 @@ extension RPCServer {
             var headSent = false
             var messagesSent = false
             var unsent = 0
+            var unsentBytes = 0
             var waiter: CheckedContinuation<Void, any Error>?
             /// A server message of the stream is with the transport, its outcome not known yet.
             var inFlight = false
@@ -43,13 +47,21 @@ extension RPCServer {
         private let dataHeader: [UInt8]
         /// The most messages in one server message: the request's `batch`, at least 1 and at most ``unsentLimit``.
         private let batch: Int
+        /// A batch of two or more goes packed in one frame (the request's `packed`).
+        private let packed: Bool
 
-        init(transport: any RPCServerTransport, peer: [UInt8], callID: UInt64, batch: UInt32?) {
+        init(transport: any RPCServerTransport, peer: [UInt8], callID: UInt64, batch: UInt32?, packed: Bool = false) {
             self.transport = transport
             self.peer = peer
             self.callID = callID
             self.dataHeader = ResponseHeader(callId: callID).wireBytes()
             self.batch = Int(max(1, min(batch ?? 1, UInt32(Self.unsentLimit))))
+            self.packed = packed
+        }
+
+        /// Whether the handler may hand over another message now (``unsentLimit``, ``unsentBytesLimit``).
+        private static func hasRoom(_ s: State) -> Bool {
+            s.unsent <= unsentLimit && s.unsentBytes <= unsentBytesLimit
         }
 
         /// Marks the head sent; `false` when it may not be sent any more.
@@ -67,6 +79,7 @@ extension RPCServer {
             let start: Bool = state.withLock { s in
                 s.messagesSent = true
                 s.unsent += 1
+                s.unsentBytes += body.count
                 s.pending.append(body)
                 defer { s.inFlight = true }
                 return !s.inFlight
@@ -105,18 +118,21 @@ extension RPCServer {
         /// Hands `bodies` (one server message, not empty) to the transport.
         private func transmit(_ bodies: [[UInt8]]) {
             let count = bodies.count
-            transport.send(RPCFrames.encodeBatch(dataHeader: dataHeader, bodies), to: peer) { _ in
-                self.left(count)
+            let bytes = bodies.reduce(0) { $0 + $1.count }
+            let frames = RPCFrames.encodeBatch(callID: callID, dataHeader: dataHeader, bodies, packed: packed)
+            transport.send(frames, to: peer) { _ in
+                self.left(count, bytes: bytes)
             }
         }
 
         /// The transport is done with a server message of `count` stream messages (sent, or its peer is gone):
         /// a waiting handler may go on, and what waited goes next.
-        private func left(_ count: Int) {
+        private func left(_ count: Int, bytes: Int) {
             let (waiter, next): (CheckedContinuation<Void, any Error>?, [[UInt8]]) = state.withLock { s in
                 s.unsent -= count
+                s.unsentBytes -= bytes
                 var waiter: CheckedContinuation<Void, any Error>?
-                if s.unsent <= Self.unsentLimit {
+                if Self.hasRoom(s) {
                     waiter = s.waiter
                     s.waiter = nil
                 }
@@ -143,14 +159,15 @@ extension RPCServer {
             return Array(pending.prefix(count))
         }
 
-        /// Returns once at most ``unsentLimit`` messages are unsent; throws when the task is cancelled.
+        /// Returns once at most ``unsentLimit`` messages and ``unsentBytesLimit`` bytes are unsent; throws when the
+        /// task is cancelled.
         nonisolated(nonsending) func waitForRoom() async throws {
             // The common case, without a continuation: there is room.
-            if state.withLock({ $0.unsent <= Self.unsentLimit }) { return }
+            if state.withLock({ Self.hasRoom($0) }) { return }
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let ready: Result<Void, any Error>? = state.withLock { s in
-                        if s.unsent <= Self.unsentLimit { return .success(()) }
+                        if Self.hasRoom(s) { return .success(()) }
                         if Task.isCancelled { return .failure(CancellationError()) }
                         s.waiter = continuation
                         return nil

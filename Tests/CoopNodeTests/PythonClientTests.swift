@@ -72,7 +72,7 @@ struct PythonClientTests {
         #expect(
             checks.keys.sorted() == [
                 "deadline", "expired_unary", "malformed_request", "permission", "stream_batch", "stream_credit",
-                "unary", "unauthenticated", "unknown_method",
+                "stream_packed", "unary", "unauthenticated", "unknown_method",
             ],
             "\(report)"
         )
@@ -117,7 +117,17 @@ struct PythonClientTests {
         #expect(batched.distinctItems == 40)
         #expect((1...8).contains(batched.maxPerMessage ?? 0), "\(batched)")
         #expect((5...40).contains(batched.serverMessages ?? 0), "\(batched)")
+        #expect(batched.packedBatches == 0)
         #expect(batched.endCode == "CANCELLED")
+
+        // (b″) The same asking for packed batches: every batch of two or more came packed (split by the Python
+        // client from PROTOCOL.md), none one frame per message.
+        let packed = try #require(checks["stream_packed"], "\(report)")
+        #expect(packed.initial == 40 && packed.distinctItems == 40, "\(packed)")
+        #expect((1...8).contains(packed.maxPerMessage ?? 0), "\(packed)")
+        #expect(packed.frameBatches == 0, "\(packed)")
+        #expect((packed.maxPerMessage ?? 0) <= 1 || (packed.packedBatches ?? 0) >= 1, "\(packed)")
+        #expect(packed.endCode == "CANCELLED")
 
         // (c) A stream with a 200 ms budget: its initial state, then DEADLINE_EXCEEDED. (A unary call with a 1 µs
         // budget, `expired_unary`, must be DEADLINE_EXCEEDED too: checked with the other checks above.)
@@ -204,6 +214,8 @@ private struct PythonCheck: Decodable {
     var batch: Int?
     var serverMessages: Int?
     var maxPerMessage: Int?
+    var packedBatches: Int?
+    var frameBatches: Int?
     // deadline
     var messages: Int?
     var elapsedMs: Int?

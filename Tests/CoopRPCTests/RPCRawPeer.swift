@@ -34,6 +34,11 @@ final class RPCRawPeer: Sendable {
         #expect(outcome == .sent)
     }
 
+    /// The next message from the server, as its frames.
+    func nextFrames() async throws -> [[UInt8]] {
+        try await messages.next(limit: patient, "an answer from the server")
+    }
+
     /// The next message from the server, decoded; with `skippingProbes`, header-only messages are passed over.
     func next(skippingProbes: Bool = false) async throws -> RPCServerMessage {
         while true {
@@ -60,6 +65,7 @@ enum RawFrames {
         timeoutMicroseconds: UInt64? = nil,
         credit: UInt32? = nil,
         batch: UInt32? = nil,
+        packed: Bool = false,
         body: [UInt8] = []
     ) -> [[UInt8]] {
         RPCFrames.encode(
@@ -69,7 +75,8 @@ enum RawFrames {
                     method: method,
                     timeoutMicroseconds: timeoutMicroseconds,
                     credit: credit,
-                    batch: batch
+                    batch: batch,
+                    packed: packed
                 ),
                 body: body
             )

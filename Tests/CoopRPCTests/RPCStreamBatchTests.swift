@@ -196,7 +196,11 @@ struct RPCStreamBatchTests {
             let size = Int(RPCClient.streamBatch) + 1
             try await raw.send(RPCServerMessage(callID: head.callID, body: [0]), to: peer)
             try await raw.send(
-                RPCServerMessage(callID: head.callID, body: [1], batched: (2...size).map { [UInt8($0)] }),
+                RPCServerMessage(
+                    callID: head.callID,
+                    body: [1],
+                    batched: (2...size).map { [UInt8(truncatingIfNeeded: $0)] }
+                ),
                 to: peer
             )
             var received: [[UInt8]] = []

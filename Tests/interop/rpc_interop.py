@@ -15,6 +15,8 @@ Subcommands:
                          staying quiet until more credit is granted, all 40 initial states arrive; then a cancel
           stream_batch   WatchChanges(send_initial) asking for batches of at most 8: all 40 initial states, each
                          once, never more than 8 in one server message; then a cancel
+          stream_packed  the same asking for packed batches (RequestHeader.packed): every batch of two or more
+                         arrives packed in one frame, which this client splits by its varint lengths
           deadline       WatchChanges with a 200 ms budget (timeout_us) ends DEADLINE_EXCEEDED
           expired_unary  GetItem with a 1 µs budget: DEADLINE_EXCEEDED
           unauthenticated a fresh key pair not in the roster: the handshake is refused, no answer arrives
@@ -138,16 +140,44 @@ def emit(line: dict[str, Any]) -> None:
 
 class Answer:
     """One server-to-client message: [tag][ResponseHeader][body?], or a batch [tag][ResponseHeader][body]... to a
-    stream whose request asked for one (PROTOCOL.md, "Batches")."""
+    stream whose request asked for one (PROTOCOL.md, "Batches"), or a packed batch [tag][ResponseHeader{packed: n}]
+    [len body len body ...] ("Packed batches"); `packed` says which."""
 
-    def __init__(self, header: Any, bodies: list[bytes]) -> None:
+    def __init__(self, header: Any, bodies: list[bytes], packed: bool = False) -> None:
         self.header = header
         self.bodies = bodies
         self.body = bodies[0] if bodies else None
+        self.packed = packed
 
     @property
     def code(self) -> str:
         return code_name(self.header.status.code)
+
+
+def split_packed(frame: bytes, problems: list[str]) -> list[bytes]:
+    """The messages of a packed batch's frame 3: each a varint length (at most 10 bytes, 7 bits each, least
+    significant first) and that many bytes."""
+    bodies: list[bytes] = []
+    index = 0
+    while index < len(frame):
+        length = 0
+        shift = 0
+        while True:
+            if index >= len(frame) or shift > 63:
+                problems.append(f"message {len(bodies) + 1} of a packed batch: its length is not a varint")
+                return bodies
+            byte = frame[index]
+            index += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if byte & 0x80 == 0:
+                break
+        if index + length > len(frame):
+            problems.append(f"message {len(bodies) + 1} of a packed batch runs past the frame's {len(frame)} bytes")
+            return bodies
+        bodies.append(frame[index : index + length])
+        index += length
+    return bodies
 
 
 class Connection:
@@ -179,8 +209,10 @@ class Connection:
             )
         self.socket.connect(endpoint)
         self.next_call_id = 1
-        # Per call, the most stream messages it asked for in one server message (RequestHeader.batch).
+        # Per call, the most stream messages it asked for in one server message (RequestHeader.batch), and whether
+        # it asked for them packed (RequestHeader.packed).
         self.batch: dict[int, int] = {}
+        self.packed: dict[int, bool] = {}
 
     def close(self) -> None:
         if self.monitor is not None:
@@ -202,11 +234,13 @@ class Connection:
         credit: int = 0,
         metadata: Sequence[tuple[str, str]] = (),
         batch: int = 0,
+        packed: bool = False,
     ) -> None:
         header = rpc_pb2.RequestHeader(
-            call_id=call_id, method=method, timeout_us=timeout_us, credit=credit, batch=batch
+            call_id=call_id, method=method, timeout_us=timeout_us, credit=credit, batch=batch, packed=packed
         )
         self.batch[call_id] = max(1, batch)
+        self.packed[call_id] = packed and batch > 1
         for key, value in metadata:
             header.metadata.append(rpc_pb2.MetadataEntry(key=key, value=value))
         frame = rpc_pb2.ClientFrame(request=header)
@@ -238,6 +272,26 @@ class Connection:
                 f"{'set' if header.HasField('status') else 'not set'}"
             )
         bodies = frames[2:]
+        if header.packed > 0:
+            # A packed batch: only to a call that asked for it, exactly 3 frames, `packed` messages in frame 3, each
+            # preceded by its length as a varint, and nothing else in the header but call_id and packed.
+            if not self.packed.get(header.call_id, False):
+                self.problems.append(f"call {header.call_id}: a packed batch it did not ask for")
+            if len(frames) != 3:
+                self.problems.append(f"call {header.call_id}: a packed batch of {len(frames)} frames, not 3")
+            if header.end_of_stream or len(header.metadata) > 0:
+                self.problems.append(f"call {header.call_id}: a packed batch with a status or metadata")
+            bodies = split_packed(frames[2] if len(frames) > 2 else b"", self.problems)
+            if len(bodies) != header.packed:
+                self.problems.append(
+                    f"call {header.call_id}: a packed batch of {len(bodies)} messages, its header says {header.packed}"
+                )
+            if len(bodies) > self.batch.get(header.call_id, 1):
+                self.problems.append(
+                    f"call {header.call_id}: {len(bodies)} messages packed, at most "
+                    f"{self.batch.get(header.call_id, 1)} asked"
+                )
+            return Answer(header, bodies, packed=True)
         if len(bodies) > 1:
             # A batch: only stream messages of a call that asked for it, at most its batch, no metadata, no status.
             asked = self.batch.get(header.call_id, 1)
@@ -408,7 +462,9 @@ def check_unary(context: zmq.Context, mesh: Mesh) -> bool:
     return check("unary", problems, **values)
 
 
-def watch_initial(context: zmq.Context, mesh: Mesh, credit: int, batch: int = 0) -> tuple[Connection, int]:
+def watch_initial(
+    context: zmq.Context, mesh: Mesh, credit: int, batch: int = 0, packed: bool = False
+) -> tuple[Connection, int]:
     """Starts WatchChanges(send_initial) as the node's auditor (a 300 s budget); returns the connection and call id."""
     auditor = mesh.connect(context, f"auditor.{mesh.district}")
     call_id = auditor.new_call_id()
@@ -419,6 +475,7 @@ def watch_initial(context: zmq.Context, mesh: Mesh, credit: int, batch: int = 0)
         timeout_us=300_000_000,
         credit=credit,
         batch=batch,
+        packed=packed,
     )
     return auditor, call_id
 
@@ -663,16 +720,19 @@ def check_malformed_request(context: zmq.Context, mesh: Mesh) -> bool:
     return check("malformed_request", problems, **values)
 
 
-def check_stream_batch(context: zmq.Context, mesh: Mesh) -> bool:
+def check_stream_batch(context: zmq.Context, mesh: Mesh, packed: bool = False) -> bool:
     """WatchChanges with send_initial, a credit of 64 and batches of at most 8 (RequestHeader.batch): the 40 initial
     states arrive, each once, however the server groups them (it batches only what its handler sends while the
-    connection is busy), never more than 8 in one server message; then a cancel, answered CANCELLED."""
+    connection is busy), never more than 8 in one server message; then a cancel, answered CANCELLED. With `packed`
+    (RequestHeader.packed), every batch of two or more must come packed in one frame ("stream_packed")."""
     batch = 8
     _, all_ids = mesh.items()
-    auditor, call_id = watch_initial(context, mesh, credit=64, batch=batch)
+    auditor, call_id = watch_initial(context, mesh, credit=64, batch=batch, packed=packed)
     problems: list[str] = []
     states: list[str] = []
     sizes: list[int] = []
+    packed_batches = 0
+    frame_batches = 0
     while len(states) < len(all_ids):
         answer = auditor.receive_for(call_id, 60.0)
         if answer is None:
@@ -684,12 +744,20 @@ def check_stream_batch(context: zmq.Context, mesh: Mesh) -> bool:
         if not answer.bodies:
             continue  # a probe
         sizes.append(len(answer.bodies))
+        if answer.packed:
+            packed_batches += 1
+        elif len(answer.bodies) > 1:
+            frame_batches += 1
         for body in answer.bodies:
             change = ledger_pb2.ItemChange()
             change.ParseFromString(body)
             if not change.initial:
                 problems.append(f"{change.state.item_id} is not an initial state")
             states.append(change.state.item_id)
+    if packed and frame_batches > 0:
+        problems.append(f"{frame_batches} batches came one frame per message although packed batches were asked")
+    if not packed and packed_batches > 0:
+        problems.append(f"{packed_batches} packed batches came although none were asked")
     if len(set(states)) != len(states):
         problems.append("an initial state arrived twice")
     if sorted(set(states)) != sorted(all_ids):
@@ -700,9 +768,11 @@ def check_stream_batch(context: zmq.Context, mesh: Mesh) -> bool:
     problems += auditor.problems
     auditor.close()
     return check(
-        "stream_batch",
+        "stream_packed" if packed else "stream_batch",
         problems,
         batch=batch,
+        packed_batches=packed_batches,
+        frame_batches=frame_batches,
         initial=len(states),
         distinct_items=len(set(states)),
         server_messages=len(sizes),
@@ -723,6 +793,7 @@ def run_client(args: argparse.Namespace) -> int:
         check_unary(context, mesh),
         check_stream_credit(context, mesh, ours[0]),
         check_stream_batch(context, mesh),
+        check_stream_batch(context, mesh, packed=True),
         check_deadline(context, mesh, ours[0]),
         check_expired_unary(context, mesh, ours[0]),
         check_unauthenticated(context, mesh, ours[0]),

@@ -187,6 +187,9 @@ public struct RequestHeader: Sendable, Hashable {
     /// message (one frame each after the header: docs/PROTOCOL.md, "Batches").
     /// 0 or 1: one per server message.
     public var batch: UInt32 = 0
+    /// Server streams with batch > 1: the server may pack a batch into one
+    /// frame (ResponseHeader.packed; docs/PROTOCOL.md, "Packed batches").
+    public var packed: Bool = false
 
     /// Creates a message with every field at its zero value.
     public init() {}
@@ -198,7 +201,8 @@ public struct RequestHeader: Sendable, Hashable {
         timeoutUs: UInt64 = 0,
         metadata: [MetadataEntry] = [],
         credit: UInt32 = 0,
-        batch: UInt32 = 0
+        batch: UInt32 = 0,
+        packed: Bool = false
     ) {
         self.callId = callId
         self.method = method
@@ -206,6 +210,7 @@ public struct RequestHeader: Sendable, Hashable {
         self.metadata = metadata
         self.credit = credit
         self.batch = batch
+        self.packed = packed
     }
 }
 
@@ -242,6 +247,7 @@ extension RequestHeader: WireMessage, CBacked {
         }
         self.credit = c.pointee.credit
         self.batch = c.pointee.batch
+        self.packed = (c.pointee.packed != 0)
     }
 
     func fill(_ c: UnsafeMutablePointer<Coop__V1__RequestHeader>, arena: Arena) {
@@ -254,6 +260,7 @@ extension RequestHeader: WireMessage, CBacked {
         }
         if self.credit != 0 { c.pointee.credit = self.credit }
         if self.batch != 0 { c.pointee.batch = self.batch }
+        if self.packed { c.pointee.packed = (self.packed ? 1 : 0) }
     }
 }
 
@@ -442,6 +449,10 @@ public struct ResponseHeader: Sendable, Hashable {
     public var endOfStream: Bool = false
     /// Final status; set exactly when end_of_stream is true.
     public var status: Status? = nil
+    /// Server streams, only to a request with `packed`: frame 3 holds this many
+    /// stream messages (2 or more), each preceded by its length as a varint,
+    /// and the header holds nothing but call_id and packed.
+    public var packed: UInt32 = 0
 
     /// Creates a message with every field at its zero value.
     public init() {}
@@ -451,12 +462,14 @@ public struct ResponseHeader: Sendable, Hashable {
         callId: UInt64 = 0,
         metadata: [MetadataEntry] = [],
         endOfStream: Bool = false,
-        status: Status? = nil
+        status: Status? = nil,
+        packed: UInt32 = 0
     ) {
         self.callId = callId
         self.metadata = metadata
         self.endOfStream = endOfStream
         self.status = status
+        self.packed = packed
     }
 }
 
@@ -492,6 +505,7 @@ extension ResponseHeader: WireMessage, CBacked {
         }
         self.endOfStream = (c.pointee.end_of_stream != 0)
         if let p = c.pointee.status { self.status = try Status(c: p) }
+        self.packed = c.pointee.packed
     }
 
     func fill(_ c: UnsafeMutablePointer<Coop__V1__ResponseHeader>, arena: Arena) {
@@ -502,5 +516,6 @@ extension ResponseHeader: WireMessage, CBacked {
         }
         if self.endOfStream { c.pointee.end_of_stream = (self.endOfStream ? 1 : 0) }
         if let v = self.status { c.pointee.status = arena.message(v) }
+        if self.packed != 0 { c.pointee.packed = self.packed }
     }
 }

@@ -450,7 +450,7 @@ const ProtobufCMessageDescriptor coop__v1__metadata_entry__descriptor =
   (ProtobufCMessageInit) coop__v1__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__request_header__field_descriptors[6] =
+static const ProtobufCFieldDescriptor coop__v1__request_header__field_descriptors[7] =
 {
   {
     "call_id",
@@ -524,6 +524,18 @@ static const ProtobufCFieldDescriptor coop__v1__request_header__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "packed",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__RequestHeader, packed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__request_header__field_indices_by_name[] = {
   5,   /* field[5] = batch */
@@ -531,12 +543,13 @@ static const unsigned coop__v1__request_header__field_indices_by_name[] = {
   4,   /* field[4] = credit */
   3,   /* field[3] = metadata */
   1,   /* field[1] = method */
+  6,   /* field[6] = packed */
   2,   /* field[2] = timeout_us */
 };
 static const ProtobufCIntRange coop__v1__request_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor coop__v1__request_header__descriptor =
 {
@@ -546,7 +559,7 @@ const ProtobufCMessageDescriptor coop__v1__request_header__descriptor =
   "Coop__V1__RequestHeader",
   "coop.v1",
   sizeof(Coop__V1__RequestHeader),
-  6,
+  7,
   coop__v1__request_header__field_descriptors,
   coop__v1__request_header__field_indices_by_name,
   1,  coop__v1__request_header__number_ranges,
@@ -706,7 +719,7 @@ const ProtobufCMessageDescriptor coop__v1__client_frame__descriptor =
   (ProtobufCMessageInit) coop__v1__client_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor coop__v1__response_header__field_descriptors[4] =
+static const ProtobufCFieldDescriptor coop__v1__response_header__field_descriptors[5] =
 {
   {
     "call_id",
@@ -756,17 +769,30 @@ static const ProtobufCFieldDescriptor coop__v1__response_header__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "packed",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Coop__V1__ResponseHeader, packed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned coop__v1__response_header__field_indices_by_name[] = {
   0,   /* field[0] = call_id */
   2,   /* field[2] = end_of_stream */
   1,   /* field[1] = metadata */
+  4,   /* field[4] = packed */
   3,   /* field[3] = status */
 };
 static const ProtobufCIntRange coop__v1__response_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor coop__v1__response_header__descriptor =
 {
@@ -776,7 +802,7 @@ const ProtobufCMessageDescriptor coop__v1__response_header__descriptor =
   "Coop__V1__ResponseHeader",
   "coop.v1",
   sizeof(Coop__V1__ResponseHeader),
-  4,
+  5,
   coop__v1__response_header__field_descriptors,
   coop__v1__response_header__field_indices_by_name,
   1,  coop__v1__response_header__number_ranges,

@@ -128,10 +128,15 @@ struct  Coop__V1__RequestHeader
    * 0 or 1: one per server message.
    */
   uint32_t batch;
+  /*
+   * Server streams with batch > 1: the server may pack a batch into one
+   * frame (ResponseHeader.packed; docs/PROTOCOL.md, "Packed batches").
+   */
+  protobuf_c_boolean packed;
 };
 #define COOP__V1__REQUEST_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__request_header__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, 0, 0 }
 
 
 /*
@@ -222,10 +227,16 @@ struct  Coop__V1__ResponseHeader
    * Final status; set exactly when end_of_stream is true.
    */
   Coop__V1__Status *status;
+  /*
+   * Server streams, only to a request with `packed`: frame 3 holds this many
+   * stream messages (2 or more), each preceded by its length as a varint,
+   * and the header holds nothing but call_id and packed.
+   */
+  uint32_t packed;
 };
 #define COOP__V1__RESPONSE_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&coop__v1__response_header__descriptor) \
-    , 0, 0,NULL, 0, NULL }
+    , 0, 0,NULL, 0, NULL, 0 }
 
 
 /* Coop__V1__Status methods */
