@@ -274,8 +274,10 @@ extension LogStore {
     /// Records a ticket's outcome: on success, that its records are durable; a failed write stops the store (the
     /// records it had queued, already in its indexes and view, are of unknown fate until the store is reopened).
     ///
-    /// **Threading.** Any thread; takes the store's lock only when no other caller answered by the same group commit
-    /// (or a later one) has noted it already. The log's writer calls it for local appends.
+    /// **Threading.** Any thread; takes the store's lock unless a later record is known durable already (a caller
+    /// settling the tickets of an ingest in reverse skips the lock for all but the last). The log's writer calls it
+    /// for each local append, in record order, so there it takes the lock once per append: a short section, but one
+    /// that waits while another holds the lock (an ingest's admission, a view's refold), delaying the next sync.
     func noteOutcome(_ outcome: Result<[RecordPosition], LogError>) -> Result<Void, LogError> {
         let positions: [RecordPosition]
         switch outcome {

@@ -279,6 +279,19 @@ public enum RPCFrames {
         } catch {
             throw fail(0, .internal, RPCReason.malformedFrame, "the header frame is not a ResponseHeader: \(error)")
         }
+        if header.packed > 0 {
+            // A packed batch whose header is valid protobuf but not in the form read above (fields in another
+            // order, padded varints, an explicit `end_of_stream` false): the same batch.
+            guard header.metadata.isEmpty && !header.endOfStream && header.status == nil else {
+                throw fail(
+                    header.callId,
+                    .internal,
+                    RPCReason.malformedFrame,
+                    "a packed batch's header holds only call_id and packed; this one holds more"
+                )
+            }
+            return try unpack(callID: header.callId, count: UInt64(header.packed), frames: frames)
+        }
         guard frames.count <= 3 else {
             throw fail(
                 header.callId,
@@ -286,14 +299,6 @@ public enum RPCFrames {
                 RPCReason.malformedFrame,
                 "a server message of \(frames.count) frames (a batch) must have a header holding only the call id; "
                     + "this one holds more"
-            )
-        }
-        guard header.packed == 0 else {
-            throw fail(
-                header.callId,
-                .internal,
-                RPCReason.malformedFrame,
-                "a packed batch's header holds only call_id and packed; this one holds more"
             )
         }
         guard header.endOfStream == (header.status != nil) else {
@@ -369,10 +374,12 @@ public enum RPCFrames {
             )
         }
         var bodies: [[UInt8]] = []
-        bodies.reserveCapacity(Int(count))
+        // Not more up front than a server may put in one batch: a count past it is refused by the call's `batch`.
+        bodies.reserveCapacity(min(Int(count), 1024))
         var index = 0
         while index < packed.count {
-            guard let length = varint(packed, at: &index), length <= UInt64(packed.count - index) else {
+            guard let length = varint(packed, at: &index, shortest: false), length <= UInt64(packed.count - index)
+            else {
                 throw fail(
                     callID,
                     .internal,
@@ -395,8 +402,9 @@ public enum RPCFrames {
         return RPCServerMessage(callID: callID, body: bodies[0], batched: Array(bodies.dropFirst()))
     }
 
-    /// A canonical varint at `index` (advanced past it), at most 10 bytes and 64 bits; `nil` otherwise.
-    static func varint(_ bytes: [UInt8], at index: inout Int) -> UInt64? {
+    /// A varint at `index` (advanced past it), at most 10 bytes and 64 bits, and with `shortest` in its shortest
+    /// form (no padding); `nil` otherwise.
+    static func varint(_ bytes: [UInt8], at index: inout Int, shortest: Bool = true) -> UInt64? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while index < bytes.count {
@@ -405,8 +413,8 @@ public enum RPCFrames {
             if shift == 63 && byte > 1 { return nil }
             value |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 {
-                // Shortest form only: a last byte of 0 after others is padding.
-                return byte == 0 && shift > 0 ? nil : value
+                // A last byte of 0 after others is padding.
+                return shortest && byte == 0 && shift > 0 ? nil : value
             }
             shift += 7
             if shift > 63 { return nil }

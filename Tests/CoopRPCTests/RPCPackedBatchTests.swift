@@ -52,6 +52,12 @@ struct RPCPackedBatchTests {
             let message = try RPCFrames.decodeServer(frames)
             #expect(message.callID == callID && [message.body!] + message.batched == bodies)
         }
+        // The same batch under a header in another valid encoding (packed before call_id, a padded varint), and
+        // with padded lengths: protobuf-c reads the header, and the batch is the same.
+        let reordered: [UInt8] = [0x28, 0x02, 0x08, 0x85, 0x00]
+        #expect(RPCFrames.dataHeader(reordered) == nil, "not the fast path")
+        let padded = try RPCFrames.decodeServer([RPCFrames.tag, reordered, [0x81, 0x00, 7, 0x01, 8]])
+        #expect(padded.callID == 5 && padded.body == [7] && padded.batched == [[8]], "\(padded)")
         // One message is never packed.
         let single = Self.encodeBatch(callID: 5, [[1, 2]], packed: true)
         #expect(single == [RPCFrames.tag, ResponseHeader(callId: 5).wireBytes(), [1, 2]])
@@ -255,6 +261,43 @@ struct RPCPackedBatchTests {
             #expect(Array(messages.joined()) == (0..<held.count).map { RPCStreamBatchTests.body($0, size: held.size) })
             gate.put(true)
             try await eventually("the call to leave the table") { server.callsInFlight == 0 }
+        }
+    }
+
+    @Test("a handler runs at most 256 KiB ahead of its socket: the third 100 KiB message waits for room")
+    func unsentBytesBound() async throws {
+        let sent = Counter()
+        let handler: RPCServerStreamHandler = { _, writer in
+            for i in 0..<5 {
+                try await writer.send(RPCStreamBatchTests.body(i, size: 100 << 10))
+                sent.increment()
+            }
+            return RPCMetadata()
+        }
+        try await RPCStreamBatchTests.withHeldServer(methods(streams: ["/t.S/Big": handler])) { transport, _, raw in
+            try await raw.send(RawFrames.request(9, "/t.S/Big", credit: 1000, batch: 64, packed: true))
+            // The first message's turn is held: 100, 200, then 300 KiB unsent, and the third send waits.
+            try await eventually("two sends to return, the first turn held") { sent.value >= 2 && transport.held == 1 }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(sent.value == 2, "a send returned with more than 256 KiB unsent")
+            let releaser = Task {
+                while !Task.isCancelled {
+                    transport.releaseAll()
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+            }
+            defer { releaser.cancel() }
+            var bodies: [[UInt8]] = []
+            while true {
+                let message = try await raw.next(skippingProbes: true)
+                if let body = message.body { bodies += [body] + message.batched }
+                if let status = message.status {
+                    #expect(status == .ok)
+                    break
+                }
+            }
+            #expect(bodies == (0..<5).map { RPCStreamBatchTests.body($0, size: 100 << 10) })
+            #expect(sent.value == 5)
         }
     }
 }
