@@ -2,7 +2,7 @@ public import CoopWire
 
 /// An entry's id: SHA-256 of its canonical `SignedEntry` encoding. 32 bytes stored inline (no heap), so a
 /// million of them index cheaply. A value; thread-safe.
-public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct EntryID: Sendable, Hashable, Comparable, CustomStringConvertible, BitwiseCopyable {
     private var a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
     /// The id from its 32 bytes, or `nil` when `bytes` is not 32 long.

@@ -18,19 +18,21 @@ enum ChunkedDecode {
     /// The reading thread copies each chunk's payloads into one buffer (no allocation per record); while the caller
     /// reads and applies chunk k, chunk k + 1 is decoded on ``WorkerThreads``.
     ///
-    /// `lookahead` is called on the caller's thread with results not yet applied: ``Lookahead/far`` records ahead
-    /// with `near` false, then ``Lookahead/near`` records ahead with `near` true (for cache prefetches; results of
-    /// failed decodes are skipped).
-    static func forEach<T: Sendable>(
+    /// `key` is worked out on the decoding threads for each successful result; `lookahead` is called on the caller's
+    /// thread with the keys of results not yet applied: ``Lookahead/far`` records ahead with `near` false, then
+    /// ``Lookahead/near`` records ahead with `near` true (for cache prefetches; records without a key are skipped).
+    /// Keys are plain bytes, so looking ahead retains nothing.
+    static func forEach<T: Sendable, K: BitwiseCopyable & Sendable>(
         threadName: String = "coop-decode",
         read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void,
         decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T,
-        lookahead: (T, _ near: Bool) -> Void = { _, _ in },
+        key: @escaping @Sendable (T) -> K?,
+        lookahead: (K, _ near: Bool) -> Void,
         apply body: (RecordPosition, T) throws -> Void
     ) throws {
         try withoutActuallyEscaping(lookahead) { lookahead in
             try withoutActuallyEscaping(body) { body in
-                let pipeline = ChunkPipeline<T>(threadName: threadName, decode: decode)
+                let pipeline = ChunkPipeline<T, K>(threadName: threadName, decode: decode, key: key)
                 var chunk = Chunk(previous: nil)
                 func handOver() throws {
                     let next: Chunk
@@ -43,14 +45,19 @@ enum ChunkedDecode {
                     }
                     let finished = pipeline.swap(chunk)
                     chunk = next
-                    for i in finished.indices {
-                        if i + Lookahead.far < finished.count, case .success(let t) = finished[i + Lookahead.far].1 {
-                            lookahead(t, false)
+                    let size = ParallelDecode.sliceSize
+                    let count = finished.last.map { (finished.count - 1) * size + $0.keys.count } ?? 0
+                    func key(_ i: Int) -> K? { i < count ? finished[i / size].keys[i % size] : nil }
+                    for (s, slice) in finished.enumerated() {
+                        for j in slice.results.indices {
+                            let i = s * size + j
+                            if let k = key(i + Lookahead.far) { lookahead(k, false) }
+                            if let k = key(i + Lookahead.near) { lookahead(k, true) }
+                            switch slice.results[j].1 {
+                            case .success(let t): try body(slice.results[j].0, t)
+                            case .failure(let error): throw error
+                            }
                         }
-                        if i + Lookahead.near < finished.count, case .success(let t) = finished[i + Lookahead.near].1 {
-                            lookahead(t, true)
-                        }
-                        try body(finished[i].0, try finished[i].1.get())
                     }
                     pipeline.release(finished)
                 }
@@ -65,6 +72,23 @@ enum ChunkedDecode {
                 try handOver()
             }
         }
+    }
+
+    /// ``forEach(threadName:read:decode:key:lookahead:apply:)`` without looking ahead.
+    static func forEach<T: Sendable>(
+        threadName: String = "coop-decode",
+        read: ((RecordPosition, UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T,
+        apply body: (RecordPosition, T) throws -> Void
+    ) throws {
+        try forEach(
+            threadName: threadName,
+            read: read,
+            decode: decode,
+            key: { _ -> UInt8? in nil },
+            lookahead: { _, _ in },
+            apply: body
+        )
     }
 
     /// How far ahead of the record being applied ``forEach(threadName:read:decode:lookahead:apply:)`` looks.
@@ -101,30 +125,37 @@ enum ChunkedDecode {
     /// Chunks decoding on ``WorkerThreads`` while the caller folds, at most two at a time. Threading: one thread (the
     /// caller's) calls ``swap(_:)``, ``release(_:)`` and ``close()``. Closed by ``close()`` or, at the latest, when
     /// released.
-    final class ChunkPipeline<T: Sendable> {
+    final class ChunkPipeline<T: Sendable, K: BitwiseCopyable & Sendable> {
         private let decode: @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T
+        private let key: @Sendable (T) -> K?
         private let workers: WorkerThreads
-        private var inFlight: [SliceResults<T>] = []
+        private var inFlight: [SliceResults<T, K>] = []
         private var closed = false
 
         /// Starts one thread per core, named `threadName-0`, `threadName-1`, ….
         init(
             threadName: String,
-            decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T
+            decode: @escaping @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T,
+            key: @escaping @Sendable (T) -> K?
         ) {
             self.decode = decode
+            self.key = key
             workers = WorkerThreads(name: threadName)
         }
 
         /// Starts decoding `next` and returns the results of the chunk given before it, once decoded (empty for the
         /// first chunk). Given an empty chunk, returns the oldest chunk still decoding.
-        func swap(_ next: Chunk) -> [(RecordPosition, Result<T, any Error>)] {
+        func swap(_ next: Chunk) -> [SliceResults<T, K>.Slice] {
             if !next.records.isEmpty {
-                let results = SliceResults<T>(records: next.records.count)
-                for slice in 0..<results.slices {
-                    let range = results.range(of: slice)
-                    workers.submit { [decode] in
-                        results.put(slice, ChunkedDecode.decode(next, range, decode))
+                let results = SliceResults<T, K>(records: next.records.count)
+                // One piece of work per thread, each taking the next slice not yet taken until none is left: two
+                // submissions per chunk instead of one per slice (the queue's lock, taken by the folding thread
+                // for each, was contended by the threads taking work from it).
+                for _ in 0..<min(max(workers.count, 1), results.slices) {
+                    workers.submit { [decode, key] in
+                        while let slice = results.claim() {
+                            results.put(slice, ChunkedDecode.decode(next, results.range(of: slice), decode, key))
+                        }
                     }
                 }
                 inFlight.append(results)
@@ -134,7 +165,7 @@ enum ChunkedDecode {
         }
 
         /// Frees `results` on one of the pool's threads, not on the caller's (the folding thread, the busiest).
-        func release(_ results: consuming [(RecordPosition, Result<T, any Error>)]) {
+        func release(_ results: consuming [SliceResults<T, K>.Slice]) {
             let results = results
             workers.submit { withExtendedLifetime(results) {} }
         }
@@ -151,21 +182,25 @@ enum ChunkedDecode {
         deinit { close() }
     }
 
-    /// Decodes the records `range` of `chunk`.
-    static func decode<T: Sendable>(
+    /// Decodes the records `range` of `chunk`, and works out the key of each result.
+    static func decode<T: Sendable, K: BitwiseCopyable & Sendable>(
         _ chunk: Chunk,
         _ range: Range<Int>,
-        _ decode: @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T
-    ) -> [(RecordPosition, Result<T, any Error>)] {
-        var out: [(RecordPosition, Result<T, any Error>)] = []
-        out.reserveCapacity(range.count)
+        _ decode: @Sendable (RecordPosition, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> T,
+        _ key: @Sendable (T) -> K?
+    ) -> SliceResults<T, K>.Slice {
+        var out = SliceResults<T, K>.Slice()
+        out.results.reserveCapacity(range.count)
+        out.keys.reserveCapacity(range.count)
         chunk.bytes.withUnsafeBytes { bytes in
             for k in range {
                 let (position, at) = chunk.records[k]
                 let before = k > 0 ? chunk.records[k - 1].1 : chunk.previous
                 let payload = UnsafeRawBufferPointer(rebasing: bytes[at])
                 let previous = before.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
-                out.append((position, Result { try decode(position, payload, previous) }))
+                let result = Result { try decode(position, payload, previous) }
+                if case .success(let t) = result { out.keys.append(key(t)) } else { out.keys.append(nil) }
+                out.results.append((position, result))
             }
         }
         return out

@@ -277,19 +277,26 @@ public enum LedgerReplay {
                     }
                     return nil
                 }
-                guard let (id, body) = try RecordCodec.decodeEntry(payload, at: "\(directory) record \(position)")
+                // `previous` is not read by the view: left empty, one allocation and copy less per entry.
+                guard
+                    let (id, decodedBody) = try RecordCodec.decodeEntry(
+                        payload,
+                        keepingPrevious: false,
+                        at: "\(directory) record \(position)"
+                    )
                 else { return nil }
+                var body = decodedBody
                 var signed: [UInt8] = []
                 if keepingBytes(body) {
-                    // The bytes too (for the few entries asked for): the full decode copies them out.
-                    let (record, _) = try RecordCodec.decodeWithBody(payload, at: "\(directory) record \(position)")
+                    // The bytes and the whole body (for the few entries asked for): the full decode copies them out.
+                    let (record, full) = try RecordCodec.decodeWithBody(payload, at: "\(directory) record \(position)")
                     if case .entry(let bytes, _) = record.content { signed = bytes }
+                    if let full { body = full }
                 }
                 return Decoded(entry: ViewEntry(id: id, body: body), signed: signed, disposition: judge?.judge(body))
             },
-            lookahead: { decoded, near in
-                if let decoded { lookahead(decoded.entry.id, near) }
-            },
+            key: { decoded in decoded?.entry.id },
+            lookahead: lookahead,
             apply: { position, decoded in
                 if let decoded {
                     try body(position, decoded.entry, decoded.signed, decoded.disposition)

@@ -128,9 +128,10 @@ extension LogStore {
             decode: { position, payload, previous in
                 try Replayer.decode(payload, after: previous, judge: judge, at: "\(directory) record \(position)")
             },
-            lookahead: { decoded, near in
-                if case .entry(_, let id) = decoded.record.content { replayer.state.view.prefetch(id, probing: near) }
+            key: { decoded in
+                if case .entry(_, let id) = decoded.record.content { id } else { nil }
             },
+            lookahead: { id, near in replayer.state.view.prefetch(id, probing: near) },
             apply: { position, decoded in
                 try replayer.apply(position, decoded, logDirectory: directory)
             }

@@ -194,9 +194,11 @@ public enum RecordCodec {
     /// For a record that holds an entry, the entry's id and body, decoded under exactly the rules of
     /// ``decodeWithBody(_:at:)`` (the same records refused, with the same errors), without copying the entry's bytes
     /// or the chain value out of `payload` (for replay, which needs neither). `nil` for evidence, which is checked
-    /// as ``decodeRecord(_:at:)`` checks it.
+    /// as ``decodeRecord(_:at:)`` checks it. Unless `keepingPrevious`, the body's `previous` is left empty (checked,
+    /// not copied).
     static func decodeEntry(
         _ payload: UnsafeRawBufferPointer,
+        keepingPrevious: Bool = true,
         at: @autoclosure () -> String
     ) throws -> (id: EntryID, body: EntryBody)? {
         let (kind, fieldRange) = try layout(payload, at: at())
@@ -204,12 +206,16 @@ public enum RecordCodec {
         guard kind == .entry, let (body, _) = canonicalSignedEntryFields(field) else {
             // Evidence, or an entry not in protobuf-c's layout: the full decode says what is wrong, or decodes it.
             let (record, body) = try decodeWithBody(payload, at: at())
-            guard case .entry(_, let id) = record.content, let body else { return nil }
+            guard case .entry(_, let id) = record.content, var body else { return nil }
+            if !keepingPrevious { body.previous = [] }
             return (id, body)
         }
         let id = EntryID(digestOf: field)
         do {
-            return (id, try EntryBody(wireBytes: UnsafeRawBufferPointer(rebasing: field[body])))
+            return (
+                id,
+                try EntryBody.decode(UnsafeRawBufferPointer(rebasing: field[body]), keepingPrevious: keepingPrevious)
+            )
         } catch {
             throw LogError(code: .corrupt, message: "\(at()): the entry does not decode: \(error)")
         }

@@ -4,13 +4,22 @@ import Synchronization
 
 /// One chunk's results, put in a slice at a time by worker threads and taken, in order, by the folding thread.
 ///
-/// Threading: ``put(_:_:)`` from any thread, once per slice; ``wait()`` from one thread, once. In this module so
+/// Threading: ``claim()`` from any thread; ``put(_:_:)`` from any thread, once per slice; ``wait()`` from one thread, once. In this module so
 /// that it is specialized for its callers' result types (no generic copies of results on the folding thread).
-final class SliceResults<T: Sendable>: Sendable {
+final class SliceResults<T: Sendable, K: BitwiseCopyable & Sendable>: Sendable {
+    /// The results of one slice of ``ParallelDecode/sliceSize`` records, and each record's lookahead key (`nil`
+    /// when it has none), kept apart so that reading a key ahead copies a few bytes and retains nothing.
+    struct Slice: Sendable {
+        var results: [(RecordPosition, Result<T, any Error>)] = []
+        var keys: [K?] = []
+    }
+
     /// The number of slices of ``ParallelDecode/sliceSize`` records (the last may be shorter).
     let slices: Int
     private let records: Int
-    private let parts: Mutex<[[(RecordPosition, Result<T, any Error>)]]>
+    private let parts: Mutex<[Slice]>
+    /// The number of slices taken by ``claim()`` so far.
+    private let claimed = Atomic<Int>(0)
     /// Slices not put yet; the last one signals `done` (one wake-up of the folding thread per chunk, not per slice).
     private let remaining: Atomic<Int>
     private let done = DispatchSemaphore(value: 0)
@@ -18,7 +27,7 @@ final class SliceResults<T: Sendable>: Sendable {
     init(records: Int) {
         self.records = records
         slices = (records + ParallelDecode.sliceSize - 1) / ParallelDecode.sliceSize
-        parts = Mutex(Array(repeating: [], count: slices))
+        parts = Mutex(Array(repeating: Slice(), count: slices))
         remaining = Atomic(slices)
     }
 
@@ -27,21 +36,27 @@ final class SliceResults<T: Sendable>: Sendable {
         slice * ParallelDecode.sliceSize..<min(records, (slice + 1) * ParallelDecode.sliceSize)
     }
 
+    /// The next slice no one has taken yet (in increasing order), or `nil` when every slice is taken.
+    func claim() -> Int? {
+        let slice = claimed.add(1, ordering: .relaxed).oldValue
+        return slice < slices ? slice : nil
+    }
+
     /// Stores the results of one slice.
-    func put(_ slice: Int, _ results: consuming [(RecordPosition, Result<T, any Error>)]) {
+    func put(_ slice: Int, _ results: consuming Slice) {
         let results = results
         parts.withLock { $0[slice] = results }
         if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.signal() }
     }
 
-    /// Waits for every slice and returns the results in order.
-    func wait() -> [(RecordPosition, Result<T, any Error>)] {
+    /// Waits for every slice and hands over the slices in order. Moves them out (copying the results into one array
+    /// retained every result once more on the folding thread, and released each twice).
+    func wait() -> [Slice] {
         if slices > 0 { done.wait() }
         return parts.withLock { parts in
-            var all: [(RecordPosition, Result<T, any Error>)] = []
-            all.reserveCapacity(records)
-            for part in parts { all.append(contentsOf: part) }
-            return all
+            let taken = parts
+            parts = []
+            return taken
         }
     }
 }

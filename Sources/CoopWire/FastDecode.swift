@@ -73,7 +73,7 @@ enum FastDecode {
         mutating func string() -> String? {
             guard let range = delimited() else { return nil }
             let buffer = UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
-            if buffer.contains(0) { return nil }
+            if Self.containsZero(UnsafeRawBufferPointer(buffer)) { return nil }
             // Decoding repairs invalid UTF-8 (each bad sequence becomes U+FFFD), so the bytes are valid UTF-8 exactly
             // when decoding gives them back. (`String(validating:as:)` is the same check, but unspecialized: a
             // metadata lookup per call.) Compared over the string's contiguous UTF-8; comparing
@@ -84,6 +84,22 @@ enum FastDecode {
                 text.utf8.withContiguousStorageIfAvailable { Self.equal(UnsafeRawBufferPointer($0), .init(buffer)) }
                 ?? text.utf8.elementsEqual(buffer)
             return same ? text : nil
+        }
+
+        /// Whether `bytes` holds a zero byte, looked for eight bytes at a time (a word has one exactly when
+        /// `(w - 0x01…01) & ~w & 0x80…80` is not zero).
+        static func containsZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            var i = 0
+            while i + 8 <= bytes.count {
+                let w = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 != 0 { return true }
+                i += 8
+            }
+            while i < bytes.count {
+                if bytes[i] == 0 { return true }
+                i += 1
+            }
+            return false
         }
 
         /// Whether two buffers of the same length hold the same bytes, compared eight at a time.
@@ -151,13 +167,28 @@ enum FastDecode {
 
     static func entryBody(_ bytes: UnsafeRawBufferPointer) -> EntryBody? { whole(bytes, entryBody) }
 
-    static func entryBody(_ r: inout Reader) -> EntryBody? {
+    /// ``entryBody(_:)``, with `previous` checked as always but left empty unless `keepingPrevious`.
+    static func entryBody(_ bytes: UnsafeRawBufferPointer, keepingPrevious: Bool) -> EntryBody? {
+        guard var r = Reader(bytes) else { return bytes.isEmpty ? EntryBody() : nil }
+        return entryBody(&r, keepingPrevious: keepingPrevious)
+    }
+
+    static func entryBody(_ r: inout Reader) -> EntryBody? { entryBody(&r, keepingPrevious: true) }
+
+    static func entryBody(_ r: inout Reader, keepingPrevious: Bool) -> EntryBody? {
         var m = EntryBody()
         let ok = fields(&r, repeatable: 0x2A) { key, r in
             switch key {
             case 0x0A: if let v = r.string() { m.origin = v } else { return false }
             case 0x10: if let v = r.uint64() { m.sequence = v } else { return false }
-            case 0x1A: if let v = r.bytes() { m.previous = v } else { return false }
+            case 0x1A:
+                if !keepingPrevious {
+                    if r.delimited() == nil { return false }
+                } else if let v = r.bytes() {
+                    m.previous = v
+                } else {
+                    return false
+                }
             case 0x22:
                 guard var n = r.nested(), let v = timestamp(&n) else { return false }
                 m.timestamp = v
@@ -249,6 +280,16 @@ extension SignedEntry {
 
 extension EntryBody {
     static func fastDecode(_ bytes: UnsafeRawBufferPointer) -> EntryBody? { FastDecode.entryBody(bytes) }
+
+    /// Decodes `bytes` as ``init(wireBytes:)`` does (the same bytes refused, with the same errors), but leaves
+    /// ``previous`` empty unless `keepingPrevious`: replay and a node's first open, which never read it, save an
+    /// allocation and a copy per entry.
+    package static func decode(_ bytes: UnsafeRawBufferPointer, keepingPrevious: Bool) throws -> EntryBody {
+        if let body = FastDecode.entryBody(bytes, keepingPrevious: keepingPrevious) { return body }
+        var body = try EntryBody(wireBytes: bytes)
+        if !keepingPrevious { body.previous = [] }
+        return body
+    }
 }
 
 extension HybridTimestamp {

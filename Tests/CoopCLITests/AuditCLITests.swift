@@ -110,6 +110,12 @@ struct AuditCLITests {
         #expect(rows.map { String($0.prefix { $0 != " " }) } == changes.map { "#\($0.position.index)" })
         let indices = changes.map(\.position.index)
         #expect(indices == indices.sorted())
+        // Each change carries the whole body its signed bytes hold (replay leaves `previous` out of the others).
+        for change in changes {
+            let signed = try SignedEntry(wireBytes: change.signed)
+            #expect(try EntryBody(wireBytes: signed.body) == change.body)
+            #expect(change.body.sequence == 1 || change.body.previous.count == 32)
+        }
         for (row, change) in zip(rows, changes) {
             #expect(row.contains(change.id.short) && row.contains("\(change.body.origin)#\(change.body.sequence)"))
             if change.disposition.kind == .applied {

@@ -72,6 +72,54 @@ struct ChunkedDecodeTests {
         #expect(ThreadNames.gone(name + "-"))
     }
 
+    enum Event: Equatable {
+        case far(UInt64)
+        case near(UInt64)
+        case apply(UInt64)
+    }
+
+    /// Within each chunk, before record i is applied, the keys of records i + 16 and then i + 6 are looked ahead at,
+    /// when they are in the chunk and have a key (not for failed decodes, nor when `key` gives none): a test of
+    /// the order of calls, since a wrong key would only make the prefetches useless, not the results wrong.
+    @Test("keys are looked ahead at far, then near, before each record is applied", arguments: [100, 4096, 10_000])
+    func lookahead(count: Int) throws {
+        var events: [Event] = []
+        let failing: UInt64 = 4_100
+        #expect(throws: Odd.self) {
+            try ChunkedDecode.forEach(
+                read: { deliver in
+                    for i in 0..<count { try Self.payload(i).withUnsafeBytes { try deliver(Self.position(i), $0) } }
+                },
+                decode: { _, payload, _ in
+                    let value = Self.value(payload)
+                    if value == failing { throw Odd(index: value) }
+                    return value
+                },
+                key: { value in value % 7 == 0 ? nil : value },
+                lookahead: { key, near in events.append(near ? .near(key) : .far(key)) },
+                apply: { position, value in
+                    #expect(value == position.index)
+                    events.append(.apply(value))
+                }
+            )
+            if count <= failing { throw Odd(index: 0) }
+        }
+        var expected: [Event] = []
+        let size = UInt64(ParallelDecode.chunkSize)
+        let records = UInt64(count)
+        func keyed(_ i: UInt64) -> Bool { i % 7 != 0 && i != failing }
+        outer: for start in stride(from: 0, to: records, by: Int(size)) {
+            let end = min(start + size, records)
+            for i in start..<end {
+                if i + 16 < end && keyed(i + 16) { expected.append(.far(i + 16)) }
+                if i + 6 < end && keyed(i + 6) { expected.append(.near(i + 6)) }
+                if i == failing { break outer }
+                expected.append(.apply(i))
+            }
+        }
+        #expect(events == expected)
+    }
+
     @Test("reading stops at ParallelDecode.Stop, and what was read is still folded")
     func stop() throws {
         var folded = 0

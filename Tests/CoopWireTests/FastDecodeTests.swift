@@ -96,6 +96,24 @@ struct FastDecodeTests {
         }
     }
 
+    /// `EntryBody.decode(_:keepingPrevious: false)` (replay's decoder) refuses what the public decoder refuses, with
+    /// the same error, and otherwise gives its value with `previous` empty; with `true`, exactly the public value.
+    static func checkWithoutPrevious(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            let full = Result { try EntryBody(wireBytes: raw) }
+            for keeping in [false, true] {
+                let read = Result { try EntryBody.decode(raw, keepingPrevious: keeping) }
+                switch (full, read) {
+                case (.success(var expected), .success(let got)):
+                    if !keeping { expected.previous = [] }
+                    #expect(got == expected, "\(bytes), keeping previous: \(keeping)")
+                case (.failure(let a), .failure(let b)): #expect("\(a)" == "\(b)", "\(bytes)")
+                default: Issue.record("keeping previous \(keeping): \(read) for \(bytes), the public decoder \(full)")
+                }
+            }
+        }
+    }
+
     @Test("random entry bodies: the fast reader takes the canonical encodings and gives protobuf-c's values")
     func randomBodies() {
         var g = Random(seed: 0x5EED_0001)
@@ -108,6 +126,7 @@ struct FastDecodeTests {
                 body.sequence < 1 << 63 && (body.timestamp?.wallMs ?? 0) < 1 << 63
             if fits { small += 1 }
             if Self.check(EntryBody.self, bytes) { taken += 1 } else { #expect(!fits, "declined \(body)") }
+            Self.checkWithoutPrevious(bytes)
             let signed = SignedEntry(body: bytes, signature: Self.bytes(&g, max: 64))
             #expect(Self.check(SignedEntry.self, signed.wireBytes()))
         }
@@ -123,6 +142,7 @@ struct FastDecodeTests {
             var bytes = Self.body(&g).wireBytes()
             for _ in 0..<Int.random(in: 1...3, using: &g) { bytes = Self.mutate(bytes, &g) }
             if Self.check(EntryBody.self, bytes) { taken += 1 }
+            Self.checkWithoutPrevious(bytes)
             if (try? bytes.withUnsafeBytes { try WireCodec.referenceDecode(EntryBody.self, from: $0) }) == nil {
                 refused += 1
             }
@@ -214,5 +234,34 @@ struct FastDecodeTests {
         }
         #expect(taken > 1_000)
         #expect(refused > 1_000)
+    }
+
+    /// The word-wise NUL check against a byte-wise one: one zero at every position of every length to 40, at every
+    /// offset in a word, among bytes that trip a sloppy bit trick (0x01, 0x80, 0x81, 0xFF); and random bytes.
+    @Test("NUL in a string field is found at every position, and only there")
+    func zeroBytes() {
+        var g = Random(seed: 0x2E60)
+        let fillers: [UInt8] = [0x01, 0x80, 0x81, 0xFF, 0x7F, 0x61]
+        var checked = 0
+        for count in 0...40 {
+            for offset in 0..<8 {
+                var bytes = (0..<(count + offset)).map { _ in fillers.randomElement(using: &g)! }
+                let noZero = bytes.withUnsafeBytes { FastDecode.Reader.containsZero(.init(rebasing: $0[offset...])) }
+                #expect(!noZero, "\(bytes[offset...]) has no zero")
+                for at in offset..<bytes.count {
+                    let kept = bytes[at]
+                    bytes[at] = 0
+                    let found = bytes.withUnsafeBytes { FastDecode.Reader.containsZero(.init(rebasing: $0[offset...])) }
+                    #expect(found, "a zero at \(at - offset) of \(count)")
+                    bytes[at] = kept
+                    checked += 1
+                }
+            }
+        }
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...48, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
+            #expect(bytes.withUnsafeBytes { FastDecode.Reader.containsZero($0) } == bytes.contains(0))
+        }
+        #expect(checked == 8 * (0...40).reduce(0, +))
     }
 }
