@@ -185,6 +185,7 @@ struct AuditReplay: AsyncParsableCommand {
                 CLIOutput.out(ItemTable.render(states))
                 CLIOutput.out("\n\(states.count) items after \(records) records")
             }
+            if position.map({ $0 > records }) ?? true { ReplayTailWarning.emit(directory: data.directory) }
         } catch let exit as ExitCode {
             throw exit
         } catch {
@@ -229,6 +230,7 @@ struct AuditHistory: AsyncParsableCommand {
             }
             CLIOutput.out(table.render())
             CLIOutput.out("\n\(changes.count) entries about \(item)")
+            ReplayTailWarning.emit(directory: data.directory)
         } catch {
             throw CLIOutput.fail(error)
         }

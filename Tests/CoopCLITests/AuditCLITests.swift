@@ -132,6 +132,37 @@ struct AuditCLITests {
         #expect(unknown.stderr.contains("XX-99 is not an item of the catalog"))
     }
 
+    @Test("replay and history of a copy that ends in a torn record say so on stderr, and replay what is before it")
+    func tornCopy() throws {
+        let dir = try CoopTestKit.TemporaryDirectory("coop-audit")
+        let node = try Self.generate(dir, seed: 10)
+        let whole = try Self.coop(["audit", "replay", node])
+        #expect(whole.status == 0 && !whole.stderr.contains("warning"), "\(whole.stderr)")
+        let records = try LogTamper(directory: node).records
+        // Cut record 250 in the middle: a copy taken while the node wrote it.
+        let cut = records[250]
+        try LogTamper.truncate(cut.file, to: cut.offset + 20)
+        let expected = "a torn last record"
+        for arguments in [
+            ["audit", "replay", node], ["audit", "history", node, "CY-07"], ["audit", "replay", node, "--json"],
+        ] {
+            let result = try Self.coop(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            #expect(
+                result.stderr.contains("warning: \(cut.file) offset \(cut.offset): \(expected)"),
+                "\(result.stderr)"
+            )
+            #expect(result.stderr.contains("only the 250 records before it were replayed"), "\(result.stderr)")
+        }
+        let replay = try Self.coop(["audit", "replay", node])
+        #expect(replay.stdoutText.hasSuffix("items after 250 records\n"), "\(replay.stdoutText)")
+        // A position inside what is there needs no warning; one past it does.
+        let inside = try Self.coop(["audit", "replay", node, "--position", "100"])
+        #expect(inside.status == 0 && !inside.stderr.contains("warning"), "\(inside.stderr)")
+        let past = try Self.coop(["audit", "replay", node, "--position", "260"])
+        #expect(past.stderr.contains(expected), "\(past.stderr)")
+    }
+
     // MARK: Diff
 
     @Test("diff: a copy equals itself; a prefix of the log lacks the rest, named per origin")
