@@ -91,7 +91,7 @@ enum ChunkedDecode {
         )
     }
 
-    /// How far ahead of the record being applied ``forEach(threadName:read:decode:lookahead:apply:)`` looks.
+    /// How far ahead of the record being applied ``forEach(threadName:read:decode:key:lookahead:apply:)`` looks.
     enum Lookahead {
         /// Far enough for a miss to main memory to be served before the record is applied.
         static let far = 16
@@ -148,9 +148,9 @@ enum ChunkedDecode {
         func swap(_ next: Chunk) -> [SliceResults<T, K>.Slice] {
             if !next.records.isEmpty {
                 let results = SliceResults<T, K>(records: next.records.count)
-                // One piece of work per thread, each taking the next slice not yet taken until none is left: two
-                // submissions per chunk instead of one per slice (the queue's lock, taken by the folding thread
-                // for each, was contended by the threads taking work from it).
+                // One piece of work per decoding thread, each taking the next slice not yet taken until none is
+                // left, instead of one per slice (the queue's lock, taken by the folding thread for each, was
+                // contended by the threads taking work from it).
                 for _ in 0..<min(max(workers.count, 1), results.slices) {
                     workers.submit { [decode, key] in
                         while let slice = results.claim() {

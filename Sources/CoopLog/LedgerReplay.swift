@@ -248,6 +248,9 @@ public enum LedgerReplay {
     /// its `SignedEntry` bytes when `keepingBytes` says so of its body (empty otherwise: a replay to a view needs only
     /// the id and the body, and not copying the bytes saves an allocation per entry). Notes the evidence records met
     /// in `evidence`.
+    ///
+    /// The bodies given to `keepingBytes`, `judge` and `body` have `previous` **empty** (checked, not copied: the view
+    /// never reads it), except those `keepingBytes` said yes to, which come whole from the full decode.
     static func forEachEntry(
         _ reader: LogReader,
         before end: UInt64,

@@ -4,8 +4,9 @@ import Synchronization
 
 /// One chunk's results, put in a slice at a time by worker threads and taken, in order, by the folding thread.
 ///
-/// Threading: ``claim()`` from any thread; ``put(_:_:)`` from any thread, once per slice; ``wait()`` from one thread, once. In this module so
-/// that it is specialized for its callers' result types (no generic copies of results on the folding thread).
+/// Threading: ``claim()`` and ``put(_:_:)`` from any thread; every slice ``claim()`` hands out must be put exactly
+/// once, or ``wait()`` never returns. ``wait()`` from one thread, once. In this module so that it is specialized for
+/// its callers' result types (no generic copies of results on the folding thread).
 final class SliceResults<T: Sendable, K: BitwiseCopyable & Sendable>: Sendable {
     /// The results of one slice of ``ParallelDecode/sliceSize`` records, and each record's lookahead key (`nil`
     /// when it has none), kept apart so that reading a key ahead copies a few bytes and retains nothing.
@@ -49,8 +50,8 @@ final class SliceResults<T: Sendable, K: BitwiseCopyable & Sendable>: Sendable {
         if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.signal() }
     }
 
-    /// Waits for every slice and hands over the slices in order. Moves them out (copying the results into one array
-    /// retained every result once more on the folding thread, and released each twice).
+    /// Waits for every slice and hands over the slices, in order. They are moved out, not copied: afterwards this
+    /// holds nothing.
     func wait() -> [Slice] {
         if slices > 0 { done.wait() }
         return parts.withLock { parts in

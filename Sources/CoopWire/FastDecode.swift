@@ -169,8 +169,7 @@ enum FastDecode {
 
     /// ``entryBody(_:)``, with `previous` checked as always but left empty unless `keepingPrevious`.
     static func entryBody(_ bytes: UnsafeRawBufferPointer, keepingPrevious: Bool) -> EntryBody? {
-        guard var r = Reader(bytes) else { return bytes.isEmpty ? EntryBody() : nil }
-        return entryBody(&r, keepingPrevious: keepingPrevious)
+        whole(bytes) { entryBody(&$0, keepingPrevious: keepingPrevious) }
     }
 
     static func entryBody(_ r: inout Reader) -> EntryBody? { entryBody(&r, keepingPrevious: true) }
@@ -282,11 +281,12 @@ extension EntryBody {
     static func fastDecode(_ bytes: UnsafeRawBufferPointer) -> EntryBody? { FastDecode.entryBody(bytes) }
 
     /// Decodes `bytes` as ``init(wireBytes:)`` does (the same bytes refused, with the same errors), but leaves
-    /// ``previous`` empty unless `keepingPrevious`: replay and a node's first open, which never read it, save an
-    /// allocation and a copy per entry.
+    /// ``previous`` empty unless `keepingPrevious`: replay (`LedgerReplay`), which never reads it, saves an
+    /// allocation and a copy per entry. (A node's first open does read it, to check each origin's chain.)
     package static func decode(_ bytes: UnsafeRawBufferPointer, keepingPrevious: Bool) throws -> EntryBody {
         if let body = FastDecode.entryBody(bytes, keepingPrevious: keepingPrevious) { return body }
-        var body = try EntryBody(wireBytes: bytes)
+        // The fast reader declined these bytes: protobuf-c decides, as ``init(wireBytes:)`` would next.
+        var body = try WireCodec.referenceDecode(EntryBody.self, from: bytes)
         if !keepingPrevious { body.previous = [] }
         return body
     }

@@ -111,6 +111,7 @@ struct AuditCLITests {
         let indices = changes.map(\.position.index)
         #expect(indices == indices.sorted())
         // Each change carries the whole body its signed bytes hold (replay leaves `previous` out of the others).
+        #expect(changes.contains { $0.body.sequence > 1 })
         for change in changes {
             let signed = try SignedEntry(wireBytes: change.signed)
             #expect(try EntryBody(wireBytes: signed.body) == change.body)

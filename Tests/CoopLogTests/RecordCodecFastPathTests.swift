@@ -82,9 +82,11 @@ struct RecordCodecFastPathTests {
                     // Bytes that are a SignedEntry in any layout, whatever its body holds.
                     signed = SignedEntry(body: g.bytes(upTo: 200), signature: g.bytes(upTo: 70)).wireBytes()
                 } else {
+                    let sequence = 1 + g.next() % 1000
                     let entry = factory.entry(
-                        sequence: 1 + g.next() % 1000,
-                        previous: nil,
+                        sequence: sequence,
+                        // A previous entry's id for most (what replay's decode leaves out).
+                        previous: sequence > 1 ? EntryID(digestOf: g.bytes(upTo: 40)) : nil,
                         payload: .comment(
                             Comment(itemId: "CY-01", text: String(repeating: "记", count: Int(g.next() % 40)))
                         )
@@ -105,6 +107,21 @@ struct RecordCodecFastPathTests {
             )
             let lean = Self.outcome({ try RecordCodec.decodeEntry($0, at: "record \(round)") }, payload)
             #expect(lean == full, "\(payload)")
+            // Replay's decode: the same outcome, with `previous` empty (the same records refused, with the same errors).
+            let fullWithoutPrevious = Self.outcome(
+                {
+                    let (record, body) = try RecordCodec.decodeWithBody($0, at: "record \(round)")
+                    guard case .entry(_, let id) = record.content, var body else { return nil }
+                    body.previous = []
+                    return (id, body)
+                },
+                payload
+            )
+            let leanWithoutPrevious = Self.outcome(
+                { try RecordCodec.decodeEntry($0, keepingPrevious: false, at: "record \(round)") },
+                payload
+            )
+            #expect(leanWithoutPrevious == fullWithoutPrevious, "\(payload)")
             if full.hasPrefix("error") { refused += 1 } else if full != "evidence" { decoded += 1 }
         }
         #expect(decoded > 1000 && refused > 1000)

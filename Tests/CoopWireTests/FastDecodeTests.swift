@@ -246,8 +246,8 @@ struct FastDecodeTests {
         for count in 0...40 {
             for offset in 0..<8 {
                 var bytes = (0..<(count + offset)).map { _ in fillers.randomElement(using: &g)! }
-                let noZero = bytes.withUnsafeBytes { FastDecode.Reader.containsZero(.init(rebasing: $0[offset...])) }
-                #expect(!noZero, "\(bytes[offset...]) has no zero")
+                let found = bytes.withUnsafeBytes { FastDecode.Reader.containsZero(.init(rebasing: $0[offset...])) }
+                #expect(!found, "\(bytes[offset...]) has no zero")
                 for at in offset..<bytes.count {
                     let kept = bytes[at]
                     bytes[at] = 0
