@@ -122,7 +122,7 @@ struct AuditReplay: AsyncParsableCommand {
     @Option(name: .long, help: "Replay up to this time (e.g. 2025-06-30 or 2025-06-30T12:00:00Z).")
     var at: String?
 
-    @Option(name: .long, help: "Replay the first N records.")
+    @Option(name: .long, parsing: .unconditional, help: "Replay the first N records.")
     var position: UInt64?
 
     @Option(name: .long, help: "Show only this item.")

@@ -41,6 +41,7 @@ struct CallCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("for"),
+        parsing: .unconditional,
         help: ArgumentHelp("End a server stream after this many seconds (exit 0).", valueName: "seconds")
     )
     var duration: Double?

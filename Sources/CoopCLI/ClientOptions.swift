@@ -25,8 +25,10 @@ struct ClientOptions: ParsableArguments {
     @Flag(name: .long, help: "Plain text, no keys: only for a node run with --insecure for local experiments.")
     var insecure = false
 
+    // `.unconditional`: `--timeout -1` is a value (refused by name), not a missing value and an unknown option.
     @Option(
         name: .long,
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Seconds a call may take (default 10); for a stream, reaching the node (the stream runs on).",
             valueName: "seconds"

@@ -31,10 +31,10 @@ struct GenerateLog: AsyncParsableCommand {
     /// days and fills the disk. Far above what benchmarks and the demo use (1,000,000 and 20,000).
     static let maxEntries = 100_000_000
 
-    @Option(name: .long, help: "Number of entries (0 to 100,000,000).")
+    @Option(name: .long, parsing: .unconditional, help: "Number of entries (0 to 100,000,000).")
     var entries: Int = 1000
 
-    @Option(name: .long, help: "Random seed.")
+    @Option(name: .long, parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 1
 
     @OptionGroup var files: ReferenceOptions

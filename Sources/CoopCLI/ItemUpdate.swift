@@ -24,7 +24,7 @@ struct ItemUpdate: AsyncParsableCommand {
     )
     var status: String
 
-    @Option(name: .long, help: "Progress in percent, 0 to 100.")
+    @Option(name: .long, parsing: .unconditional, help: "Progress in percent, 0 to 100.")
     var progress: Int = 0
 
     @Option(name: .long, help: "A note for the update.")

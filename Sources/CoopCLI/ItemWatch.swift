@@ -24,6 +24,7 @@ struct ItemWatch: AsyncParsableCommand {
 
     @Option(
         name: .customLong("for"),
+        parsing: .unconditional,
         help: ArgumentHelp("Stop after this many seconds (exit 0).", valueName: "seconds")
     )
     var duration: Double?

@@ -47,6 +47,14 @@ struct ClientFailureTests {
             64,
             "--progress must be 0 to 100"
         ),
+        // A negative number after a space is the option's value, not a missing value and an unknown option.
+        .init(
+            ["item", "update", "CY-07", "--status", "in-progress", "--progress", "-1"],
+            64,
+            "--progress must be 0 to 100 (percent), not -1"
+        ),
+        .init(["item", "show", "CY-07", "--timeout", "-1"], 64, "--timeout must be a number of seconds above 0"),
+        .init(["item", "watch", "--for", "-2"], 64, "--for must be"),
         .init(["item", "update", "CY-07"], 64, "--status"),
         .init(["item", "update", "", "--status", "planned"], 64, "<item> is empty"),
         .init(["item", "update", "CY 07", "--status", "planned"], 64, "<item> \"CY 07\" is not an item id"),
