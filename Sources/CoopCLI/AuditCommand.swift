@@ -296,6 +296,7 @@ struct AuditDiff: AsyncParsableCommand {
             table.add([c.origin, "#\(c.left)", "#\(c.right)", notes.isEmpty ? "same" : notes.joined(separator: "; ")])
         }
         CLIOutput.out(table.render())
+        for directory in [left, right] { ReplayTailWarning.emit(directory: directory, used: "compared") }
         if forked { throw ExitCode(3) }
         if differ { throw ExitCode(1) }
     }

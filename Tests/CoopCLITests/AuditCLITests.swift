@@ -162,6 +162,18 @@ struct AuditCLITests {
         #expect(inside.status == 0 && !inside.stderr.contains("warning"), "\(inside.stderr)")
         let past = try Self.coop(["audit", "replay", node, "--position", "260"])
         #expect(past.stderr.contains(expected), "\(past.stderr)")
+        // diff names the torn copy, whichever side it is on.
+        let intact = try Self.generate(dir, "intact", seed: 10)
+        for (left, right) in [(node, intact), (intact, node)] {
+            let diff = try Self.coop(["audit", "diff", left, right])
+            #expect(diff.status == 1, "\(diff.stdoutText)")
+            #expect(
+                diff.stderr.contains("warning: \(cut.file) offset \(cut.offset): \(expected)")
+                    && diff.stderr.contains("only the 250 records before it were compared"),
+                "\(diff.stderr)"
+            )
+            #expect(!diff.stderr.contains(intact), "\(diff.stderr)")
+        }
     }
 
     // MARK: Diff
