@@ -4,7 +4,7 @@
 // entry, the SHA-256 of the entry bytes as its id; re-encoding the decoded record decodes to the same content
 // and chain; the record's kind is the one its first byte announces (docs/LOG-FORMAT.md: 0x0A entry, 0x12
 // evidence — replay routes evidence records by it); decoding with the entry body, and replay's decode of an entry
-// (`decodeEntry`, no copies), agree with plain decoding. Nothing may trap.
+// (`decodeEntry`, no copies, with and without `previous`), agree with plain decoding. Nothing may trap.
 import CoopLedger
 import CoopWire
 import Foundation
@@ -63,6 +63,18 @@ private func check(_ payload: UnsafeRawBufferPointer) -> Bool {
         } else {
             Property.require(lean == nil, "decodeEntry gives an entry for an evidence record")
         }
+    }
+
+    // The same decode as replay calls it, without `previous`: the same outcome, the body with `previous` empty.
+    let withoutPrevious = Result { try RecordCodec.decodeEntry(payload, keepingPrevious: false, at: "fuzz") }
+    switch withoutPrevious {
+    case .success(let got):
+        Property.require(!leanRefused, "decodeEntry without previous accepted a record it refuses with previous")
+        var expected = lean?.body
+        expected?.previous = []
+        Property.require(got?.id == lean?.id && got?.body == expected, "decodeEntry without previous differs")
+    case .failure(let error):
+        Property.require(leanRefused, "decodeEntry without previous refused a record it takes with previous: \(error)")
     }
 
     guard let decoded else { return true }
