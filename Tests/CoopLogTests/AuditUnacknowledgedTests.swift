@@ -8,7 +8,8 @@ import Synchronization
 import Testing
 
 /// A copy of a node that stopped after a failed sync: the auditor checks the acknowledged records, reports the
-/// unacknowledged ones the node would cut, and does not call the copy intact (issue 6 §1 "After a failed fsync").
+/// unacknowledged ones the node would cut, and does not call the copy intact (issue 6 §1 "After a failed fsync");
+/// replay reads the acknowledged ones and warns about the rest.
 @Suite("Audit after a failed sync")
 struct AuditUnacknowledgedTests {
     @Test("verify names the failure marker, counts only acknowledged records and exits 1")
@@ -51,5 +52,15 @@ struct AuditUnacknowledgedTests {
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("40 records after them were never acknowledged"), "\(result.stderr)")
         #expect(result.stdoutText.contains("after 80 records"), "\(result.stdoutText)")
+
+        // Replay reads the acknowledged records, as the node will, and says what it left out.
+        let replay = try ChildProcess.run(try ChildProcess.product("coop"), ["audit", "replay", node])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdoutText.hasSuffix("items after 80 records\n"), "\(replay.stdoutText)")
+        #expect(
+            replay.stderr.contains("the node stopped after a failed write (fdatasync, errno 5)")
+                && replay.stderr.contains("only the 80 acknowledged records were replayed, not the 40 written after"),
+            "\(replay.stderr)"
+        )
     }
 }
