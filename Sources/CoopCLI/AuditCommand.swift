@@ -81,8 +81,8 @@ struct AuditVerify: AsyncParsableCommand {
         CLIOutput.out("  local chain head \(Hex.encode(report.chainHead)) after \(report.records) records")
         if let torn = report.tornTail {
             CLIOutput.err(
-                "error: \(torn.path) offset \(torn.offset): a torn last record (\(torn.bytesDropped) bytes, "
-                    + "\(torn.detail)); a node cuts it off when it opens the log, or the file was truncated"
+                "error: \(ReplayTailWarning.describe(torn)); a node cuts it off when it opens the log, or the file was "
+                    + "truncated"
             )
         }
         if let tail = report.unacknowledgedTail {

@@ -13,10 +13,7 @@ enum ReplayTailWarning {
         guard let reader = try? LogReader.open(directory: directory) else { return [] }
         var lines: [String] = []
         if let torn = reader.tornTail {
-            lines.append(
-                "warning: \(torn.path) offset \(torn.offset): a torn last record (\(torn.bytesDropped) bytes, "
-                    + "\(torn.detail)); only the \(reader.recordCount) records before it were \(used)"
-            )
+            lines.append("warning: \(describe(torn)); only the \(reader.recordCount) records before it were \(used)")
         }
         if let tail = reader.unacknowledgedTail {
             lines.append(
@@ -26,6 +23,11 @@ enum ReplayTailWarning {
             )
         }
         return lines
+    }
+
+    /// A torn last record as the audit commands name it: the file, the offset, the bytes and why.
+    static func describe(_ torn: RecoveryReport.TornTail) -> String {
+        "\(torn.path) offset \(torn.offset): a torn last record (\(torn.bytesDropped) bytes, \(torn.detail))"
     }
 
     /// Writes ``lines(directory:used:)`` to standard error.
