@@ -69,7 +69,15 @@ struct SegmentFileReader: ~Copyable {
         )
         windowCount = read
         guard read >= count else {
-            throw Self.shortFile(path: path, size: UInt64(offset + read), expected: UInt64(limit), atOpen: atOpen)
+            // Where the file ends now: it may have been cut far below this read (whose bytes before it are still in
+            // the window), so the short read alone would name the wrong offset.
+            let now = (try? fileSystem.fileSize(fd, path: path)) ?? UInt64(offset + read)
+            throw Self.shortFile(
+                path: path,
+                size: min(now, UInt64(offset + read)),
+                expected: UInt64(limit),
+                atOpen: atOpen
+            )
         }
         return UnsafeRawBufferPointer(rebasing: buffer[0..<count])
     }
