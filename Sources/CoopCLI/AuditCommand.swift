@@ -137,7 +137,7 @@ struct AuditReplay: AsyncParsableCommand {
     func validate() throws {
         if at != nil && position != nil { throw ValidationError("give --at or --position, not both") }
         if json && csv { throw ValidationError("give --json or --csv, not both") }
-        try ArgumentCheck.notEmpty(item, "--item")
+        if let item { try ArgumentCheck.itemID(item, "--item") }
         if let at {
             do {
                 _ = try Timestamps.parse(at)
@@ -206,7 +206,7 @@ struct AuditHistory: AsyncParsableCommand {
     var item: String
 
     func validate() throws {
-        try ArgumentCheck.notEmpty(item, "<item>")
+        try ArgumentCheck.itemID(item, "<item>")
     }
 
     func run() async throws {

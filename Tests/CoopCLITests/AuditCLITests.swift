@@ -131,6 +131,10 @@ struct AuditCLITests {
         let unknown = try Self.coop(["audit", "history", node, "XX-99"])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("XX-99 is not an item of the catalog"))
+        // An id no catalog can hold is a usage error, quoted short, not echoed whole.
+        let long = try Self.coop(["audit", "history", node, String(repeating: "X", count: 100_000)])
+        #expect(long.status == 64 && long.stderr.contains("is not an item id"), "\(long.stderr.prefix(300))")
+        #expect(long.stderr.utf8.count < 1_000, "\(long.stderr.utf8.count) bytes on stderr")
     }
 
     @Test("replay and history of a copy that ends in a torn record say so on stderr, and replay what is before it")

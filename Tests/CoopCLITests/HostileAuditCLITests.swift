@@ -108,7 +108,7 @@ struct HostileAuditCLITests {
             Case(
                 "audit replay --item HUGE",
                 ["audit", "replay", "{S}/node", "--item", .text(huge)],
-                .fails(1, naming: "is not an item of the catalog"),
+                .fails(64, naming: "is not an item id (at most 32 characters"),
                 node: .intact
             ),
             Case(
@@ -194,7 +194,7 @@ struct HostileAuditCLITests {
         Case(
             "audit history DIR HUGE",
             ["audit", "history", "{S}/node", .text(huge)],
-            .fails(1, naming: "is not an item of the catalog"),
+            .fails(64, naming: "is not an item id (at most 32 characters"),
             node: .intact
         ),
         Case("audit diff \"\" \"\"", ["audit", "diff", "", ""], .fails(64, naming: "<left>")),
